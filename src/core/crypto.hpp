@@ -1,0 +1,44 @@
+// OpenSSL behind RAII: HMAC, digests, and public-key signature checks.
+#pragma once
+
+#include <initializer_list>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+typedef struct evp_pkey_st EVP_PKEY;
+
+namespace mailhook {
+
+enum class DigestAlgorithm { sha1, sha256 };
+
+std::string hmac(DigestAlgorithm algorithm, std::string_view key,
+                 std::string_view data);
+std::string hmac(DigestAlgorithm algorithm, std::string_view key,
+                 std::initializer_list<std::string_view> parts);
+std::string sha256(std::string_view data);
+std::string sha1(std::string_view data);
+
+// An immutable public key, shared between the connections that use it.
+class PublicKey {
+  public:
+    // DER SubjectPublicKeyInfo (SendGrid's verification key, base64-decoded).
+    static std::optional<PublicKey> from_der(std::string_view der);
+    // "-----BEGIN PUBLIC KEY-----" PEM.
+    static std::optional<PublicKey> from_pem(std::string_view pem);
+    // The subject key of a PEM X.509 certificate (AWS SNS signing certs).
+    static std::optional<PublicKey> from_certificate_pem(std::string_view pem);
+
+    // Signature over the concatenation of parts; DER for ECDSA, PKCS#1 v1.5
+    // for RSA.
+    bool verify(DigestAlgorithm algorithm,
+                std::initializer_list<std::string_view> parts,
+                std::string_view signature) const;
+
+  private:
+    explicit PublicKey(EVP_PKEY* key);
+    std::shared_ptr<EVP_PKEY> key_;
+};
+
+}  // namespace mailhook

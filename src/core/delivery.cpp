@@ -1,0 +1,25 @@
+#include "delivery.hpp"
+
+#include "encoding.hpp"
+
+namespace mailhook {
+
+bool Delivery::content_type_is(std::string_view media_type) const {
+    const auto value = header("Content-Type");
+    if (!value) {
+        return false;
+    }
+    std::string_view type = *value;
+    type = trim_ascii(type.substr(0, type.find(';')));
+    return iequals_ascii(type, media_type);
+}
+
+const json_t* Delivery::json() const {
+    if (!json_parsed_) {
+        json_ = parse_json(body_);
+        json_parsed_ = true;
+    }
+    return json_.get();
+}
+
+}  // namespace mailhook

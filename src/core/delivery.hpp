@@ -1,0 +1,66 @@
+// One webhook request as the vendor sent it: exact body bytes, headers, the
+// URL the vendor was given, and the clock. Vendors read nothing else.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+#include "json.hpp"
+#include "timestamp.hpp"
+
+namespace mailhook {
+
+class HeaderLookup {
+  public:
+    // Case-insensitive; the first occurrence of the header.
+    virtual std::optional<std::string_view> find(std::string_view name) const = 0;
+
+  protected:
+    ~HeaderLookup() = default;
+};
+
+class Delivery {
+  public:
+    Delivery(std::string_view body, const HeaderLookup& headers, EpochMillis now)
+        : body_(body), headers_(headers), now_(now) {}
+
+    std::string_view body() const { return body_; }
+    EpochMillis now() const { return now_; }
+    std::optional<std::string_view> header(std::string_view name) const {
+        return headers_.find(name);
+    }
+    // Media type without parameters, lower-cased by the caller's convention.
+    bool content_type_is(std::string_view media_type) const;
+
+    // The body parsed as JSON, once; nullptr when it is not JSON.
+    const json_t* json() const;
+
+    // The URL as registered at the vendor (Mandrill signs it).
+    std::string_view public_url() const { return public_url_; }
+    void set_public_url(std::string_view url) { public_url_ = url; }
+
+    // Timestamp tolerance set by configuration for this vendor, seconds.
+    std::optional<std::int64_t> configured_tolerance() const {
+        return configured_tolerance_;
+    }
+    void set_configured_tolerance(std::optional<std::int64_t> seconds) {
+        configured_tolerance_ = seconds;
+    }
+
+    std::size_t max_events() const { return max_events_; }
+    void set_max_events(std::size_t limit) { max_events_ = limit; }
+
+  private:
+    std::string_view body_;
+    const HeaderLookup& headers_;
+    EpochMillis now_;
+    std::string_view public_url_;
+    std::optional<std::int64_t> configured_tolerance_;
+    std::size_t max_events_ = 10000;
+    mutable JsonPtr json_;
+    mutable bool json_parsed_ = false;
+};
+
+}  // namespace mailhook

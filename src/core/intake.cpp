@@ -1,0 +1,54 @@
+#include "intake.hpp"
+
+#include "encoding.hpp"
+
+namespace mailhook {
+namespace {
+
+ReadyEvent make_ready(const Event& event, const EventOrigin& origin) {
+    ReadyEvent ready;
+    ready.id = event_id_for(origin.vendor, origin.connection, event.dedup_key);
+    ready.json = write_event_json(event, ready.id, origin);
+    ready.type = event.type;
+    ready.effect = suppression_effect(event);
+    ready.recipient_key = to_lower_ascii(trim_ascii(event.recipient));
+    ready.at = event.timestamp.value_or(origin.received_at);
+    return ready;
+}
+
+}  // namespace
+
+Intake take_in(const Vendor& vendor, const Delivery& delivery,
+               const Connection& connection, const EventOrigin& origin) {
+    Intake intake;
+    Batch batch;
+    intake.verdict = vendor.verify(delivery, connection, batch);
+    if (!intake.verdict.ok()) {
+        return intake;
+    }
+    intake.verdict = vendor.parse(delivery, connection, batch);
+    if (!intake.verdict.ok()) {
+        return intake;
+    }
+    if (batch.events.size() > delivery.max_events()) {
+        intake.verdict = Verdict::reject(
+            Rejection::too_large,
+            std::to_string(batch.events.size()) + " events, limit " +
+                std::to_string(delivery.max_events()));
+        return intake;
+    }
+    intake.events.reserve(batch.events.size());
+    for (const Event& event : batch.events) {
+        intake.events.push_back(make_ready(event, origin));
+    }
+    if (batch.replay_guard) {
+        intake.replay_guard = std::move(batch.replay_guard);
+        // Bind the token to what it carried: the ids of its events.
+        for (const ReadyEvent& ready : intake.events) {
+            intake.replay_guard->fingerprint.append(ready.id);
+        }
+    }
+    return intake;
+}
+
+}  // namespace mailhook

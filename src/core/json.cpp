@@ -1,0 +1,108 @@
+#include "json.hpp"
+
+#include "encoding.hpp"
+
+#include <cmath>
+#include <cstdio>
+
+namespace mailhook {
+
+JsonPtr parse_json(std::string_view text) {
+    json_error_t error;
+    return JsonPtr(json_loadb(text.data(), text.size(), JSON_DECODE_ANY, &error));
+}
+
+std::optional<std::string_view> json_string_at(const json_t* object,
+                                               const char* key) {
+    const json_t* value = json_object_get(object, key);
+    if (!json_is_string(value)) {
+        return std::nullopt;
+    }
+    return std::string_view(json_string_value(value), json_string_length(value));
+}
+
+std::optional<std::string> json_text_at(const json_t* object, const char* key) {
+    const json_t* value = json_object_get(object, key);
+    if (json_is_string(value)) {
+        return std::string(json_string_value(value), json_string_length(value));
+    }
+    if (json_is_integer(value)) {
+        return std::to_string(json_integer_value(value));
+    }
+    if (json_is_real(value)) {
+        char buffer[64];
+        std::snprintf(buffer, sizeof(buffer), "%.17g", json_real_value(value));
+        return std::string(buffer);
+    }
+    return std::nullopt;
+}
+
+std::optional<double> json_number_at(const json_t* object, const char* key) {
+    const json_t* value = json_object_get(object, key);
+    if (!json_is_number(value)) {
+        return std::nullopt;
+    }
+    const double number = json_number_value(value);
+    if (!std::isfinite(number)) {
+        return std::nullopt;
+    }
+    return number;
+}
+
+const json_t* json_path(const json_t* object,
+                        std::initializer_list<const char*> keys) {
+    const json_t* current = object;
+    for (const char* key : keys) {
+        current = json_object_get(current, key);
+        if (current == nullptr) {
+            return nullptr;
+        }
+    }
+    return current;
+}
+
+namespace {
+
+int append_to_string(const char* buffer, size_t size, void* data) {
+    static_cast<std::string*>(data)->append(buffer, size);
+    return 0;
+}
+
+}  // namespace
+
+std::string json_dump_compact(const json_t* value) {
+    std::string out;
+    json_dump_callback(value, append_to_string, &out,
+                       JSON_COMPACT | JSON_ENCODE_ANY);
+    return out;
+}
+
+void append_json_string(std::string& out, std::string_view text) {
+    if (!is_valid_utf8(text)) {
+        append_json_string(out, sanitize_utf8(text));
+        return;
+    }
+    constexpr std::string_view hex = "0123456789abcdef";
+    out.push_back('"');
+    for (const char c : text) {
+        const auto byte = static_cast<unsigned char>(c);
+        switch (c) {
+            case '"': out.append("\\\""); break;
+            case '\\': out.append("\\\\"); break;
+            case '\n': out.append("\\n"); break;
+            case '\r': out.append("\\r"); break;
+            case '\t': out.append("\\t"); break;
+            default:
+                if (byte < 0x20) {
+                    out.append("\\u00");
+                    out.push_back(hex[byte >> 4]);
+                    out.push_back(hex[byte & 15]);
+                } else {
+                    out.push_back(c);
+                }
+        }
+    }
+    out.push_back('"');
+}
+
+}  // namespace mailhook

@@ -1,0 +1,31 @@
+// Redis protocol (RESP) commands built directly into one buffer.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <initializer_list>
+#include <string>
+#include <string_view>
+
+namespace mailhook {
+
+// Bulk-string arguments appended to one buffer; the array header is added
+// when the command is assembled, so the tail can be reused (EVALSHA, then
+// EVAL after NOSCRIPT) without being rebuilt.
+class RespArgs {
+  public:
+    void add(std::string_view arg);
+    void add(std::int64_t number);
+    std::size_t count() const { return count_; }
+    std::string_view encoded() const { return buffer_; }
+    void reserve(std::size_t bytes) { buffer_.reserve(bytes); }
+
+  private:
+    std::string buffer_;
+    std::size_t count_ = 0;
+};
+
+std::string resp_command(std::initializer_list<std::string_view> head,
+                         const RespArgs& tail = RespArgs());
+
+}  // namespace mailhook

@@ -1,0 +1,66 @@
+// The one interface every vendor implements (one file per vendor under
+// vendors/, one row in vendor_registry.cpp).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "connection.hpp"
+#include "delivery.hpp"
+#include "event.hpp"
+#include "verdict.hpp"
+
+namespace mailhook {
+
+// A one-time token (Mailgun) that must not be reused for another event.
+// `fingerprint` identifies what the token was first used for, so a genuine
+// retry of the same event passes as a duplicate.
+struct ReplayGuard {
+    std::string token;
+    std::string fingerprint;
+};
+
+// What a vendor extracts from one delivery.
+struct Batch {
+    std::vector<Event> events;
+    std::optional<ReplayGuard> replay_guard;
+};
+
+class Vendor {
+  public:
+    virtual ~Vendor() = default;
+    virtual std::string_view name() const = 0;
+
+    // Runs once per connection load: parse keys, refuse unusable secrets.
+    virtual Verdict prepare(Connection& connection) const;
+    // Authenticity, over the exact bytes received.
+    virtual Verdict verify(const Delivery& delivery, const Connection& connection,
+                           Batch& batch) const = 0;
+    // Vendor payload to normalized events; runs only after verify passed.
+    virtual Verdict parse(const Delivery& delivery, const Connection& connection,
+                          Batch& batch) const = 0;
+    // Answer HEAD with 200 (Mandrill probes the URL with HEAD).
+    virtual bool accepts_head() const { return false; }
+};
+
+const Vendor* find_vendor(std::string_view name);
+std::vector<std::string_view> vendor_names();
+
+// Seconds of clock skew accepted for a signed timestamp: the connection's
+// `timestamp_tolerance` option, else the configured value, else the
+// vendor's default. 0 turns the check off.
+std::int64_t timestamp_tolerance(const Delivery& delivery,
+                                 const Connection& connection,
+                                 std::int64_t vendor_default);
+Verdict check_timestamp(EpochMillis signed_at, const Delivery& delivery,
+                        std::int64_t tolerance_seconds);
+
+// `secret` holds "user:password" (Basic) or a token (Bearer); either secret
+// of a rotation passes.
+Verdict check_authorization_header(const Delivery& delivery,
+                                   const Connection& connection);
+Verdict require_secret(const Connection& connection);
+
+}  // namespace mailhook

@@ -1,0 +1,40 @@
+// The vendor table: adding a vendor is adding a file and a row here.
+#include <array>
+
+#include "vendor.hpp"
+#include "vendors/vendors.hpp"
+
+namespace mailhook {
+namespace {
+
+using VendorAccessor = const Vendor& (*)();
+
+constexpr std::array kVendors = {
+    &sendgrid_vendor,
+    &mailgun_vendor,
+    &resend_vendor,
+    &inboxroad_vendor,
+    &smtp2go_vendor,
+};
+
+}  // namespace
+
+const Vendor* find_vendor(std::string_view name) {
+    for (const VendorAccessor accessor : kVendors) {
+        const Vendor& vendor = accessor();
+        if (vendor.name() == name) {
+            return &vendor;
+        }
+    }
+    return nullptr;
+}
+
+std::vector<std::string_view> vendor_names() {
+    std::vector<std::string_view> names;
+    for (const VendorAccessor accessor : kVendors) {
+        names.push_back(accessor().name());
+    }
+    return names;
+}
+
+}  // namespace mailhook

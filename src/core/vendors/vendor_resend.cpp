@@ -1,0 +1,226 @@
+// Resend, signed the Standard Webhooks (Svix) way: HMAC-SHA256 over
+// "id.timestamp.body" with the base64 key after "whsec_"; the signature
+// header lists "v1,<base64>" entries, any of which may match.
+#include "../encoding.hpp"
+#include "../vendor_support.hpp"
+#include "vendors.hpp"
+
+namespace mailhook {
+namespace {
+
+constexpr std::int64_t kDefaultToleranceSeconds = 300;
+constexpr std::string_view kSecretPrefix = "whsec_";
+
+struct SignatureHeaders {
+    std::string_view id;
+    std::string_view timestamp;
+    std::string_view signatures;
+};
+
+// Standard Webhooks names first, then Svix's own.
+std::optional<SignatureHeaders> signature_headers(const Delivery& delivery) {
+    for (const std::string_view prefix : {"webhook-", "svix-"}) {
+        const std::string base(prefix);
+        const auto id = delivery.header(base + "id");
+        const auto timestamp = delivery.header(base + "timestamp");
+        const auto signatures = delivery.header(base + "signature");
+        if (id && timestamp && signatures) {
+            return SignatureHeaders{*id, *timestamp, *signatures};
+        }
+    }
+    return std::nullopt;
+}
+
+bool any_v1_signature_matches(const std::vector<std::string>& keys,
+                              const SignatureHeaders& headers,
+                              std::string_view body) {
+    bool matched = false;
+    for (const std::string& key : keys) {
+        const std::string expected = base64_encode(hmac(
+            DigestAlgorithm::sha256, key,
+            {headers.id, ".", headers.timestamp, ".", body}));
+        std::string_view list = headers.signatures;
+        while (!list.empty()) {
+            const std::size_t space = list.find(' ');
+            const std::string_view entry = list.substr(0, space);
+            list = space == std::string_view::npos ? std::string_view{}
+                                                   : list.substr(space + 1);
+            if (entry.substr(0, 3) == "v1,") {
+                matched |= constant_time_equal(entry.substr(3), expected);
+            }
+        }
+    }
+    return matched;
+}
+
+struct EventMapping {
+    std::string_view name;
+    EventType type;
+};
+
+constexpr EventMapping kEvents[] = {
+    {"email.scheduled", EventType::queued},
+    {"email.sent", EventType::sent},
+    {"email.delivered", EventType::delivered},
+    {"email.delivery_delayed", EventType::deferred},
+    {"email.bounced", EventType::bounced},
+    {"email.complained", EventType::complained},
+    {"email.opened", EventType::opened},
+    {"email.clicked", EventType::clicked},
+    {"email.failed", EventType::failed},
+    {"email.suppressed", EventType::rejected},
+};
+
+EventType event_type(std::string_view name) {
+    for (const EventMapping& mapping : kEvents) {
+        if (mapping.name == name) return mapping.type;
+    }
+    return EventType::unknown;
+}
+
+BounceClass bounce_class(const json_t* bounce) {
+    const auto kind = json_string_at(bounce, "type");
+    if (!kind) return BounceClass::undetermined;
+    if (*kind == "Permanent") return BounceClass::hard;
+    if (*kind == "Transient") return BounceClass::soft;
+    return BounceClass::undetermined;
+}
+
+// Resend tags arrive as {"name": "value"} or [{"name": .., "value": ..}].
+std::string tags_metadata(const json_t* tags) {
+    if (json_is_object(tags)) return json_dump_compact(tags);
+    JsonPtr out(json_object());
+    std::size_t index;
+    const json_t* tag;
+    json_array_foreach(tags, index, tag) {
+        const auto name = json_string_at(tag, "name");
+        const json_t* value = json_object_get(tag, "value");
+        if (name && value) {
+            json_object_setn(out.get(), name->data(), name->size(),
+                             json_deep_copy(value));
+        }
+    }
+    return json_dump_compact(out.get());
+}
+
+std::vector<std::string> recipients(const json_t* data) {
+    const json_t* to = json_object_get(data, "to");
+    if (to == nullptr) to = json_object_get(data, "email");
+    return string_list(to);
+}
+
+Event base_event(const json_t* body, const json_t* data,
+                 std::string_view webhook_id) {
+    Event event;
+    event.vendor_event = json_text_at(body, "type").value_or("");
+    event.type = event_type(event.vendor_event);
+    event.message_id = text_field(data, "email_id");
+    event.event_id = std::string(webhook_id);
+    event.timestamp = time_field(body, "created_at");
+    event.campaign_id = text_field(data, "broadcast_id");
+    event.metadata_json = tags_metadata(json_object_get(data, "tags"));
+    const json_t* bounce = json_object_get(data, "bounce");
+    if (event.type == EventType::bounced) {
+        event.bounce_class = bounce_class(bounce);
+    } else if (event.type == EventType::deferred) {
+        event.bounce_class = BounceClass::soft;
+    } else if (event.type == EventType::rejected) {
+        event.reject_reason = RejectReason::other;
+    }
+    event.description = text_field(bounce, "message");
+    if (const json_t* click = json_object_get(data, "click")) {
+        event.click_url = text_field(click, "link");
+        event.ip = text_field(click, "ipAddress");
+        event.user_agent = text_field(click, "userAgent");
+    }
+    if (const json_t* open = json_object_get(data, "open")) {
+        event.ip = text_field(open, "ipAddress");
+        event.user_agent = text_field(open, "userAgent");
+    }
+    if (event.vendor_event == "contact.updated" &&
+        json_is_true(json_object_get(data, "unsubscribed"))) {
+        event.type = EventType::unsubscribed;
+    }
+    set_raw(event, body);
+    return event;
+}
+
+class Resend final : public Vendor {
+  public:
+    std::string_view name() const override { return "resend"; }
+
+    Verdict prepare(Connection& connection) const override {
+        connection.signing_keys.clear();
+        for (const std::string& secret : connection.secrets) {
+            std::string_view encoded = trim_ascii(secret);
+            if (encoded.substr(0, kSecretPrefix.size()) == kSecretPrefix) {
+                encoded.remove_prefix(kSecretPrefix.size());
+            }
+            auto key = base64_decode(encoded);
+            if (!key || key->empty()) {
+                return Verdict::reject(Rejection::misconfigured,
+                                       "secret is not a whsec_ base64 key");
+            }
+            connection.signing_keys.push_back(std::move(*key));
+        }
+        return require_secret(connection);
+    }
+
+    Verdict verify(const Delivery& delivery, const Connection& connection,
+                   Batch&) const override {
+        const auto headers = signature_headers(delivery);
+        if (!headers) {
+            return Verdict::reject(Rejection::unauthenticated,
+                                   "missing webhook-id/timestamp/signature headers");
+        }
+        if (!any_v1_signature_matches(connection.signing_keys, *headers,
+                                      delivery.body())) {
+            return Verdict::reject(Rejection::unauthenticated, "signature mismatch");
+        }
+        const auto signed_at = parse_epoch_seconds(headers->timestamp);
+        if (!signed_at || headers->timestamp.find('.') != std::string_view::npos) {
+            return Verdict::reject(Rejection::stale_timestamp,
+                                   "timestamp is not integer epoch seconds");
+        }
+        return check_timestamp(
+            *signed_at, delivery,
+            timestamp_tolerance(delivery, connection, kDefaultToleranceSeconds));
+    }
+
+    Verdict parse(const Delivery& delivery, const Connection&,
+                  Batch& batch) const override {
+        const json_t* body = delivery.json();
+        const json_t* data = json_object_get(body, "data");
+        if (!json_is_object(body) || !json_is_string(json_object_get(body, "type")) ||
+            !json_is_object(data)) {
+            return Verdict::reject(Rejection::malformed,
+                                   "body is not a {type, data} object");
+        }
+        const std::string webhook_id(signature_headers(delivery)->id);
+        const std::vector<std::string> to = recipients(data);
+        const Event event = base_event(body, data, webhook_id);
+        if (to.empty()) {
+            batch.events.push_back(event);
+            batch.events.back().dedup_key = "svix:" + webhook_id;
+            return Verdict::accept();
+        }
+        // One event per recipient, each with its own id.
+        for (const std::string& recipient : to) {
+            batch.events.push_back(event);
+            batch.events.back().recipient = recipient;
+            batch.events.back().dedup_key =
+                to.size() == 1 ? "svix:" + webhook_id
+                               : "svix:" + webhook_id + ":" + to_lower_ascii(recipient);
+        }
+        return Verdict::accept();
+    }
+};
+
+}  // namespace
+
+const Vendor& resend_vendor() {
+    static const Resend vendor;
+    return vendor;
+}
+
+}  // namespace mailhook

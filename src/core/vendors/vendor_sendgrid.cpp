@@ -1,0 +1,230 @@
+// SendGrid Event Webhook: ECDSA P-256/SHA-256 over timestamp header + raw
+// body; JSON array batches; `sg_event_id` identifies each event.
+#include "../encoding.hpp"
+#include "../vendor_support.hpp"
+#include "vendors.hpp"
+
+namespace mailhook {
+namespace {
+
+constexpr std::string_view kSignatureHeader =
+    "X-Twilio-Email-Event-Webhook-Signature";
+constexpr std::string_view kTimestampHeader =
+    "X-Twilio-Email-Event-Webhook-Timestamp";
+
+struct EventMapping {
+    std::string_view name;
+    EventType type;
+};
+
+constexpr EventMapping kEvents[] = {
+    {"processed", EventType::queued},
+    {"delivered", EventType::delivered},
+    {"deferred", EventType::deferred},
+    {"bounce", EventType::bounced},
+    {"dropped", EventType::rejected},
+    {"open", EventType::opened},
+    {"click", EventType::clicked},
+    {"spamreport", EventType::complained},
+    {"unsubscribe", EventType::unsubscribed},
+    {"group_unsubscribe", EventType::unsubscribed},
+    {"group_resubscribe", EventType::subscribed},
+};
+
+struct DropReason {
+    std::string_view text;
+    RejectReason reason;
+};
+
+constexpr DropReason kDropReasons[] = {
+    {"Bounced Address", RejectReason::bounced},
+    {"Unsubscribed Address", RejectReason::unsubscribed},
+    {"Spam Reporting Address", RejectReason::spam},
+    {"Spam Content", RejectReason::spam},
+    {"Invalid", RejectReason::invalid},
+};
+
+// Keys SendGrid defines; everything else at the top level is a custom arg.
+constexpr std::string_view kReservedKeys[] = {
+    "email", "timestamp", "event", "smtp-id", "sg_event_id", "sg_message_id",
+    "category", "reason", "status", "response", "attempt", "type", "useragent",
+    "ip", "url", "url_offset", "asm_group_id", "tls", "cert_err", "pool",
+    "marketing_campaign_id", "marketing_campaign_name",
+    "marketing_campaign_version", "marketing_campaign_split_id", "send_at",
+    "sg_content_type", "sg_machine_open", "sg_template_id", "sg_template_name",
+    "singlesend_id", "singlesend_name", "template_id", "template_name",
+    "bounce_classification", "ab_variation_id", "ab_phase_id", "mc_stats",
+    "phase_id", "variation_id", "sg_user_id", "newsletter"};
+
+EventType event_type(std::string_view name) {
+    for (const EventMapping& mapping : kEvents) {
+        if (mapping.name == name) return mapping.type;
+    }
+    return EventType::unknown;
+}
+
+RejectReason drop_reason(const std::optional<std::string>& text) {
+    if (!text) return RejectReason::other;
+    for (const DropReason& drop : kDropReasons) {
+        if (drop.text == *text) return drop.reason;
+    }
+    return RejectReason::other;
+}
+
+BounceClass bounce_class(const json_t* item) {
+    const auto kind = json_string_at(item, "type");
+    if (!kind) return BounceClass::undetermined;
+    if (*kind == "bounce") return BounceClass::hard;
+    if (*kind == "blocked") return BounceClass::block;
+    return BounceClass::undetermined;
+}
+
+Event normalize(const json_t* item) {
+    Event event;
+    event.vendor_event = json_text_at(item, "event").value_or("");
+    event.type = event_type(event.vendor_event);
+    event.recipient = json_text_at(item, "email").value_or("");
+    event.message_id = text_field(item, "sg_message_id");
+    event.event_id = text_field(item, "sg_event_id");
+    event.timestamp = time_field(item, "timestamp");
+    event.smtp_status = text_field(item, "status");
+    event.user_agent = text_field(item, "useragent");
+    event.ip = text_field(item, "ip");
+    event.click_url = text_field(item, "url");
+    event.campaign_id = text_field(item, "marketing_campaign_id");
+    if (!event.campaign_id) event.campaign_id = text_field(item, "singlesend_id");
+    event.tags = string_list(json_object_get(item, "category"));
+    event.metadata_json = unreserved_members_json(item, kReservedKeys);
+
+    const auto reason = text_field(item, "reason");
+    switch (event.type) {
+        case EventType::bounced:
+            event.bounce_class = bounce_class(item);
+            event.mta_response = reason;
+            break;
+        case EventType::deferred:
+            event.bounce_class = BounceClass::soft;
+            event.mta_response = text_field(item, "response");
+            break;
+        case EventType::delivered:
+            event.mta_response = text_field(item, "response");
+            break;
+        case EventType::rejected:
+            event.reject_reason = drop_reason(reason);
+            event.description = reason;
+            break;
+        default:
+            event.description = reason;
+            break;
+    }
+    if (!event.smtp_status && event.mta_response) {
+        event.smtp_status = find_enhanced_status(*event.mta_response);
+    }
+    set_raw(event, item);
+    event.dedup_key = event.event_id ? "sg:" + *event.event_id
+                                     : content_dedup_key(event.raw_json);
+    return event;
+}
+
+class SendGrid final : public Vendor {
+  public:
+    std::string_view name() const override { return "sendgrid"; }
+
+    Verdict prepare(Connection& connection) const override {
+        if (uses_http_auth(connection)) {
+            return Vendor::prepare(connection);
+        }
+        connection.public_keys.clear();
+        for (const std::string& secret : connection.secrets) {
+            auto key = parse_key(secret);
+            if (!key) {
+                return Verdict::reject(Rejection::misconfigured,
+                                       "secret is not a SendGrid verification key "
+                                       "(base64 DER or PEM public key)");
+            }
+            connection.public_keys.push_back(std::move(*key));
+        }
+        return require_secret(connection);
+    }
+
+    Verdict verify(const Delivery& delivery, const Connection& connection,
+                   Batch&) const override {
+        if (uses_http_auth(connection)) {
+            return check_authorization_header(delivery, connection);
+        }
+        const auto signature_header = delivery.header(kSignatureHeader);
+        const auto timestamp = delivery.header(kTimestampHeader);
+        if (!signature_header || !timestamp) {
+            return Verdict::reject(Rejection::unauthenticated,
+                                   "missing signature or timestamp header");
+        }
+        const auto signature = base64_decode(trim_ascii(*signature_header));
+        if (!signature || signature->empty()) {
+            return Verdict::reject(Rejection::unauthenticated,
+                                   "signature is not base64");
+        }
+        bool valid = false;
+        for (const PublicKey& key : connection.public_keys) {
+            valid = valid || key.verify(DigestAlgorithm::sha256,
+                                        {*timestamp, delivery.body()}, *signature);
+        }
+        if (!valid) {
+            return Verdict::reject(Rejection::unauthenticated, "signature mismatch");
+        }
+        // SendGrid retries for 24 h and its SDKs do not check the age:
+        // the tolerance is off unless configured.
+        const std::int64_t tolerance = timestamp_tolerance(delivery, connection, 0);
+        if (tolerance > 0) {
+            const auto signed_at = parse_epoch_seconds(*timestamp);
+            if (!signed_at) {
+                return Verdict::reject(Rejection::stale_timestamp,
+                                       "timestamp is not epoch seconds");
+            }
+            return check_timestamp(*signed_at, delivery, tolerance);
+        }
+        return Verdict::accept();
+    }
+
+    Verdict parse(const Delivery& delivery, const Connection&,
+                  Batch& batch) const override {
+        const json_t* body = delivery.json();
+        if (!json_is_array(body)) {
+            return Verdict::reject(Rejection::malformed, "body is not a JSON array");
+        }
+        std::vector<const json_t*> items;
+        if (Verdict verdict = collect_objects(body, items); !verdict.ok()) {
+            return verdict;
+        }
+        batch.events.reserve(items.size());
+        for (const json_t* item : items) {
+            batch.events.push_back(normalize(item));
+        }
+        return Verdict::accept();
+    }
+
+  private:
+    // Legacy basic auth or OAuth bearer instead of the signed webhook.
+    static bool uses_http_auth(const Connection& connection) {
+        const auto auth = connection.option("auth");
+        return auth && (*auth == "basic" || *auth == "bearer");
+    }
+
+    static std::optional<PublicKey> parse_key(std::string_view secret) {
+        secret = trim_ascii(secret);
+        if (secret.find("-----BEGIN") != std::string_view::npos) {
+            return PublicKey::from_pem(secret);
+        }
+        const auto der = base64_decode(secret);
+        if (!der) return std::nullopt;
+        return PublicKey::from_der(*der);
+    }
+};
+
+}  // namespace
+
+const Vendor& sendgrid_vendor() {
+    static const SendGrid vendor;
+    return vendor;
+}
+
+}  // namespace mailhook

@@ -1,0 +1,129 @@
+// SMTP2GO: no signature; Basic or Bearer credentials from the connection
+// secret. The body is JSON or form-encoded, chosen per webhook at SMTP2GO.
+#include "../encoding.hpp"
+#include "../vendor_support.hpp"
+#include "vendors.hpp"
+
+namespace mailhook {
+namespace {
+
+struct EventMapping {
+    std::string_view name;
+    EventType type;
+};
+
+constexpr EventMapping kEvents[] = {
+    {"processed", EventType::queued},
+    {"delivered", EventType::delivered},
+    {"open", EventType::opened},
+    {"click", EventType::clicked},
+    {"bounce", EventType::bounced},
+    {"spam", EventType::complained},
+    {"unsubscribe", EventType::unsubscribed},
+    {"resubscribe", EventType::subscribed},
+    {"reject", EventType::rejected},
+};
+
+EventType event_type(std::string_view name) {
+    for (const EventMapping& mapping : kEvents) {
+        if (mapping.name == name) return mapping.type;
+    }
+    return EventType::unknown;
+}
+
+BounceClass bounce_class(const json_t* item) {
+    const auto value = json_string_at(item, "bounce");
+    if (value && *value == "hard") return BounceClass::hard;
+    if (value && *value == "soft") return BounceClass::soft;
+    return BounceClass::undetermined;
+}
+
+// Form bodies become a JSON object of strings (last value of a repeated
+// field wins), so both encodings share one normalizer.
+JsonPtr form_to_json(std::string_view body) {
+    const auto fields = parse_form(body);
+    if (!fields) return nullptr;
+    JsonPtr object(json_object());
+    for (const auto& [key, value] : *fields) {
+        if (!is_valid_utf8(key) || !is_valid_utf8(value)) return nullptr;
+        json_object_setn_new(object.get(), key.data(), key.size(),
+                             json_stringn(value.data(), value.size()));
+    }
+    return object;
+}
+
+constexpr std::string_view kReservedKeys[] = {
+    "event", "time", "sendtime", "sender", "from", "rcpt", "recipients", "email",
+    "auth", "host", "message", "context", "email_id", "bounce", "subject", "id",
+    "message-id", "user-agent", "read-secs", "client", "client-device",
+    "client-os", "srchost", "url", "geoip-city", "geoip-country",
+    "geoip-region", "geoip-latitude", "geoip-longitude", "Message-Id"};
+
+Event normalize(const json_t* item) {
+    Event event;
+    event.vendor_event = json_text_at(item, "event").value_or("");
+    event.type = event_type(event.vendor_event);
+    if (event.type == EventType::bounced) {
+        event.bounce_class = bounce_class(item);
+    } else if (event.type == EventType::rejected) {
+        event.reject_reason = RejectReason::other;
+    }
+    event.recipient = json_text_at(item, "rcpt").value_or(
+        json_text_at(item, "email").value_or(""));
+    event.message_id = text_field(item, "message-id");
+    if (!event.message_id) event.message_id = text_field(item, "Message-Id");
+    event.event_id = text_field(item, "id");
+    event.timestamp = time_field(item, "time");
+    if (!event.timestamp) event.timestamp = time_field(item, "sendtime");
+    event.mta_response = text_field(item, "message");
+    event.description = text_field(item, "context");
+    if (event.mta_response) {
+        event.smtp_status = find_enhanced_status(*event.mta_response);
+    }
+    event.click_url = text_field(item, "url");
+    event.user_agent = text_field(item, "user-agent");
+    event.ip = text_field(item, "srchost");
+    event.metadata_json = unreserved_members_json(item, kReservedKeys);
+    set_raw(event, item);
+    event.dedup_key = event.event_id ? "s2g:" + *event.event_id
+                                     : content_dedup_key(event.raw_json);
+    return event;
+}
+
+class Smtp2go final : public Vendor {
+  public:
+    std::string_view name() const override { return "smtp2go"; }
+
+    Verdict verify(const Delivery& delivery, const Connection& connection,
+                   Batch&) const override {
+        return check_authorization_header(delivery, connection);
+    }
+
+    Verdict parse(const Delivery& delivery, const Connection&,
+                  Batch& batch) const override {
+        JsonPtr form;
+        const json_t* body = delivery.json();
+        if (body == nullptr &&
+            delivery.content_type_is("application/x-www-form-urlencoded")) {
+            form = form_to_json(delivery.body());
+            body = form.get();
+        }
+        std::vector<const json_t*> items;
+        if (Verdict verdict = collect_objects(body, items); !verdict.ok()) {
+            return verdict;
+        }
+        for (const json_t* item : items) {
+            batch.events.push_back(normalize(item));
+        }
+        return Verdict::accept();
+    }
+};
+
+}  // namespace
+
+const Vendor& smtp2go_vendor() {
+    static const Smtp2go vendor;
+    return vendor;
+}
+
+}  // namespace mailhook

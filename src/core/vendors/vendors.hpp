@@ -1,0 +1,14 @@
+// One accessor per vendor file; vendor_registry.cpp lists them.
+#pragma once
+
+#include "../vendor.hpp"
+
+namespace mailhook {
+
+const Vendor& sendgrid_vendor();
+const Vendor& mailgun_vendor();
+const Vendor& resend_vendor();
+const Vendor& inboxroad_vendor();
+const Vendor& smtp2go_vendor();
+
+}  // namespace mailhook

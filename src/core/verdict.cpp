@@ -1,0 +1,33 @@
+#include "verdict.hpp"
+
+namespace mailhook {
+
+int http_status(Rejection rejection) {
+    switch (rejection) {
+        case Rejection::none: return 200;
+        case Rejection::malformed: return 400;
+        case Rejection::unsupported: return 400;
+        case Rejection::unauthenticated: return 401;
+        case Rejection::stale_timestamp: return 401;
+        case Rejection::replayed: return 401;
+        case Rejection::too_large: return 413;
+        case Rejection::misconfigured: return 500;
+    }
+    return 500;
+}
+
+std::string_view rejection_label(Rejection rejection) {
+    switch (rejection) {
+        case Rejection::none: return "none";
+        case Rejection::malformed: return "format";
+        case Rejection::unsupported: return "unsupported";
+        case Rejection::unauthenticated: return "signature";
+        case Rejection::stale_timestamp: return "timestamp";
+        case Rejection::replayed: return "replay";
+        case Rejection::too_large: return "size";
+        case Rejection::misconfigured: return "connection_config";
+    }
+    return "unknown";
+}
+
+}  // namespace mailhook

@@ -1,0 +1,82 @@
+// The only place nginx headers are included; shared glue declarations.
+#pragma once
+
+extern "C" {
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+extern ngx_module_t ngx_http_mailhook_module;
+}
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace mailhook::nginx {
+
+class ModuleState;
+
+inline std::string_view to_view(const ngx_str_t& s) {
+    return {reinterpret_cast<const char*>(s.data), s.len};
+}
+
+struct MainConf {
+    ngx_str_t redis_address;   // host:port or unix:/path
+    ngx_str_t redis_password;
+    ngx_int_t redis_db;
+    ngx_msec_t redis_connect_timeout;
+    ngx_msec_t connection_cache_ttl;
+    ngx_str_t key_prefix;       // dedup:, suppression:, connection:, ... follow it
+    ngx_flag_t used;     // some location has `mailhook;`
+    ModuleState* state;  // C++ side, destroyed by a cycle pool cleanup
+};
+
+struct TimestampTolerance {
+    ngx_str_t vendor;
+    time_t seconds;
+};
+
+struct LocConf {
+    ngx_flag_t enabled;
+    ngx_msec_t redis_timeout;
+    time_t retry_after;
+    ngx_http_complex_value_t* stream;
+    ngx_http_complex_value_t* suppression_stream;
+    ngx_str_t suppression_prefix;
+    ngx_str_t dedup_prefix;
+    time_t dedup_ttl;
+    ngx_int_t stream_maxlen;
+    ngx_int_t soft_bounce_limit;
+    time_t soft_bounce_window;
+    ngx_flag_t include_raw;
+    ngx_uint_t max_events;
+    ngx_http_complex_value_t* public_url;
+    ngx_array_t* tolerances;  // of TimestampTolerance
+};
+
+inline MainConf* main_conf(ngx_http_request_t* r) {
+    return static_cast<MainConf*>(
+        ngx_http_get_module_main_conf(r, ngx_http_mailhook_module));
+}
+
+inline LocConf* loc_conf(ngx_http_request_t* r) {
+    return static_cast<LocConf*>(
+        ngx_http_get_module_loc_conf(r, ngx_http_mailhook_module));
+}
+
+// Places a C++ object in pool memory; the pool runs its destructor.
+template <typename T, typename... Args>
+T* pool_new(ngx_pool_t* pool, Args&&... args) {
+    ngx_pool_cleanup_t* cleanup = ngx_pool_cleanup_add(pool, sizeof(T));
+    if (cleanup == nullptr) {
+        return nullptr;
+    }
+    T* object = new (cleanup->data) T(std::forward<Args>(args)...);
+    cleanup->handler = [](void* data) { static_cast<T*>(data)->~T(); };
+    return object;
+}
+
+ngx_str_t copy_to_pool(ngx_pool_t* pool, std::string_view text);
+
+}  // namespace mailhook::nginx

@@ -1,0 +1,355 @@
+// Module definition: directives, configuration, worker start and exit.
+#include <cstring>
+
+#include "../core/vendor.hpp"
+#include "ngx_http_mailhook_request.hpp"
+#include "ngx_http_mailhook_state.hpp"
+#include "ngx_http_mailhook_variables.hpp"
+
+namespace mailhook::nginx {
+
+ngx_str_t copy_to_pool(ngx_pool_t* pool, std::string_view text) {
+    ngx_str_t out;
+    out.len = text.size();
+    out.data = static_cast<u_char*>(ngx_pnalloc(pool, text.size() + 1));
+    if (out.data != nullptr) {
+        ngx_memcpy(out.data, text.data(), text.size());
+        out.data[text.size()] = '\0';
+    }
+    return out;
+}
+
+namespace {
+
+ngx_int_t handler_entry(ngx_http_request_t* r) { return content_handler(r); }
+
+char* set_mailhook(ngx_conf_t* cf, ngx_command_t*, void* conf) {
+    auto* lcf = static_cast<LocConf*>(conf);
+    if (lcf->enabled != NGX_CONF_UNSET) {
+        return const_cast<char*>("is duplicate");
+    }
+    lcf->enabled = 1;
+    auto* mcf = static_cast<MainConf*>(
+        ngx_http_conf_get_module_main_conf(cf, ngx_http_mailhook_module));
+    mcf->used = 1;
+    auto* clcf = static_cast<ngx_http_core_loc_conf_t*>(
+        ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module));
+    clcf->handler = handler_entry;
+    return NGX_CONF_OK;
+}
+
+char* set_redis(ngx_conf_t* cf, ngx_command_t*, void* conf) {
+    auto* mcf = static_cast<MainConf*>(conf);
+    if (mcf->redis_address.data != nullptr) {
+        return const_cast<char*>("is duplicate");
+    }
+    auto* args = static_cast<ngx_str_t*>(cf->args->elts);
+    mcf->redis_address = args[1];
+    for (ngx_uint_t i = 2; i < cf->args->nelts; ++i) {
+        const std::string_view arg = to_view(args[i]);
+        if (arg.substr(0, 9) == "password=") {
+            mcf->redis_password.data = args[i].data + 9;
+            mcf->redis_password.len = args[i].len - 9;
+        } else if (arg.substr(0, 3) == "db=") {
+            mcf->redis_db = ngx_atoi(args[i].data + 3, args[i].len - 3);
+            if (mcf->redis_db == NGX_ERROR) {
+                return const_cast<char*>("has an invalid \"db=\" value");
+            }
+        } else {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "invalid parameter \"%V\"",
+                               &args[i]);
+            return static_cast<char*>(NGX_CONF_ERROR);
+        }
+    }
+    RedisSettings probe;
+    if (!parse_redis_address(to_view(mcf->redis_address), probe)) {
+        return const_cast<char*>("has an invalid address");
+    }
+    return NGX_CONF_OK;
+}
+
+// mailhook_connection <id> vendor=<name> secret=<...> [name=value ...];
+char* set_connection(ngx_conf_t* cf, ngx_command_t*, void* conf) {
+    auto* mcf = static_cast<MainConf*>(conf);
+    auto* args = static_cast<ngx_str_t*>(cf->args->elts);
+    const std::string_view id = to_view(args[1]);
+    if (!is_valid_connection_id(id)) {
+        return const_cast<char*>("has an invalid connection id");
+    }
+    FieldList fields;
+    for (ngx_uint_t i = 2; i < cf->args->nelts; ++i) {
+        const std::string_view arg = to_view(args[i]);
+        const std::size_t eq = arg.find('=');
+        if (eq == std::string_view::npos || eq == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"%V\", expected name=value",
+                               &args[i]);
+            return static_cast<char*>(NGX_CONF_ERROR);
+        }
+        fields.emplace_back(std::string(arg.substr(0, eq)),
+                            std::string(arg.substr(eq + 1)));
+    }
+    ResolvedConnection resolved = resolve_fields(id, fields);
+    if (resolved.kind == ResolvedConnection::Kind::unusable) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "connection \"%V\": %s", &args[1],
+                           resolved.error.c_str());
+        return static_cast<char*>(NGX_CONF_ERROR);
+    }
+    if (!mcf->state->static_connections.emplace(std::string(id), std::move(resolved))
+             .second) {
+        return const_cast<char*>("declares a connection id twice");
+    }
+    return NGX_CONF_OK;
+}
+
+// mailhook_timestamp_tolerance <vendor> <time>; (0 turns the check off)
+char* set_tolerance(ngx_conf_t* cf, ngx_command_t*, void* conf) {
+    auto* lcf = static_cast<LocConf*>(conf);
+    auto* args = static_cast<ngx_str_t*>(cf->args->elts);
+    if (find_vendor(to_view(args[1])) == nullptr) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "unknown vendor \"%V\"", &args[1]);
+        return static_cast<char*>(NGX_CONF_ERROR);
+    }
+    const time_t seconds = ngx_parse_time(&args[2], 1);
+    if (seconds == static_cast<time_t>(NGX_ERROR)) {
+        return const_cast<char*>("has an invalid time");
+    }
+    if (lcf->tolerances == nullptr || lcf->tolerances == NGX_CONF_UNSET_PTR) {
+        lcf->tolerances = ngx_array_create(cf->pool, 4, sizeof(TimestampTolerance));
+        if (lcf->tolerances == nullptr) {
+            return static_cast<char*>(NGX_CONF_ERROR);
+        }
+    }
+    auto* entry = static_cast<TimestampTolerance*>(ngx_array_push(lcf->tolerances));
+    if (entry == nullptr) {
+        return static_cast<char*>(NGX_CONF_ERROR);
+    }
+    entry->vendor = args[1];
+    entry->seconds = seconds;
+    return NGX_CONF_OK;
+}
+
+// mailhook_soft_bounce_limit <count> <window> | off;
+char* set_soft_bounce_limit(ngx_conf_t* cf, ngx_command_t*, void* conf) {
+    auto* lcf = static_cast<LocConf*>(conf);
+    auto* args = static_cast<ngx_str_t*>(cf->args->elts);
+    if (lcf->soft_bounce_limit != NGX_CONF_UNSET) {
+        return const_cast<char*>("is duplicate");
+    }
+    if (cf->args->nelts == 2 && to_view(args[1]) == "off") {
+        lcf->soft_bounce_limit = 0;
+        lcf->soft_bounce_window = 0;
+        return NGX_CONF_OK;
+    }
+    if (cf->args->nelts != 3) {
+        return const_cast<char*>("needs a count and a window, or \"off\"");
+    }
+    lcf->soft_bounce_limit = ngx_atoi(args[1].data, args[1].len);
+    lcf->soft_bounce_window = ngx_parse_time(&args[2], 1);
+    if (lcf->soft_bounce_limit <= 0 ||
+        lcf->soft_bounce_window == static_cast<time_t>(NGX_ERROR) ||
+        lcf->soft_bounce_window <= 0) {
+        return const_cast<char*>("has an invalid count or window");
+    }
+    return NGX_CONF_OK;
+}
+
+#define MAILHOOK_LOC_OFFSET(field) offsetof(LocConf, field)
+#define MAILHOOK_MAIN_OFFSET(field) offsetof(MainConf, field)
+
+ngx_command_t commands[] = {
+    {ngx_string("mailhook"), NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS, set_mailhook,
+     NGX_HTTP_LOC_CONF_OFFSET, 0, nullptr},
+    {ngx_string("mailhook_redis"), NGX_HTTP_MAIN_CONF | NGX_CONF_1MORE, set_redis,
+     NGX_HTTP_MAIN_CONF_OFFSET, 0, nullptr},
+    {ngx_string("mailhook_redis_connect_timeout"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1,
+     ngx_conf_set_msec_slot, NGX_HTTP_MAIN_CONF_OFFSET,
+     MAILHOOK_MAIN_OFFSET(redis_connect_timeout), nullptr},
+    {ngx_string("mailhook_key_prefix"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1,
+     ngx_conf_set_str_slot, NGX_HTTP_MAIN_CONF_OFFSET, MAILHOOK_MAIN_OFFSET(key_prefix),
+     nullptr},
+    {ngx_string("mailhook_connection"), NGX_HTTP_MAIN_CONF | NGX_CONF_2MORE,
+     set_connection, NGX_HTTP_MAIN_CONF_OFFSET, 0, nullptr},
+    {ngx_string("mailhook_connection_cache"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1,
+     ngx_conf_set_msec_slot, NGX_HTTP_MAIN_CONF_OFFSET,
+     MAILHOOK_MAIN_OFFSET(connection_cache_ttl), nullptr},
+    {ngx_string("mailhook_redis_timeout"),
+     NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_TAKE1,
+     ngx_conf_set_msec_slot, NGX_HTTP_LOC_CONF_OFFSET,
+     MAILHOOK_LOC_OFFSET(redis_timeout), nullptr},
+    {ngx_string("mailhook_retry_after"),
+     NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_TAKE1,
+     ngx_conf_set_sec_slot, NGX_HTTP_LOC_CONF_OFFSET, MAILHOOK_LOC_OFFSET(retry_after),
+     nullptr},
+    {ngx_string("mailhook_stream"),
+     NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_TAKE1,
+     ngx_http_set_complex_value_slot, NGX_HTTP_LOC_CONF_OFFSET,
+     MAILHOOK_LOC_OFFSET(stream), nullptr},
+    {ngx_string("mailhook_stream_maxlen"),
+     NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_TAKE1,
+     ngx_conf_set_num_slot, NGX_HTTP_LOC_CONF_OFFSET,
+     MAILHOOK_LOC_OFFSET(stream_maxlen), nullptr},
+    {ngx_string("mailhook_suppression_stream"),
+     NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_TAKE1,
+     ngx_http_set_complex_value_slot, NGX_HTTP_LOC_CONF_OFFSET,
+     MAILHOOK_LOC_OFFSET(suppression_stream), nullptr},
+    {ngx_string("mailhook_dedup_ttl"),
+     NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_TAKE1,
+     ngx_conf_set_sec_slot, NGX_HTTP_LOC_CONF_OFFSET, MAILHOOK_LOC_OFFSET(dedup_ttl),
+     nullptr},
+    {ngx_string("mailhook_soft_bounce_limit"),
+     NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_TAKE12,
+     set_soft_bounce_limit, NGX_HTTP_LOC_CONF_OFFSET, 0, nullptr},
+    {ngx_string("mailhook_raw"),
+     NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_FLAG,
+     ngx_conf_set_flag_slot, NGX_HTTP_LOC_CONF_OFFSET, MAILHOOK_LOC_OFFSET(include_raw),
+     nullptr},
+    {ngx_string("mailhook_max_events"),
+     NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_TAKE1,
+     ngx_conf_set_num_slot, NGX_HTTP_LOC_CONF_OFFSET, MAILHOOK_LOC_OFFSET(max_events),
+     nullptr},
+    {ngx_string("mailhook_public_url"),
+     NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_TAKE1,
+     ngx_http_set_complex_value_slot, NGX_HTTP_LOC_CONF_OFFSET,
+     MAILHOOK_LOC_OFFSET(public_url), nullptr},
+    {ngx_string("mailhook_timestamp_tolerance"),
+     NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_TAKE2,
+     set_tolerance, NGX_HTTP_LOC_CONF_OFFSET, 0, nullptr},
+    ngx_null_command};
+
+void* create_main_conf(ngx_conf_t* cf) noexcept {
+    try {
+        auto* mcf = static_cast<MainConf*>(ngx_pcalloc(cf->pool, sizeof(MainConf)));
+        if (mcf == nullptr) {
+            return nullptr;
+        }
+        mcf->redis_db = 0;
+        mcf->redis_connect_timeout = NGX_CONF_UNSET_MSEC;
+        mcf->connection_cache_ttl = NGX_CONF_UNSET_MSEC;
+        mcf->state = pool_new<ModuleState>(cf->pool);
+        return mcf->state == nullptr ? nullptr : mcf;
+    } catch (const std::exception& e) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "mailhook: %s", e.what());
+        return nullptr;
+    }
+}
+
+char* init_main_conf(ngx_conf_t* cf, void* conf) noexcept {
+    auto* mcf = static_cast<MainConf*>(conf);
+    ngx_conf_init_msec_value(mcf->redis_connect_timeout, 1000);
+    ngx_conf_init_msec_value(mcf->connection_cache_ttl, 10000);
+    if (mcf->key_prefix.data == nullptr) {
+        ngx_str_set(&mcf->key_prefix, "mailhook:");
+    }
+    if (mcf->redis_address.data == nullptr) {
+        ngx_str_set(&mcf->redis_address, "127.0.0.1:6379");
+    }
+    try {
+        RedisSettings& settings = mcf->state->redis_settings;
+        if (!parse_redis_address(to_view(mcf->redis_address), settings)) {
+            return const_cast<char*>("mailhook: invalid redis address");
+        }
+        settings.password = std::string(to_view(mcf->redis_password));
+        settings.db = mcf->redis_db;
+        settings.connect_timeout = mcf->redis_connect_timeout;
+    } catch (const std::exception& e) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "mailhook: %s", e.what());
+        return static_cast<char*>(NGX_CONF_ERROR);
+    }
+    return NGX_CONF_OK;
+}
+
+void* create_loc_conf(ngx_conf_t* cf) noexcept {
+    auto* lcf = static_cast<LocConf*>(ngx_pcalloc(cf->pool, sizeof(LocConf)));
+    if (lcf == nullptr) {
+        return nullptr;
+    }
+    lcf->enabled = NGX_CONF_UNSET;
+    lcf->redis_timeout = NGX_CONF_UNSET_MSEC;
+    lcf->retry_after = NGX_CONF_UNSET;
+    lcf->dedup_ttl = NGX_CONF_UNSET;
+    lcf->stream_maxlen = NGX_CONF_UNSET;
+    lcf->soft_bounce_limit = NGX_CONF_UNSET;
+    lcf->soft_bounce_window = NGX_CONF_UNSET;
+    lcf->include_raw = NGX_CONF_UNSET;
+    lcf->max_events = NGX_CONF_UNSET_UINT;
+    lcf->tolerances = static_cast<ngx_array_t*>(NGX_CONF_UNSET_PTR);
+    return lcf;
+}
+
+char* merge_loc_conf(ngx_conf_t*, void* parent, void* child) noexcept {
+    auto* prev = static_cast<LocConf*>(parent);
+    auto* conf = static_cast<LocConf*>(child);
+    ngx_conf_merge_value(conf->enabled, prev->enabled, 0);
+    ngx_conf_merge_msec_value(conf->redis_timeout, prev->redis_timeout, 2000);
+    ngx_conf_merge_sec_value(conf->retry_after, prev->retry_after, 10);
+    ngx_conf_merge_sec_value(conf->dedup_ttl, prev->dedup_ttl, 26 * 3600);
+    ngx_conf_merge_value(conf->stream_maxlen, prev->stream_maxlen, 0);
+    if (conf->soft_bounce_limit == NGX_CONF_UNSET) {
+        conf->soft_bounce_limit =
+            prev->soft_bounce_limit == NGX_CONF_UNSET ? 0 : prev->soft_bounce_limit;
+        conf->soft_bounce_window =
+            prev->soft_bounce_window == NGX_CONF_UNSET ? 0 : prev->soft_bounce_window;
+    }
+    ngx_conf_merge_value(conf->include_raw, prev->include_raw, 1);
+    ngx_conf_merge_uint_value(conf->max_events, prev->max_events, 10000);
+    ngx_conf_merge_ptr_value(conf->tolerances, prev->tolerances, nullptr);
+    if (conf->stream == nullptr) conf->stream = prev->stream;
+    if (conf->suppression_stream == nullptr) {
+        conf->suppression_stream = prev->suppression_stream;
+    }
+    if (conf->public_url == nullptr) conf->public_url = prev->public_url;
+    return NGX_CONF_OK;
+}
+
+ngx_int_t preconfiguration(ngx_conf_t* cf) noexcept { return add_variables(cf); }
+
+ngx_int_t init_process(ngx_cycle_t* cycle) noexcept {
+    auto* mcf = static_cast<MainConf*>(
+        ngx_http_cycle_get_module_main_conf(cycle, ngx_http_mailhook_module));
+    // Only workers talk to Redis (not the cache manager or loader), and only
+    // when a location uses the module.
+    if (mcf == nullptr || !mcf->used ||
+        (ngx_process != NGX_PROCESS_WORKER && ngx_process != NGX_PROCESS_SINGLE)) {
+        return NGX_OK;
+    }
+    try {
+        mcf->state->link =
+            std::make_unique<RedisLink>(mcf->state->redis_settings, cycle->log);
+        mcf->state->link->start();
+    } catch (const std::exception& e) {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0, "mailhook: %s", e.what());
+        return NGX_ERROR;
+    }
+    return NGX_OK;
+}
+
+void exit_process(ngx_cycle_t* cycle) noexcept {
+    auto* mcf = static_cast<MainConf*>(
+        ngx_http_cycle_get_module_main_conf(cycle, ngx_http_mailhook_module));
+    if (mcf != nullptr && mcf->state != nullptr) {
+        mcf->state->link.reset();  // frees the hiredis context and its socket
+    }
+}
+
+ngx_http_module_t module_ctx = {
+    preconfiguration, nullptr, create_main_conf, init_main_conf,
+    nullptr,          nullptr, create_loc_conf,  merge_loc_conf};
+
+}  // namespace
+}  // namespace mailhook::nginx
+
+// Built with -fvisibility=hidden; nginx finds the module through this symbol.
+__attribute__((visibility("default"))) ngx_module_t ngx_http_mailhook_module = {
+    NGX_MODULE_V1,
+    &mailhook::nginx::module_ctx,
+    mailhook::nginx::commands,
+    NGX_HTTP_MODULE,
+    nullptr,                          // init master
+    nullptr,                          // init module
+    mailhook::nginx::init_process,
+    nullptr,                          // init thread
+    nullptr,                          // exit thread
+    mailhook::nginx::exit_process,
+    nullptr,                          // exit master
+    NGX_MODULE_V1_PADDING};

@@ -1,0 +1,54 @@
+// Per-cycle C++ state: static connections, the worker's Redis link and its
+// cache of connections loaded from Redis.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "../core/connection.hpp"
+#include "../core/store_script.hpp"
+#include "ngx_http_mailhook.hpp"
+#include "ngx_http_mailhook_redis.hpp"
+
+namespace mailhook::nginx {
+
+// A connection as the handler sees it: usable, unknown (404), or present
+// but unusable (500, its secret cannot be parsed).
+struct ResolvedConnection {
+    enum class Kind { usable, unknown, unusable };
+    Kind kind = Kind::unknown;
+    std::shared_ptr<const Connection> connection;
+    std::string error;
+};
+
+class ConnectionCache {
+  public:
+    // nullptr when absent or expired.
+    const ResolvedConnection* find(std::string_view id, ngx_msec_t now) const;
+    void put(std::string_view id, ResolvedConnection resolved, ngx_msec_t expires);
+
+  private:
+    struct Entry {
+        ResolvedConnection resolved;
+        ngx_msec_t expires;
+    };
+    static constexpr std::size_t kMaxEntries = 65536;
+    std::unordered_map<std::string, Entry> entries_;
+};
+
+class ModuleState {
+  public:
+    // Static connections, prepared (keys parsed) at configuration time.
+    std::unordered_map<std::string, ResolvedConnection> static_connections;
+    ConnectionCache cache;
+    std::string script_sha1 = store_script_sha1();
+    RedisSettings redis_settings;
+    std::unique_ptr<RedisLink> link;  // created in the worker only
+};
+
+// Vendor check + key parsing of connection fields.
+ResolvedConnection resolve_fields(std::string_view id, const FieldList& fields);
+
+}  // namespace mailhook::nginx
