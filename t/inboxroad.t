@@ -1,0 +1,79 @@
+# Inboxroad: X-Signature = base64(HMAC-SHA256(secret, raw body)).
+use strict;
+use warnings;
+use lib 't/lib';
+
+use Mailhook::Sign qw(hmac_b64);
+use Mailhook::Test;
+use Test::More;
+
+my $t = Mailhook::Test->new;
+$t->start_redis;
+$t->start_nginx(http => 'mailhook_connection ir1 vendor=inboxroad secret=ir-secret tenant=acme;');
+
+my $path = '/webhooks/v2/inboxroad/ir1';
+my $body = '{ "kind": "delivered", "sender": "sender@example.com", "recipient": "user@example.com",'
+    . ' "message_id": "<335026fa-0b4d-4fb3-a92c-8193ac2636b8@example.com>", "timestamp": "2025-09-04T10:00:00Z",'
+    . ' "campaign": { "id": "9d76d4b4-660f-422b-9437-282c31506f7f", "name": "September campaign" } }';
+
+my $r = $t->post($path, $body, 'X-Signature' => hmac_b64($body, 'ir-secret'),
+    'Content-Type' => 'application/json');
+is($r->{status}, 200, 'signed delivery stored');
+is($r->{content}, qq({"stored":1,"duplicates":0}\n), 'answer counts the event');
+
+my @events = $t->events;
+is(scalar @events, 1, 'one stream entry');
+my $event = Mailhook::Test::comparable($events[0]);
+my $id = delete $event->{id};
+like($id, qr/^[0-9a-f]{32}$/, 'stable id is 32 hex digits');
+is_deeply($event, {
+    schema => 1, vendor => 'inboxroad', connection => 'ir1', tenant => 'acme',
+    type => 'delivered', bounce_class => undef, reject_reason => undef,
+    recipient => 'user@example.com',
+    message_id => '<335026fa-0b4d-4fb3-a92c-8193ac2636b8@example.com>',
+    event_id => undef, timestamp => '2025-09-04T10:00:00Z',
+    smtp_status => undef, mta_response => undef, description => undef,
+    click_url => undef, user_agent => undef, ip => undef,
+    campaign_id => '9d76d4b4-660f-422b-9437-282c31506f7f',
+    tags => [], metadata => {}, vendor_event => 'delivered',
+    raw => {
+        kind => 'delivered', sender => 'sender@example.com',
+        recipient => 'user@example.com',
+        message_id => '<335026fa-0b4d-4fb3-a92c-8193ac2636b8@example.com>',
+        timestamp => '2025-09-04T10:00:00Z',
+        campaign => { id => '9d76d4b4-660f-422b-9437-282c31506f7f',
+                      name => 'September campaign' },
+    },
+}, 'normalized event, every field');
+my ($entry) = $t->stream;
+is($entry->{fields}{type}, 'delivered', 'routing field type');
+is($entry->{fields}{vendor}, 'inboxroad', 'routing field vendor');
+
+# hex encoding of the same HMAC is accepted too
+my $open = '{"kind":"open","recipient":"user@example.com","timestamp":"2025-09-04T10:05:00Z"}';
+my $hex = Digest::SHA::hmac_sha256_hex($open, 'ir-secret');
+is($t->post($path, $open, 'X-Signature' => $hex)->{status}, 200, 'hex signature accepted');
+
+my @rejections = (
+    ['wrong key', $body, hmac_b64($body, 'other-secret'), 401],
+    ['tampered body', $body . ' ', hmac_b64($body, 'ir-secret'), 401],
+    ['no signature', $body, undef, 401],
+    ['garbage signature', $body, '!!!', 401],
+);
+my $before = $t->event_count;
+for my $case (@rejections) {
+    my ($name, $payload, $sig, $status) = @$case;
+    my %h = defined $sig ? ('X-Signature' => $sig) : ();
+    my $res = $t->post($path, $payload, %h);
+    is($res->{status}, $status, "$name: $status");
+    is($res->{content}, qq({"error":"signature"}\n), "$name: error body");
+}
+is($t->event_count, $before, 'rejected requests stored nothing');
+
+my $bad_json = '{"kind":';
+is($t->post($path, $bad_json, 'X-Signature' => hmac_b64($bad_json, 'ir-secret'))->{status},
+    400, 'signed but malformed JSON: 400');
+is($t->event_count, $before, 'malformed body stored nothing');
+
+$t->finish;
+done_testing;

@@ -1,0 +1,317 @@
+package Mailhook::Test;
+
+# Test harness in the spirit of nginx-tests: a temp dir per test file, free
+# loopback ports, a real redis-server and a real nginx with the built module.
+
+use strict;
+use warnings;
+
+use Cwd qw(abs_path);
+use File::Temp qw(tempdir);
+use HTTP::Tiny;
+use IO::Socket::INET;
+use JSON::PP;
+use POSIX qw(WNOHANG);
+use Redis;
+use Test::More;
+use Time::HiRes qw(sleep time);
+
+sub new {
+    my ($class, %opt) = @_;
+    for my $bin ('redis-server') {
+        plan(skip_all => "$bin not installed") unless _which($bin);
+    }
+    my $module = $ENV{MAILHOOK_MODULE}
+        // abs_path('build/modules/ngx_http_mailhook_module.so');
+    plan(skip_all => "module not built ($module): run make module")
+        unless $module && -f $module;
+    my $dir = tempdir('mailhook-test-XXXXXXXX', TMPDIR => 1,
+        CLEANUP => !$ENV{MAILHOOK_TEST_LEAVE});
+    chmod 0755, $dir;
+    my $self = bless {
+        dir => $dir,
+        module => $module,
+        nginx_bin => $ENV{NGINX_BIN} // '/usr/sbin/nginx',
+        workers => $opt{workers} // 1,
+        json => JSON::PP->new->canonical,
+    }, $class;
+    diag("test dir: $dir") if $ENV{MAILHOOK_TEST_LEAVE};
+    return $self;
+}
+
+sub dir { $_[0]{dir} }
+
+sub _which {
+    my ($bin) = @_;
+    for my $path (split /:/, $ENV{PATH} // '', -1) {
+        return "$path/$bin" if -x "$path/$bin";
+    }
+    for my $path ('/usr/sbin', '/usr/bin') {
+        return "$path/$bin" if -x "$path/$bin";
+    }
+    return;
+}
+
+# A free loopback port (bound once to find one, then released).
+sub free_port {
+    my $sock = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
+        LocalPort => 0, Proto => 'tcp', ReuseAddr => 1) or die "no port: $!";
+    my $port = $sock->sockport;
+    close $sock;
+    return $port;
+}
+
+sub wait_for {
+    my ($what, $timeout, $check) = @_;
+    my $deadline = time + $timeout;
+    while (time < $deadline) {
+        return 1 if $check->();
+        sleep 0.02;
+    }
+    die "timed out waiting for $what\n";
+}
+
+sub _port_open {
+    my ($port) = @_;
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port,
+        Proto => 'tcp', Timeout => 1);
+    return 0 unless $s;
+    close $s;
+    return 1;
+}
+
+# --- redis -------------------------------------------------------------------
+
+sub start_redis {
+    my ($self, @extra) = @_;
+    $self->{redis_port} //= free_port();
+    my $port = $self->{redis_port};
+    my $pid = fork();
+    die "fork: $!" unless defined $pid;
+    if ($pid == 0) {
+        open STDOUT, '>>', "$self->{dir}/redis.log";
+        open STDERR, '>&', \*STDOUT;
+        exec 'redis-server', '--bind', '127.0.0.1', '--port', $port,
+            '--save', '', '--appendonly', 'no', '--dir', $self->{dir},
+            '--protected-mode', 'no', @extra;
+        exit 127;
+    }
+    $self->{redis_pid} = $pid;
+    wait_for('redis', 10, sub {
+        my $r = eval { Redis->new(server => "127.0.0.1:$port", reconnect => 0) };
+        return 0 unless $r;
+        my $ok = eval { $r->ping } // 0;
+        $r->quit;
+        return $ok;
+    });
+    delete $self->{redis};
+    return $port;
+}
+
+sub redis_port { $_[0]{redis_port} //= free_port() }
+
+sub redis {
+    my ($self) = @_;
+    $self->{redis} //= Redis->new(server => "127.0.0.1:$self->{redis_port}",
+        reconnect => 2, every => 50_000);
+    return $self->{redis};
+}
+
+sub stop_redis {
+    my ($self, $signal) = @_;
+    my $pid = delete $self->{redis_pid} or return;
+    delete $self->{redis};
+    kill($signal // 'TERM', $pid);
+    waitpid($pid, 0);
+}
+
+# --- nginx -------------------------------------------------------------------
+
+# $http: directives inside http{}; $location: inside the webhook location.
+sub start_nginx {
+    my ($self, %opt) = @_;
+    $self->{nginx_port} //= free_port();
+    $self->{nginx_opt} = \%opt;
+    $self->write_config(%opt);
+    my $out = `$self->{nginx_bin} -p $self->{dir}/ -c nginx.conf -e error.log 2>&1`;
+    die "nginx failed to start: $out" if $?;
+    wait_for('nginx pid', 10, sub { -s "$self->{dir}/nginx.pid" });
+    wait_for('nginx port', 10, sub { _port_open($self->{nginx_port}) });
+    # workers connect to Redis right after start; let them get there
+    sleep 0.1;
+    return $self->{nginx_port};
+}
+
+sub write_config {
+    my ($self, %opt) = @_;
+    my $dir = $self->{dir};
+    my $user = $> == 0 ? 'user root;' : '';
+    my $redis = $opt{redis} // "mailhook_redis 127.0.0.1:" . $self->redis_port . ";";
+    my $workers = $opt{workers} // $self->{workers};
+    my $location = $opt{location} // '';
+    my $http = $opt{http} // '';
+    my $server = $opt{server} // '';
+    my $prefix = $opt{prefix} // "/webhooks/v2/";
+    my $main = $opt{main} // "";
+    my $conf = <<"CONF";
+load_module $self->{module};
+$user
+worker_processes $workers;
+pid $dir/nginx.pid;
+error_log $dir/error.log debug;
+$main
+events { worker_connections 1024; }
+http {
+    access_log $dir/access.log;
+    client_body_temp_path $dir/body;
+    client_body_buffer_size 16k;
+    $redis
+    $http
+    server {
+        listen 127.0.0.1:$self->{nginx_port};
+        location $prefix {
+            mailhook;
+            $location
+        }
+        $server
+    }
+}
+CONF
+    $conf =~ s/\n\s*\n/\n/g;
+    open my $fh, '>', "$dir/nginx.conf" or die $!;
+    print $fh $conf;
+    close $fh;
+}
+
+sub nginx_pid {
+    my ($self) = @_;
+    open my $fh, '<', "$self->{dir}/nginx.pid" or return;
+    my $pid = <$fh>;
+    chomp $pid if defined $pid;
+    return $pid;
+}
+
+sub worker_pids {
+    my ($self) = @_;
+    my $master = $self->nginx_pid or return ();
+    my @pids = split ' ', `pgrep -P $master 2>/dev/null`;
+    return @pids;
+}
+
+sub reload {
+    my ($self, %opt) = @_;
+    $self->write_config(%{$self->{nginx_opt}}, %opt) if %opt;
+    my @old = $self->worker_pids;
+    my $out = `$self->{nginx_bin} -p $self->{dir}/ -c nginx.conf -e error.log -s reload 2>&1`;
+    die "reload failed: $out" if $?;
+    # new workers are up when the old ones are gone
+    wait_for('old workers to exit', 20, sub {
+        my %now = map { $_ => 1 } $self->worker_pids;
+        return !grep { $now{$_} } @old;
+    });
+    sleep 0.1;
+}
+
+sub stop_nginx {
+    my ($self, $signal) = @_;
+    my $pid = $self->nginx_pid or return;
+    kill($signal // 'QUIT', $pid);
+    wait_for('nginx exit', 20, sub { !kill(0, $pid) });
+    unlink "$self->{dir}/nginx.pid";
+}
+
+sub error_log {
+    my ($self) = @_;
+    open my $fh, '<', "$self->{dir}/error.log" or return '';
+    local $/;
+    return <$fh>;
+}
+
+# Ends the test file: stop everything, then assert the error log is clean.
+sub finish {
+    my ($self) = @_;
+    $self->stop_nginx;
+    $self->stop_redis;
+    my $log = $self->error_log;
+    my @bad = grep { /\[(alert|emerg|crit)\]/ } split /\n/, $log;
+    ok(!@bad, 'no alert, crit or emerg in error.log')
+        or diag(join "\n", @bad[0 .. ($#bad < 9 ? $#bad : 9)]);
+    unlike($log, qr/AddressSanitizer|runtime error:/, 'no sanitizer reports');
+}
+
+# --- HTTP --------------------------------------------------------------------
+
+sub url {
+    my ($self, $path) = @_;
+    return "http://127.0.0.1:$self->{nginx_port}$path";
+}
+
+# POST (or another method) to the module; returns {status, headers, content}.
+sub request {
+    my ($self, $method, $path, %opt) = @_;
+    my $http = HTTP::Tiny->new(timeout => $opt{timeout} // 10, keep_alive => 0);
+    my %args = (headers => $opt{headers} // {});
+    $args{content} = $opt{body} if defined $opt{body};
+    return $http->request($method, $self->url($path), \%args);
+}
+
+sub post {
+    my ($self, $path, $body, %headers) = @_;
+    return $self->request('POST', $path, body => $body, headers => \%headers);
+}
+
+# Raw bytes on a socket (chunked bodies, duplicate headers, ...). Returns
+# the status code (0 when the server closed without answering).
+sub raw {
+    my ($self, $bytes, %opt) = @_;
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+        PeerPort => $self->{nginx_port}, Proto => 'tcp', Timeout => 5)
+        or die "connect: $!";
+    $s->autoflush(1);
+    print $s $bytes;
+    shutdown($s, 1) unless $opt{keep_open};
+    local $/;
+    my $response = <$s> // '';
+    close $s;
+    return wantarray ? ($response =~ m{^HTTP/1\.\d (\d+)} ? $1 : 0, $response)
+                     : ($response =~ m{^HTTP/1\.\d (\d+)} ? $1 : 0);
+}
+
+# --- Redis content -----------------------------------------------------------
+
+# Entries of a stream as [{id => ..., fields => {...}}].
+sub stream {
+    my ($self, $key) = @_;
+    $key //= 'mailhook:events';
+    my @out;
+    for my $entry ($self->redis->xrange($key, '-', '+')) {
+        my ($id, $fields) = @$entry;
+        push @out, { id => $id, fields => { @$fields } };
+    }
+    return @out;
+}
+
+# Normalized events stored in the stream, decoded.
+sub events {
+    my ($self, $key) = @_;
+    return map { decode_json($_->{fields}{event}) } $self->stream($key);
+}
+
+sub event_count {
+    my ($self, $key) = @_;
+    return $self->redis->xlen($key // 'mailhook:events');
+}
+
+# An event without its receive time (checked for format), for is_deeply.
+sub comparable {
+    my ($event) = @_;
+    my %copy = %$event;
+    my $received = delete $copy{received_at};
+    die "bad received_at: " . ($received // 'undef')
+        unless defined $received && $received =~ /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+    return \%copy;
+}
+
+sub json { $_[0]{json} }
+
+1;
