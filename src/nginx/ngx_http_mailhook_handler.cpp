@@ -427,36 +427,57 @@ void on_redis_reply(redisAsyncContext*, void* reply, void* privdata) noexcept {
     ngx_http_run_posted_requests(c);
 }
 
+std::size_t buffered_size(const ngx_buf_t* b) {
+    if (ngx_buf_in_memory(b)) {
+        return static_cast<size_t>(b->last - b->pos);
+    }
+    if (b->in_file) {
+        return static_cast<size_t>(b->file_last - b->file_pos);
+    }
+    return 0;  // a special buffer (last_buf, flush) carries no bytes
+}
+
+// The whole body as one view: the buffer itself when nginx kept it in one
+// piece of memory, else a pool copy of the memory and temp-file parts.
 bool collect_body(ngx_http_request_t* r, std::string_view& body) {
+    body = {};
     ngx_http_request_body_t* rb = r->request_body;
     if (rb == nullptr || rb->bufs == nullptr) {
-        body = {};
-        return true;
-    }
-    ngx_buf_t* first = rb->bufs->buf;
-    if (rb->bufs->next == nullptr && ngx_buf_in_memory(first)) {
-        body = {reinterpret_cast<const char*>(first->pos),
-                static_cast<size_t>(first->last - first->pos)};
         return true;
     }
     size_t total = 0;
+    std::size_t parts = 0;
+    ngx_buf_t* only = nullptr;
     for (ngx_chain_t* cl = rb->bufs; cl != nullptr; cl = cl->next) {
-        ngx_buf_t* b = cl->buf;
-        total += ngx_buf_in_memory(b) ? static_cast<size_t>(b->last - b->pos)
-                                      : static_cast<size_t>(b->file_last - b->file_pos);
+        const std::size_t size = buffered_size(cl->buf);
+        if (size > 0) {
+            total += size;
+            ++parts;
+            only = cl->buf;
+        }
     }
-    u_char* data = static_cast<u_char*>(ngx_pnalloc(r->pool, total + 1));
+    if (parts == 0) {
+        return true;
+    }
+    if (parts == 1 && ngx_buf_in_memory(only)) {
+        body = {reinterpret_cast<const char*>(only->pos), total};
+        return true;
+    }
+    u_char* data = static_cast<u_char*>(ngx_pnalloc(r->pool, total));
     if (data == nullptr) {
         return false;
     }
     u_char* p = data;
     for (ngx_chain_t* cl = rb->bufs; cl != nullptr; cl = cl->next) {
         ngx_buf_t* b = cl->buf;
-        if (ngx_buf_in_memory(b)) {
-            p = ngx_cpymem(p, b->pos, b->last - b->pos);
+        const std::size_t size = buffered_size(b);
+        if (size == 0) {
             continue;
         }
-        const auto size = static_cast<size_t>(b->file_last - b->file_pos);
+        if (ngx_buf_in_memory(b)) {
+            p = ngx_cpymem(p, b->pos, size);
+            continue;
+        }
         const ssize_t n = ngx_read_file(b->file, p, size, b->file_pos);
         if (n != static_cast<ssize_t>(size)) {
             ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
@@ -465,7 +486,7 @@ bool collect_body(ngx_http_request_t* r, std::string_view& body) {
         }
         p += size;
     }
-    body = {reinterpret_cast<const char*>(data), static_cast<size_t>(p - data)};
+    body = {reinterpret_cast<const char*>(data), total};
     return true;
 }
 
