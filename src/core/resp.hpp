@@ -14,11 +14,17 @@ namespace mailhook {
 // EVAL after NOSCRIPT) without being rebuilt.
 class RespArgs {
   public:
+    RespArgs() = default;
+    // Arguments already encoded (read back from the spool).
+    RespArgs(std::size_t count, std::string_view encoded)
+        : buffer_(encoded), count_(count) {}
+
     void add(std::string_view arg);
     void add(std::int64_t number);
     std::size_t count() const { return count_; }
     std::string_view encoded() const { return buffer_; }
     void reserve(std::size_t bytes) { buffer_.reserve(bytes); }
+    bool empty() const { return count_ == 0; }
 
   private:
     std::string buffer_;

@@ -28,6 +28,8 @@ struct MainConf {
     ngx_msec_t redis_connect_timeout;
     ngx_msec_t connection_cache_ttl;
     ngx_str_t key_prefix;       // dedup:, suppression:, connection:, ... follow it
+    ngx_path_t* spool_path;     // NULL: no spool
+    off_t spool_max_size;
     ngx_flag_t used;     // some location has `mailhook;`
     ModuleState* state;  // C++ side, destroyed by a cycle pool cleanup
 };

@@ -141,14 +141,44 @@ void unavailable(RequestCtx* ctx, std::string_view why) {
     finish(ctx, NGX_HTTP_SERVICE_UNAVAILABLE, error_body("unavailable"));
 }
 
+void redis_failed(RequestCtx* ctx, std::string_view why);
+
 void on_timeout(ngx_event_t* ev) {
     RequestCtx* ctx = reinterpret_cast<RequestTimer*>(ev)->ctx;
     ngx_connection_t* c = ctx->r->connection;
-    unavailable(ctx, "redis did not answer in time");
+    redis_failed(ctx, "redis did not answer in time");
     ngx_http_run_posted_requests(c);
 }
 
 void on_redis_reply(redisAsyncContext* ac, void* reply, void* privdata) noexcept;
+
+// Stops waiting for Redis: a late reply is ignored (the store script is
+// idempotent, so a store that lands after all is harmless).
+void stop_waiting(RequestCtx* ctx) {
+    if (ctx->timer.event.timer_set) {
+        ngx_del_timer(&ctx->timer.event);
+    }
+    if (ctx->pending != nullptr) {
+        ctx->pending->ctx = nullptr;
+        ctx->pending = nullptr;
+    }
+}
+
+// Verified events Redis could not take: to the spool when there is one.
+void spool_or_unavailable(RequestCtx* ctx, std::string_view why) {
+    Spool* spool = state_of(ctx->r).spool.get();
+    if (spool == nullptr) {
+        unavailable(ctx, why);
+        return;
+    }
+    stop_waiting(ctx);
+    ngx_log_error(NGX_LOG_INFO, ctx->r->connection->log, 0,
+                  "mailhook: spooling vendor=%V connection=%V: %*s", &ctx->vendor_name,
+                  &ctx->connection_id, why.size(), why.data());
+    auto* ticket = new PendingReply{ctx, PendingReply::Purpose::spool};
+    ctx->pending = ticket;
+    spool->append(ctx->store_args, ticket);
+}
 
 // Queues one Redis command for the request and arms its deadline.
 bool send_to_redis(RequestCtx* ctx, std::string_view command,
@@ -245,7 +275,7 @@ void store(RequestCtx* ctx, Intake& intake) {
     const std::string command =
         resp_command({"EVALSHA", state_of(r).script_sha1}, ctx->store_args);
     if (!send_to_redis(ctx, command, PendingReply::Purpose::store)) {
-        unavailable(ctx, "redis is not connected");
+        spool_or_unavailable(ctx, "redis is not connected");
     }
 }
 
@@ -329,8 +359,26 @@ void resolve_connection(RequestCtx* ctx) {
     }
     const std::string command = resp_command({"HGETALL", connection_key(r, id)});
     if (!send_to_redis(ctx, command, PendingReply::Purpose::lookup)) {
-        unavailable(ctx, "redis is not connected");
+        redis_failed(ctx, "redis is not connected");
     }
+}
+
+// Redis cannot be used right now. Events already verified go to the spool;
+// a connection not yet known is taken from the cache even if expired.
+void redis_failed(RequestCtx* ctx, std::string_view why) {
+    if (!ctx->store_args.empty()) {
+        spool_or_unavailable(ctx, why);
+        return;
+    }
+    stop_waiting(ctx);
+    ModuleState& state = state_of(ctx->r);
+    if (const ResolvedConnection* stale =
+            state.cache.find(to_view(ctx->connection_id), ngx_current_msec, true)) {
+        const ResolvedConnection copy = *stale;
+        use_connection(ctx, copy);
+        return;
+    }
+    unavailable(ctx, why);
 }
 
 void on_lookup_reply(RequestCtx* ctx, const redisReply* reply) {
@@ -374,7 +422,7 @@ void on_store_reply(RequestCtx* ctx, const redisReply* reply) {
         const std::string command =
             resp_command({"EVAL", store_script_source()}, ctx->store_args);
         if (!send_to_redis(ctx, command, PendingReply::Purpose::store)) {
-            unavailable(ctx, "redis is not connected");
+            spool_or_unavailable(ctx, "redis is not connected");
         }
         return;
     }
@@ -414,7 +462,7 @@ void on_redis_reply(redisAsyncContext*, void* reply, void* privdata) noexcept {
     try {
         const auto* redis_reply = static_cast<const redisReply*>(reply);
         if (redis_reply == nullptr) {
-            unavailable(ctx, "redis connection lost");
+            redis_failed(ctx, "redis connection lost");
         } else if (purpose == PendingReply::Purpose::lookup) {
             on_lookup_reply(ctx, redis_reply);
         } else {
@@ -524,6 +572,32 @@ bool split_route(const ngx_str_t& uri, ngx_str_t& vendor, ngx_str_t& id) {
 }
 
 }  // namespace
+
+void on_spooled(void* ticket, bool ok) noexcept {
+    auto* pending = static_cast<PendingReply*>(ticket);
+    RequestCtx* ctx = pending->ctx;
+    delete pending;
+    if (ctx == nullptr) {
+        return;
+    }
+    ctx->pending = nullptr;
+    ngx_connection_t* c = ctx->r->connection;
+    try {
+        if (ok) {
+            ctx->result = "spooled";
+            ctx->duplicates = 0;
+            finish(ctx, NGX_HTTP_OK,
+                   "{\"stored\":0,\"duplicates\":0,\"spooled\":" +
+                       std::to_string(ctx->events) + "}\n");
+        } else {
+            unavailable(ctx, "redis is unavailable and the spool cannot take the events");
+        }
+    } catch (const std::exception& e) {
+        ngx_log_error(NGX_LOG_ERR, c->log, 0, "mailhook: %s", e.what());
+        finish(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR, error_body("internal"));
+    }
+    ngx_http_run_posted_requests(c);
+}
 
 RequestCtx::~RequestCtx() {
     if (pending != nullptr) {

@@ -102,6 +102,48 @@ char* set_connection(ngx_conf_t* cf, ngx_command_t*, void* conf) {
     return NGX_CONF_OK;
 }
 
+// mailhook_spool <dir> [max_size=<size>];
+char* set_spool(ngx_conf_t* cf, ngx_command_t*, void* conf) {
+    auto* mcf = static_cast<MainConf*>(conf);
+    if (mcf->spool_path != nullptr) {
+        return const_cast<char*>("is duplicate");
+    }
+    auto* args = static_cast<ngx_str_t*>(cf->args->elts);
+    if (to_view(args[1]) == "off") {
+        return NGX_CONF_OK;
+    }
+    auto* path = static_cast<ngx_path_t*>(ngx_pcalloc(cf->pool, sizeof(ngx_path_t)));
+    if (path == nullptr) {
+        return static_cast<char*>(NGX_CONF_ERROR);
+    }
+    path->name = args[1];
+    if (path->name.len > 1 && path->name.data[path->name.len - 1] == '/') {
+        path->name.len--;
+    }
+    if (ngx_conf_full_name(cf->cycle, &path->name, 0) != NGX_OK) {
+        return static_cast<char*>(NGX_CONF_ERROR);
+    }
+    path->conf_file = cf->conf_file->file.name.data;
+    path->line = cf->conf_file->line;
+    for (ngx_uint_t i = 2; i < cf->args->nelts; ++i) {
+        if (to_view(args[i]).substr(0, 9) != "max_size=") {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "invalid parameter \"%V\"", &args[i]);
+            return static_cast<char*>(NGX_CONF_ERROR);
+        }
+        ngx_str_t size = {args[i].len - 9, args[i].data + 9};
+        mcf->spool_max_size = ngx_parse_offset(&size);
+        if (mcf->spool_max_size <= 0) {
+            return const_cast<char*>("has an invalid \"max_size=\" value");
+        }
+    }
+    // nginx creates the directory at start and gives it to the worker user.
+    if (ngx_add_path(cf, &path) != NGX_OK) {
+        return static_cast<char*>(NGX_CONF_ERROR);
+    }
+    mcf->spool_path = path;
+    return NGX_CONF_OK;
+}
+
 // mailhook_timestamp_tolerance <vendor> <time>; (0 turns the check off)
 char* set_tolerance(ngx_conf_t* cf, ngx_command_t*, void* conf) {
     auto* lcf = static_cast<LocConf*>(conf);
@@ -168,6 +210,8 @@ ngx_command_t commands[] = {
     {ngx_string("mailhook_key_prefix"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1,
      ngx_conf_set_str_slot, NGX_HTTP_MAIN_CONF_OFFSET, MAILHOOK_MAIN_OFFSET(key_prefix),
      nullptr},
+    {ngx_string("mailhook_spool"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE12, set_spool,
+     NGX_HTTP_MAIN_CONF_OFFSET, 0, nullptr},
     {ngx_string("mailhook_connection"), NGX_HTTP_MAIN_CONF | NGX_CONF_2MORE,
      set_connection, NGX_HTTP_MAIN_CONF_OFFSET, 0, nullptr},
     {ngx_string("mailhook_connection_cache"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1,
@@ -252,6 +296,13 @@ char* init_main_conf(ngx_conf_t* cf, void* conf) noexcept {
         settings.password = std::string(to_view(mcf->redis_password));
         settings.db = mcf->redis_db;
         settings.connect_timeout = mcf->redis_connect_timeout;
+        if (mcf->spool_path != nullptr) {
+            SpoolSettings spool;
+            spool.dir = std::string(to_view(mcf->spool_path->name));
+            if (mcf->spool_max_size > 0) spool.max_bytes = mcf->spool_max_size;
+            spool.segment_bytes = std::min<off_t>(spool.segment_bytes, spool.max_bytes);
+            mcf->state->spool_settings = spool;
+        }
     } catch (const std::exception& e) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "mailhook: %s", e.what());
         return static_cast<char*>(NGX_CONF_ERROR);
@@ -314,9 +365,17 @@ ngx_int_t init_process(ngx_cycle_t* cycle) noexcept {
         return NGX_OK;
     }
     try {
-        mcf->state->link =
-            std::make_unique<RedisLink>(mcf->state->redis_settings, cycle->log);
-        mcf->state->link->start();
+        ModuleState& state = *mcf->state;
+        state.link = std::make_unique<RedisLink>(state.redis_settings, cycle->log);
+        if (state.spool_settings) {
+            state.spool = std::make_unique<Spool>(*state.spool_settings, on_spooled,
+                                                  cycle->log);
+            state.spool->start(state.link.get(), &state.script_sha1);
+            state.link->set_ready_hook(
+                [](void* spool) { static_cast<Spool*>(spool)->kick(); },
+                state.spool.get());
+        }
+        state.link->start();
     } catch (const std::exception& e) {
         ngx_log_error(NGX_LOG_EMERG, cycle->log, 0, "mailhook: %s", e.what());
         return NGX_ERROR;
@@ -329,6 +388,7 @@ void exit_process(ngx_cycle_t* cycle) noexcept {
         ngx_http_cycle_get_module_main_conf(cycle, ngx_http_mailhook_module));
     if (mcf != nullptr && mcf->state != nullptr) {
         mcf->state->link.reset();  // frees the hiredis context and its socket
+        mcf->state->spool.reset(); // after the link: replay callbacks use it
     }
 }
 

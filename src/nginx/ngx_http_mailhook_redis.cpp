@@ -192,6 +192,9 @@ void RedisLink::on_connect(const redisAsyncContext* ac, int status) {
     }
     link->state_ = State::ready;
     link->backoff_ = 0;
+    if (link->ready_hook_ != nullptr) {
+        link->ready_hook_(link->ready_hook_data_);
+    }
 }
 
 void RedisLink::on_disconnect(const redisAsyncContext* ac, int status) {

@@ -48,6 +48,13 @@ class RedisLink {
 
     std::uint64_t reconnects() const { return reconnects_; }
 
+    // Called each time the connection becomes ready (first connect and
+    // every reconnect).
+    void set_ready_hook(void (*hook)(void*), void* data) {
+        ready_hook_ = hook;
+        ready_hook_data_ = data;
+    }
+
   private:
     void connect();
     void attach();
@@ -75,6 +82,8 @@ class RedisLink {
     bool stopping_ = false;
     ngx_msec_t backoff_ = 0;
     std::uint64_t reconnects_ = 0;
+    void (*ready_hook_)(void*) = nullptr;
+    void* ready_hook_data_ = nullptr;
     // Timers need a connection-shaped `data` (debug logs read its fd).
     ngx_connection_t timer_owner_;
     ngx_event_t reconnect_timer_;

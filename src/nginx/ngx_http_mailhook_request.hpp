@@ -16,7 +16,7 @@ struct RequestCtx;
 // hiredis privdata. It can outlive the request (a reply after the timeout),
 // so it points back only while the request waits for it.
 struct PendingReply {
-    enum class Purpose { lookup, store };
+    enum class Purpose { lookup, store, spool };
     RequestCtx* ctx;
     Purpose purpose;
 };
@@ -59,6 +59,9 @@ struct RequestCtx {
 };
 
 ngx_int_t content_handler(ngx_http_request_t* r) noexcept;
+
+// The spool's completion callback for a request's append.
+void on_spooled(void* ticket, bool ok) noexcept;
 
 RequestCtx* request_ctx(ngx_http_request_t* r);
 

@@ -4,10 +4,14 @@
 
 namespace mailhook::nginx {
 
-const ResolvedConnection* ConnectionCache::find(std::string_view id,
-                                                ngx_msec_t now) const {
+const ResolvedConnection* ConnectionCache::find(std::string_view id, ngx_msec_t now,
+                                                bool stale_ok) const {
     const auto it = entries_.find(std::string(id));
-    if (it == entries_.end() || (ngx_msec_int_t) (it->second.expires - now) <= 0) {
+    if (it == entries_.end()) {
+        return nullptr;
+    }
+    if ((ngx_msec_int_t) (it->second.expires - now) <= 0 &&
+        !(stale_ok && it->second.resolved.kind == ResolvedConnection::Kind::usable)) {
         return nullptr;
     }
     return &it->second.resolved;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -11,6 +12,7 @@
 #include "../core/store_script.hpp"
 #include "ngx_http_mailhook.hpp"
 #include "ngx_http_mailhook_redis.hpp"
+#include "ngx_http_mailhook_spool.hpp"
 
 namespace mailhook::nginx {
 
@@ -25,8 +27,10 @@ struct ResolvedConnection {
 
 class ConnectionCache {
   public:
-    // nullptr when absent or expired.
-    const ResolvedConnection* find(std::string_view id, ngx_msec_t now) const;
+    // nullptr when absent or expired; `stale_ok` also returns an expired
+    // entry (used while Redis cannot be asked).
+    const ResolvedConnection* find(std::string_view id, ngx_msec_t now,
+                                   bool stale_ok = false) const;
     void put(std::string_view id, ResolvedConnection resolved, ngx_msec_t expires);
 
   private:
@@ -45,7 +49,11 @@ class ModuleState {
     ConnectionCache cache;
     std::string script_sha1 = store_script_sha1();
     RedisSettings redis_settings;
-    std::unique_ptr<RedisLink> link;  // created in the worker only
+    std::optional<SpoolSettings> spool_settings;
+    // Created in the worker only. The spool is declared first so that it
+    // outlives the link: replay callbacks still run while the link is freed.
+    std::unique_ptr<Spool> spool;
+    std::unique_ptr<RedisLink> link;
 };
 
 // Vendor check + key parsing of connection fields.
