@@ -64,30 +64,30 @@ Verdict check_authorization_header(const Delivery& delivery,
                                    const Connection& connection) {
     const auto header = delivery.header("Authorization");
     if (!header) {
-        return Verdict::reject(Rejection::unauthenticated,
+        return Verdict::reject(Rejection::bad_credentials,
                                "no Authorization header");
     }
     const std::string_view value = trim_ascii(*header);
     const std::size_t space = value.find(' ');
     if (space == std::string_view::npos) {
-        return Verdict::reject(Rejection::unauthenticated,
+        return Verdict::reject(Rejection::bad_credentials,
                                "malformed Authorization header");
     }
     const std::string_view scheme = value.substr(0, space);
     const std::string_view credentials = trim_ascii(value.substr(space + 1));
     if (iequals_ascii(scheme, "Bearer")) {
         if (matches_any_secret(connection, credentials)) return Verdict::accept();
-        return Verdict::reject(Rejection::unauthenticated, "wrong bearer token");
+        return Verdict::reject(Rejection::bad_credentials, "wrong bearer token");
     }
     if (iequals_ascii(scheme, "Basic")) {
         const auto decoded = base64_decode(credentials);
         if (decoded && matches_any_secret(connection, *decoded)) {
             return Verdict::accept();
         }
-        return Verdict::reject(Rejection::unauthenticated,
+        return Verdict::reject(Rejection::bad_credentials,
                                "wrong basic credentials");
     }
-    return Verdict::reject(Rejection::unauthenticated,
+    return Verdict::reject(Rejection::bad_credentials,
                            "unsupported Authorization scheme");
 }
 

@@ -47,6 +47,10 @@ class Vendor {
 
 const Vendor* find_vendor(std::string_view name);
 std::vector<std::string_view> vendor_names();
+// Position of the vendor in the registry (stable for one build), or
+// vendor_count() when unknown; metrics are indexed by it.
+std::size_t vendor_index(std::string_view name);
+std::size_t vendor_count();
 
 // Seconds of clock skew accepted for a signed timestamp: the connection's
 // `timestamp_tolerance` option, else the configured value, else the

@@ -29,6 +29,17 @@ const Vendor* find_vendor(std::string_view name) {
     return nullptr;
 }
 
+std::size_t vendor_index(std::string_view name) {
+    for (std::size_t i = 0; i < kVendors.size(); ++i) {
+        if (kVendors[i]().name() == name) {
+            return i;
+        }
+    }
+    return kVendors.size();
+}
+
+std::size_t vendor_count() { return kVendors.size(); }
+
 std::vector<std::string_view> vendor_names() {
     std::vector<std::string_view> names;
     for (const VendorAccessor accessor : kVendors) {

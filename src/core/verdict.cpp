@@ -8,6 +8,7 @@ int http_status(Rejection rejection) {
         case Rejection::malformed: return 400;
         case Rejection::unsupported: return 400;
         case Rejection::unauthenticated: return 401;
+        case Rejection::bad_credentials: return 401;
         case Rejection::stale_timestamp: return 401;
         case Rejection::replayed: return 401;
         case Rejection::too_large: return 413;
@@ -22,6 +23,7 @@ std::string_view rejection_label(Rejection rejection) {
         case Rejection::malformed: return "format";
         case Rejection::unsupported: return "unsupported";
         case Rejection::unauthenticated: return "signature";
+        case Rejection::bad_credentials: return "auth";
         case Rejection::stale_timestamp: return "timestamp";
         case Rejection::replayed: return "replay";
         case Rejection::too_large: return "size";

@@ -10,7 +10,8 @@ namespace mailhook {
 enum class Rejection {
     none,
     malformed,          // 400: not the vendor's format
-    unauthenticated,    // 401: missing or wrong signature / credentials
+    unauthenticated,    // 401: missing or wrong signature
+    bad_credentials,    // 401: missing or wrong Basic/Bearer/token credentials
     stale_timestamp,    // 401: outside the vendor's tolerance
     replayed,           // 401: one-time token used again for another event
     unsupported,        // 400: a message kind this connection refuses

@@ -30,7 +30,8 @@ struct MainConf {
     ngx_str_t key_prefix;       // dedup:, suppression:, connection:, ... follow it
     ngx_path_t* spool_path;     // NULL: no spool
     off_t spool_max_size;
-    ngx_flag_t used;     // some location has `mailhook;`
+    ngx_flag_t used;     // some location has `mailhook;` or `mailhook_status;`
+    ngx_shm_zone_t* metrics_zone;
     ModuleState* state;  // C++ side, destroyed by a cycle pool cleanup
 };
 
@@ -80,5 +81,9 @@ T* pool_new(ngx_pool_t* pool, Args&&... args) {
 }
 
 ngx_str_t copy_to_pool(ngx_pool_t* pool, std::string_view text);
+
+// Sends a complete response (headers already added by the caller).
+ngx_int_t send_body(ngx_http_request_t* r, ngx_uint_t status,
+                    std::string_view content_type, std::string_view body);
 
 }  // namespace mailhook::nginx

@@ -4,6 +4,7 @@
 
 #include "../core/intake.hpp"
 #include "../core/store_script.hpp"
+#include "ngx_http_mailhook_metrics.hpp"
 #include "ngx_http_mailhook_request.hpp"
 #include "ngx_http_mailhook_state.hpp"
 
@@ -59,10 +60,6 @@ ngx_int_t send_response(ngx_http_request_t* r, ngx_uint_t status,
     if (ngx_http_discard_request_body(r) != NGX_OK) {
         r->keepalive = 0;
     }
-    r->headers_out.status = status;
-    r->headers_out.content_length_n = static_cast<off_t>(body.size());
-    ngx_str_set(&r->headers_out.content_type, "application/json");
-    r->headers_out.content_type_len = r->headers_out.content_type.len;
     if (status == NGX_HTTP_SERVICE_UNAVAILABLE) {
         const LocConf* lcf = loc_conf(r);
         if (push_header(r, "Retry-After", std::to_string(lcf->retry_after)) != NGX_OK) {
@@ -73,19 +70,7 @@ ngx_int_t send_response(ngx_http_request_t* r, ngx_uint_t status,
         push_header(r, "Allow", "POST") != NGX_OK) {
         return NGX_ERROR;
     }
-    ngx_int_t rc = ngx_http_send_header(r);
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only || body.empty()) {
-        return rc;
-    }
-    ngx_buf_t* b = ngx_create_temp_buf(r->pool, body.size());
-    if (b == nullptr) {
-        return NGX_ERROR;
-    }
-    b->last = ngx_cpymem(b->last, body.data(), body.size());
-    b->last_buf = (r == r->main) ? 1 : 0;
-    b->last_in_chain = 1;
-    ngx_chain_t out = {b, nullptr};
-    return ngx_http_output_filter(r, &out);
+    return send_body(r, status, "application/json", body);
 }
 
 std::string error_body(std::string_view label) {
@@ -102,9 +87,12 @@ ngx_int_t answer(RequestCtx* ctx, ngx_uint_t status, std::string_view body) {
         ctx->pending->ctx = nullptr;
         ctx->pending = nullptr;
     }
+    MetricsRecorder& metrics = state_of(ctx->r).metrics;
     if (ctx->redis_timed) {
-        ctx->redis_time = ngx_current_msec - ctx->redis_started;
+        ctx->redis_usec = monotonic_usec() - ctx->redis_started_usec;
+        metrics.redis_latency(ctx->redis_usec);
     }
+    metrics.request(to_view(ctx->vendor_name), status);
     return send_response(ctx->r, status, body);
 }
 
@@ -123,6 +111,7 @@ ngx_int_t rejection(RequestCtx* ctx, ngx_uint_t status, std::string_view label,
                   &ctx->vendor_name, &ctx->connection_id, status,
                   label.size(), label.data(), reason.size(), reason.data());
     ctx->result = "rejected:" + std::string(label);
+    state_of(ctx->r).metrics.rejection(to_view(ctx->vendor_name), label);
     return answer(ctx, status, error_body(label));
 }
 
@@ -195,7 +184,7 @@ bool send_to_redis(RequestCtx* ctx, std::string_view command,
     ctx->pending = pending;
     if (!ctx->redis_timed) {
         ctx->redis_timed = true;
-        ctx->redis_started = ngx_current_msec;
+        ctx->redis_started_usec = monotonic_usec();
     }
     if (!ctx->timer.event.timer_set) {
         ctx->timer.event.handler = on_timeout;
@@ -444,6 +433,8 @@ void on_store_reply(RequestCtx* ctx, const redisReply* reply) {
     }
     ctx->duplicates = static_cast<ngx_int_t>(duplicates);
     ctx->result = stored == 0 && duplicates > 0 ? "duplicate" : "stored";
+    state_of(ctx->r).metrics.events(ctx->vendor->name(), static_cast<std::uint64_t>(stored),
+                                    static_cast<std::uint64_t>(duplicates));
     finish(ctx, NGX_HTTP_OK,
            "{\"stored\":" + std::to_string(stored) +
                ",\"duplicates\":" + std::to_string(duplicates) + "}\n");
@@ -586,6 +577,8 @@ void on_spooled(void* ticket, bool ok) noexcept {
         if (ok) {
             ctx->result = "spooled";
             ctx->duplicates = 0;
+            state_of(ctx->r).metrics.spooled(ctx->vendor->name(),
+                                             static_cast<std::uint64_t>(ctx->events));
             finish(ctx, NGX_HTTP_OK,
                    "{\"stored\":0,\"duplicates\":0,\"spooled\":" +
                        std::to_string(ctx->events) + "}\n");
@@ -640,7 +633,12 @@ ngx_int_t content_handler(ngx_http_request_t* r) noexcept {
         }
         const ngx_int_t rc = ngx_http_read_client_request_body(r, body_handler);
         if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
-            ctx->result = "rejected:size";
+            // nginx refused the body itself (413 over client_max_body_size).
+            ctx->result = rc == NGX_HTTP_REQUEST_ENTITY_TOO_LARGE ? "rejected:size"
+                                                                  : "rejected:format";
+            MetricsRecorder& metrics = state_of(r).metrics;
+            metrics.request(to_view(ctx->vendor_name), static_cast<ngx_uint_t>(rc));
+            metrics.rejection(to_view(ctx->vendor_name), ctx->result.substr(9));
             return rc;
         }
         return NGX_DONE;

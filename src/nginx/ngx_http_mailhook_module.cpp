@@ -2,6 +2,7 @@
 #include <cstring>
 
 #include "../core/vendor.hpp"
+#include "ngx_http_mailhook_metrics.hpp"
 #include "ngx_http_mailhook_request.hpp"
 #include "ngx_http_mailhook_state.hpp"
 #include "ngx_http_mailhook_variables.hpp"
@@ -19,9 +20,47 @@ ngx_str_t copy_to_pool(ngx_pool_t* pool, std::string_view text) {
     return out;
 }
 
+ngx_int_t send_body(ngx_http_request_t* r, ngx_uint_t status,
+                    std::string_view content_type, std::string_view body) {
+    r->headers_out.status = status;
+    r->headers_out.content_length_n = static_cast<off_t>(body.size());
+    r->headers_out.content_type.data =
+        reinterpret_cast<u_char*>(const_cast<char*>(content_type.data()));
+    r->headers_out.content_type.len = content_type.size();
+    r->headers_out.content_type_len = content_type.size();
+    const ngx_int_t rc = ngx_http_send_header(r);
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only || body.empty()) {
+        return rc;
+    }
+    ngx_buf_t* b = ngx_create_temp_buf(r->pool, body.size());
+    if (b == nullptr) {
+        return NGX_ERROR;
+    }
+    b->last = ngx_cpymem(b->last, body.data(), body.size());
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+    ngx_chain_t out = {b, nullptr};
+    return ngx_http_output_filter(r, &out);
+}
+
 namespace {
 
 ngx_int_t handler_entry(ngx_http_request_t* r) { return content_handler(r); }
+ngx_int_t status_entry(ngx_http_request_t* r) { return status_handler(r); }
+
+void mark_used(ngx_conf_t* cf) {
+    auto* mcf = static_cast<MainConf*>(
+        ngx_http_conf_get_module_main_conf(cf, ngx_http_mailhook_module));
+    mcf->used = 1;
+}
+
+char* set_status(ngx_conf_t* cf, ngx_command_t*, void*) {
+    auto* clcf = static_cast<ngx_http_core_loc_conf_t*>(
+        ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module));
+    clcf->handler = status_entry;
+    mark_used(cf);
+    return NGX_CONF_OK;
+}
 
 char* set_mailhook(ngx_conf_t* cf, ngx_command_t*, void* conf) {
     auto* lcf = static_cast<LocConf*>(conf);
@@ -29,9 +68,7 @@ char* set_mailhook(ngx_conf_t* cf, ngx_command_t*, void* conf) {
         return const_cast<char*>("is duplicate");
     }
     lcf->enabled = 1;
-    auto* mcf = static_cast<MainConf*>(
-        ngx_http_conf_get_module_main_conf(cf, ngx_http_mailhook_module));
-    mcf->used = 1;
+    mark_used(cf);
     auto* clcf = static_cast<ngx_http_core_loc_conf_t*>(
         ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module));
     clcf->handler = handler_entry;
@@ -202,6 +239,8 @@ char* set_soft_bounce_limit(ngx_conf_t* cf, ngx_command_t*, void* conf) {
 ngx_command_t commands[] = {
     {ngx_string("mailhook"), NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS, set_mailhook,
      NGX_HTTP_LOC_CONF_OFFSET, 0, nullptr},
+    {ngx_string("mailhook_status"), NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS, set_status,
+     NGX_HTTP_LOC_CONF_OFFSET, 0, nullptr},
     {ngx_string("mailhook_redis"), NGX_HTTP_MAIN_CONF | NGX_CONF_1MORE, set_redis,
      NGX_HTTP_MAIN_CONF_OFFSET, 0, nullptr},
     {ngx_string("mailhook_redis_connect_timeout"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1,
@@ -288,6 +327,12 @@ char* init_main_conf(ngx_conf_t* cf, void* conf) noexcept {
     if (mcf->redis_address.data == nullptr) {
         ngx_str_set(&mcf->redis_address, "127.0.0.1:6379");
     }
+    if (mcf->used) {
+        mcf->metrics_zone = add_metrics_zone(cf);
+        if (mcf->metrics_zone == nullptr) {
+            return static_cast<char*>(NGX_CONF_ERROR);
+        }
+    }
     try {
         RedisSettings& settings = mcf->state->redis_settings;
         if (!parse_redis_address(to_view(mcf->redis_address), settings)) {
@@ -355,6 +400,16 @@ char* merge_loc_conf(ngx_conf_t*, void* parent, void* child) noexcept {
 
 ngx_int_t preconfiguration(ngx_conf_t* cf) noexcept { return add_variables(cf); }
 
+// The link reports every change: metrics follow it, and a ready link lets
+// the spool replay.
+void on_link_state(void* data, bool ready, std::uint64_t reconnects) {
+    auto* state = static_cast<ModuleState*>(data);
+    state->metrics.redis_state(ready, reconnects);
+    if (ready && state->spool) {
+        state->spool->kick();
+    }
+}
+
 ngx_int_t init_process(ngx_cycle_t* cycle) noexcept {
     auto* mcf = static_cast<MainConf*>(
         ngx_http_cycle_get_module_main_conf(cycle, ngx_http_mailhook_module));
@@ -366,15 +421,17 @@ ngx_int_t init_process(ngx_cycle_t* cycle) noexcept {
     }
     try {
         ModuleState& state = *mcf->state;
+        state.metrics = MetricsRecorder(
+            mcf->metrics_zone ? static_cast<SharedMetrics*>(mcf->metrics_zone->data)
+                              : nullptr);
         state.link = std::make_unique<RedisLink>(state.redis_settings, cycle->log);
         if (state.spool_settings) {
             state.spool = std::make_unique<Spool>(*state.spool_settings, on_spooled,
-                                                  cycle->log);
+                                                  &state.metrics, cycle->log);
             state.spool->start(state.link.get(), &state.script_sha1);
-            state.link->set_ready_hook(
-                [](void* spool) { static_cast<Spool*>(spool)->kick(); },
-                state.spool.get());
         }
+        state.link->set_state_hook(on_link_state, &state);
+        state.metrics.redis_state(false, 0);
         state.link->start();
     } catch (const std::exception& e) {
         ngx_log_error(NGX_LOG_EMERG, cycle->log, 0, "mailhook: %s", e.what());

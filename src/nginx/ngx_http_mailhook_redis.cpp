@@ -145,7 +145,11 @@ void RedisLink::attach() {
 }
 
 void RedisLink::schedule_reconnect() {
+    const bool was_ready = state_ == State::ready;
     state_ = State::down;
+    if (was_ready) {
+        report_state();
+    }
     if (stopping_ || ngx_exiting || ngx_quit || ngx_terminate) {
         return;
     }
@@ -192,8 +196,12 @@ void RedisLink::on_connect(const redisAsyncContext* ac, int status) {
     }
     link->state_ = State::ready;
     link->backoff_ = 0;
-    if (link->ready_hook_ != nullptr) {
-        link->ready_hook_(link->ready_hook_data_);
+    link->report_state();
+}
+
+void RedisLink::report_state() {
+    if (state_hook_ != nullptr && !stopping_) {
+        state_hook_(state_hook_data_, state_ == State::ready, reconnects_);
     }
 }
 

@@ -48,11 +48,11 @@ class RedisLink {
 
     std::uint64_t reconnects() const { return reconnects_; }
 
-    // Called each time the connection becomes ready (first connect and
-    // every reconnect).
-    void set_ready_hook(void (*hook)(void*), void* data) {
-        ready_hook_ = hook;
-        ready_hook_data_ = data;
+    // Called when the connection becomes ready or is lost.
+    using StateHook = void (*)(void* data, bool ready, std::uint64_t reconnects);
+    void set_state_hook(StateHook hook, void* data) {
+        state_hook_ = hook;
+        state_hook_data_ = data;
     }
 
   private:
@@ -82,8 +82,9 @@ class RedisLink {
     bool stopping_ = false;
     ngx_msec_t backoff_ = 0;
     std::uint64_t reconnects_ = 0;
-    void (*ready_hook_)(void*) = nullptr;
-    void* ready_hook_data_ = nullptr;
+    StateHook state_hook_ = nullptr;
+    void* state_hook_data_ = nullptr;
+    void report_state();
     // Timers need a connection-shaped `data` (debug logs read its fd).
     ngx_connection_t timer_owner_;
     ngx_event_t reconnect_timer_;

@@ -53,8 +53,8 @@ struct RequestCtx {
     ngx_int_t events = -1;
     ngx_int_t duplicates = -1;
     std::string result;       // stored, duplicate, rejected:<label>, ...
-    ngx_msec_t redis_started = 0;
-    ngx_msec_t redis_time = 0;
+    std::uint64_t redis_started_usec = 0;
+    std::uint64_t redis_usec = 0;
     bool redis_timed = false;
 };
 

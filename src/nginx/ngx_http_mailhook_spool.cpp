@@ -81,8 +81,9 @@ struct Spool::ReplayRun {
     std::string last_error;
 };
 
-Spool::Spool(SpoolSettings settings, SpoolDone done, ngx_log_t* log)
-    : settings_(std::move(settings)), done_(done) {
+Spool::Spool(SpoolSettings settings, SpoolDone done, MetricsRecorder* metrics,
+             ngx_log_t* log)
+    : settings_(std::move(settings)), done_(done), metrics_(metrics) {
     log_ = *log;
     log_.action = const_cast<char*>("spooling webhook events");
     ngx_memzero(&event_owner_, sizeof(event_owner_));
@@ -142,6 +143,8 @@ void Spool::commit() {
             active_size_ += incoming;
             stats_.records_spooled += batch.size();
             stats_.bytes_on_disk += incoming;
+            metrics_->spool_appended(batch.size());
+            scan_disk();
             ngx_log_error(NGX_LOG_NOTICE, &log_, 0,
                           "mailhook: spooled %uz request(s) to %s; spool holds %O bytes",
                           batch.size(), active_path_.c_str(), stats_.bytes_on_disk);
@@ -158,6 +161,7 @@ void Spool::commit() {
     }
     if (!ok) {
         stats_.append_failures += batch.size();
+        metrics_->spool_failed(batch.size());
     }
     for (PendingAppend& append : batch) {
         done_(append.ticket, ok);
@@ -236,6 +240,7 @@ off_t Spool::scan_disk() {
     }
     stats_.bytes_on_disk = total;
     stats_.segments_on_disk = count;
+    metrics_->spool_disk(static_cast<std::uint64_t>(total), count);
     return total;
 }
 
@@ -355,6 +360,8 @@ void Spool::replay_finished(ReplayRun* run) {
     if (!run->lost_connection && run->failed == 0) {
         unlink(run->path.c_str());
         stats_.records_replayed += run->records;
+        metrics_->spool_replayed(run->records);
+        scan_disk();
         ngx_log_error(NGX_LOG_NOTICE, &log_, 0, "mailhook: replayed %uz request(s) from %s",
                       run->records, run->path.c_str());
     } else {

@@ -10,6 +10,7 @@
 
 #include "../core/resp.hpp"
 #include "ngx_http_mailhook.hpp"
+#include "ngx_http_mailhook_metrics.hpp"
 #include "ngx_http_mailhook_redis.hpp"
 
 namespace mailhook::nginx {
@@ -35,7 +36,8 @@ struct SpoolStats {
 
 class Spool {
   public:
-    Spool(SpoolSettings settings, SpoolDone done, ngx_log_t* log);
+    Spool(SpoolSettings settings, SpoolDone done, MetricsRecorder* metrics,
+          ngx_log_t* log);
     ~Spool();
     Spool(const Spool&) = delete;
     Spool& operator=(const Spool&) = delete;
@@ -75,6 +77,7 @@ class Spool {
 
     SpoolSettings settings_;
     SpoolDone done_;
+    MetricsRecorder* metrics_;
     ngx_log_t log_;
     std::vector<PendingAppend> pending_;
     int active_fd_ = -1;

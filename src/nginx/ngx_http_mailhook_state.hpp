@@ -11,6 +11,7 @@
 #include "../core/connection.hpp"
 #include "../core/store_script.hpp"
 #include "ngx_http_mailhook.hpp"
+#include "ngx_http_mailhook_metrics.hpp"
 #include "ngx_http_mailhook_redis.hpp"
 #include "ngx_http_mailhook_spool.hpp"
 
@@ -50,6 +51,7 @@ class ModuleState {
     std::string script_sha1 = store_script_sha1();
     RedisSettings redis_settings;
     std::optional<SpoolSettings> spool_settings;
+    MetricsRecorder metrics{nullptr};
     // Created in the worker only. The spool is declared first so that it
     // outlives the link: replay callbacks still run while the link is freed.
     std::unique_ptr<Spool> spool;

@@ -42,11 +42,11 @@ std::string field_text(const RequestCtx& ctx, Field field, bool& found) {
             break;
         case Field::redis_time:
             if (ctx.redis_timed) {
-                const ngx_msec_t ms = ctx.redis_time;
+                const std::uint64_t usec = ctx.redis_usec;
                 char buffer[32];
-                const int n = snprintf(buffer, sizeof(buffer), "%lu.%03lu",
-                                       static_cast<unsigned long>(ms / 1000),
-                                       static_cast<unsigned long>(ms % 1000));
+                const int n = snprintf(buffer, sizeof(buffer), "%lu.%06lu",
+                                       static_cast<unsigned long>(usec / 1000000),
+                                       static_cast<unsigned long>(usec % 1000000));
                 return std::string(buffer, n > 0 ? static_cast<size_t>(n) : 0);
             }
             break;
