@@ -25,7 +25,7 @@ MODULE_LDFLAGS ?=
 
 APT_PACKAGES := nginx nginx-dev libhiredis-dev libjansson-dev libssl-dev \
 	libgtest-dev redis-server redis-tools libredis-perl libcryptx-perl \
-	g++ make perl openssl curl
+	python3-jsonschema g++ make perl openssl curl
 DEPS_STAMP := $(BUILD)/.deps-installed
 
 CORE_SRCS := $(wildcard src/core/*.cpp src/core/vendors/*.cpp)

@@ -227,9 +227,45 @@ sub error_log {
     return <$fh>;
 }
 
-# Ends the test file: stop everything, then assert the error log is clean.
+# Every event in every stream of this Redis, as JSON text.
+sub all_event_json {
+    my ($self) = @_;
+    my @events;
+    my $redis = $self->redis;
+    my ($cursor, @keys) = (0);
+    do {
+        ($cursor, my $batch) = $redis->scan($cursor, 'TYPE', 'stream', 'COUNT', 1000);
+        push @keys, @$batch;
+    } while ($cursor);
+    for my $key (@keys) {
+        for my $entry ($redis->xrange($key, '-', '+')) {
+            my %fields = @{$entry->[1]};
+            push @events, $fields{event} if defined $fields{event};
+        }
+    }
+    return @events;
+}
+
+# Every stored event must match schema/event-1.schema.json.
+sub validate_events {
+    my ($self) = @_;
+    return unless $self->{redis_pid};
+    my @events = $self->all_event_json or return;
+    my $schema = abs_path('schema/event-1.schema.json');
+    my $python = -x '/usr/bin/python3' ? '/usr/bin/python3' : 'python3';
+    my $input = "$self->{dir}/events.jsonl";
+    open my $fh, '>', $input or die $!;
+    print $fh "$_\n" for @events;
+    close $fh;
+    my $out = `$python t/lib/validate_events.py $schema < $input 2>&1`;
+    ok($? == 0, scalar(@events) . ' stored events match the JSON Schema') or diag($out);
+}
+
+# Ends the test file: validate the events, stop everything, then assert the
+# error log is clean.
 sub finish {
     my ($self) = @_;
+    $self->validate_events;
     $self->stop_nginx;
     $self->stop_redis;
     my $log = $self->error_log;
