@@ -135,3 +135,13 @@ clean:
 	rm -rf $(BUILD)
 
 FORCE:
+
+# --- benchmarks (not tests): numbers, not pass/fail ---------------------------
+.PHONY: bench bench-soak
+bench: deps $(MODULE)
+	@command -v wrk >/dev/null || apt-get install -y --no-install-recommends wrk
+	MAILHOOK_MODULE=$(CURDIR)/$(MODULE) NGINX_BIN=$(NGINX_BIN) perl bench/run.pl
+
+bench-soak: deps $(MODULE)
+	@command -v wrk >/dev/null || apt-get install -y --no-install-recommends wrk
+	MAILHOOK_MODULE=$(CURDIR)/$(MODULE) NGINX_BIN=$(NGINX_BIN) BENCH_SOAK=1 perl bench/run.pl

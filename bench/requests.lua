@@ -1,0 +1,37 @@
+-- wrk script: replays pre-signed requests from $MAILHOOK_BENCH_REQUESTS.
+-- Each line: path \t header: value (\x01-separated) \t body. Thread i sends
+-- lines i, i+threads, ... so no two threads send the same request.
+
+local threads = {}
+local counter = 0
+
+function setup(thread)
+  thread:set("id", counter)
+  counter = counter + 1
+  table.insert(threads, thread)
+end
+
+function init(args)
+  local total = tonumber(os.getenv("MAILHOOK_BENCH_THREADS") or "1")
+  requests = {}
+  local n = 0
+  for line in io.lines(os.getenv("MAILHOOK_BENCH_REQUESTS")) do
+    if n % total == id then
+      local path, headers, body = line:match("^([^\t]*)\t([^\t]*)\t(.*)$")
+      local h = {}
+      for pair in headers:gmatch("[^\1]+") do
+        local name, value = pair:match("^([^:]+): (.*)$")
+        h[name] = value
+      end
+      body = body:gsub("\\n", "\n"):gsub("\\r", "\r")
+      table.insert(requests, wrk.format("POST", path, h, body))
+    end
+    n = n + 1
+  end
+  index = 0
+end
+
+function request()
+  index = index % #requests + 1
+  return requests[index]
+end
