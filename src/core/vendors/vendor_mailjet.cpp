@@ -41,12 +41,14 @@ constexpr BlockReason kBlockReasons[] = {
 };
 
 // A permanent error is hard even when Mailjet also blocks the address after
-// it; `blocked` alone (a non-permanent error that got the address blocked)
-// is a block; anything else is soft.
+// it; `blocked` alone (a temporary error that got the address blocked) is a
+// block; `hard_bounce: false` is soft; without either flag, undetermined.
 BounceClass bounce_class(const json_t* item) {
-    if (json_is_true(json_object_get(item, "hard_bounce"))) return BounceClass::hard;
+    const json_t* hard = json_object_get(item, "hard_bounce");
+    if (json_is_true(hard)) return BounceClass::hard;
     if (json_is_true(json_object_get(item, "blocked"))) return BounceClass::block;
-    return BounceClass::soft;
+    if (json_is_false(hard)) return BounceClass::soft;
+    return BounceClass::undetermined;
 }
 
 RejectReason block_reason(const std::optional<std::string>& error) {
