@@ -111,16 +111,12 @@ std::string unreserved_members_json(const json_t* object,
 
 JsonPtr custom_text_object(const char* field,
                            const std::optional<std::string>& text) {
-    if (text && !text->empty()) {
-        JsonPtr parsed = parse_json(*text);
-        if (json_is_object(parsed.get())) return parsed;
-    }
-    JsonPtr object(json_object());
-    if (text && !text->empty()) {
-        json_object_set_new(object.get(), field,
-                            json_stringn(text->data(), text->size()));
-    }
-    return object;
+    if (!text || text->empty()) return JsonPtr(json_object());
+    JsonPtr parsed = parse_json(*text);
+    if (json_is_object(parsed.get())) return parsed;
+    JsonPtr wrapped(json_object());
+    json_object_set_new(wrapped.get(), field, json_stringn(text->data(), text->size()));
+    return wrapped;
 }
 
 std::optional<PublicKey> public_key_from_text(std::string_view text) {

@@ -80,19 +80,17 @@ Event normalize(const json_t* item) {
     if (const EventMapping* mapping = find_by_name(kEvents, event.vendor_event)) {
         event.type = mapping->type;
     }
-    const auto error = text_field(item, "error");
-    if (event.type == EventType::bounced) {
-        event.bounce_class = bounce_class(item);
-        event.description = error;
-        event.mta_response = text_field(item, "comment");
-    } else if (event.type == EventType::rejected) {
-        event.reject_reason = block_reason(error);
-        event.description = error;
+    if (event.type == EventType::bounced || event.type == EventType::rejected) {
+        event.description = text_field(item, "error");
         event.mta_response = text_field(item, "comment");
     } else if (event.type == EventType::complained) {
         event.description = text_field(item, "source");
     } else {
         event.mta_response = text_field(item, "smtp_reply");
+    }
+    if (event.type == EventType::bounced) event.bounce_class = bounce_class(item);
+    if (event.type == EventType::rejected) {
+        event.reject_reason = block_reason(event.description);
     }
     if (event.mta_response) {
         event.smtp_status = find_enhanced_status(*event.mta_response);

@@ -38,7 +38,7 @@ constexpr EventMapping kEvents[] = {
 };
 
 // The value of the `p=` tag of a DKIM-style DNS record
-// ("v=DKIM1; t=s; h=sha256; p=MIIB..."), quotes of split TXT strings removed.
+// ("v=DKIM1; t=s; h=sha256; p=MIIB..."); other text is returned whole.
 std::string_view dns_key_tag(std::string_view record) {
     std::size_t start = 0;
     while (start < record.size()) {
@@ -61,6 +61,7 @@ std::vector<PublicKey> parse_keys(std::string_view secret) {
         return rsa_keys_from_jwk(jwk.get());
     }
     std::vector<PublicKey> keys;
+    // A TXT record copied from DNS tools comes as quoted strings: unquote.
     std::string key_text;
     for (const char c : dns_key_tag(secret)) {
         if (c != '"') key_text.push_back(c);

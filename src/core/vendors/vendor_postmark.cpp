@@ -25,7 +25,7 @@ constexpr RecordMapping kRecords[] = {
     {"SpamComplaint", EventType::complained, "BouncedAt"},
     {"Open", EventType::opened, "ReceivedAt"},
     {"Click", EventType::clicked, "ReceivedAt"},
-    {"SubscriptionChange", EventType::unsubscribed, "ChangedAt"},
+    {"SubscriptionChange", EventType::unsubscribed, "ChangedAt"},  // or subscribed
 };
 
 // A bounce record's `Type` (Postmark's bounce type names; the TypeCode
