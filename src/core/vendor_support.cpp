@@ -195,17 +195,23 @@ Verdict collect_objects(const json_t* body, std::vector<const json_t*>& out) {
     return Verdict::accept();
 }
 
-Verdict collect_named_events(const json_t* body, const char* event_key,
-                             std::vector<const json_t*>& out) {
-    if (Verdict verdict = collect_objects(body, out); !verdict.ok()) {
+Verdict normalize_each_event(const json_t* body, const char* event_key,
+                             Event (*normalize)(const json_t* item),
+                             std::vector<Event>& out) {
+    std::vector<const json_t*> items;
+    if (Verdict verdict = collect_objects(body, items); !verdict.ok()) {
         return verdict;
     }
-    for (const json_t* item : out) {
+    for (const json_t* item : items) {
         if (!json_is_string(json_object_get(item, event_key))) {
             return Verdict::reject(Rejection::malformed,
                                    std::string("an event without \"") + event_key +
                                        "\"");
         }
+    }
+    out.reserve(out.size() + items.size());
+    for (const json_t* item : items) {
+        out.push_back(normalize(item));
     }
     return Verdict::accept();
 }

@@ -65,10 +65,12 @@ void set_raw_with_content_key(Event& event, const json_t* vendor_event);
 // The elements of a JSON array body, or the body itself when it is one
 // object. Malformed when the body is neither or holds a non-object.
 Verdict collect_objects(const json_t* body, std::vector<const json_t*>& out);
-// collect_objects(), and each object must name its event in a string member
-// `event_key`: a body without one is not the vendor's.
-Verdict collect_named_events(const json_t* body, const char* event_key,
-                             std::vector<const json_t*>& out);
+// normalize() of every object of an object-or-array body (collect_objects());
+// each must name its event in a string member `event_key`, or the body is
+// not the vendor's and nothing is appended.
+Verdict normalize_each_event(const json_t* body, const char* event_key,
+                             Event (*normalize)(const json_t* item),
+                             std::vector<Event>& out);
 
 // HMAC over `parts` with each signing key; the header value matches any of
 // them in hex (either case) or base64. Constant time per comparison.

@@ -78,15 +78,7 @@ class Brevo final : public Vendor {
 
     Verdict parse(const Delivery& delivery, const Connection&,
                   Batch& batch) const override {
-        std::vector<const json_t*> items;
-        if (Verdict verdict = collect_named_events(delivery.json(), "event", items);
-            !verdict.ok()) {
-            return verdict;
-        }
-        for (const json_t* item : items) {
-            batch.events.push_back(normalize(item));
-        }
-        return Verdict::accept();
+        return normalize_each_event(delivery.json(), "event", normalize, batch.events);
     }
 };
 
