@@ -1,7 +1,10 @@
 #include "crypto.hpp"
 
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/param_build.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
@@ -28,7 +31,26 @@ struct MacCtxFree {
     void operator()(EVP_MAC_CTX* ctx) const { EVP_MAC_CTX_free(ctx); }
 };
 
+struct BnFree {
+    void operator()(BIGNUM* number) const { BN_free(number); }
+};
+struct ParamBldFree {
+    void operator()(OSSL_PARAM_BLD* builder) const { OSSL_PARAM_BLD_free(builder); }
+};
+struct ParamFree {
+    void operator()(OSSL_PARAM* params) const { OSSL_PARAM_free(params); }
+};
+struct PkeyCtxFree {
+    void operator()(EVP_PKEY_CTX* ctx) const { EVP_PKEY_CTX_free(ctx); }
+};
+
 using BioPtr = std::unique_ptr<BIO, BioFree>;
+using BnPtr = std::unique_ptr<BIGNUM, BnFree>;
+
+BnPtr big_endian_number(std::string_view bytes) {
+    return BnPtr(BN_bin2bn(reinterpret_cast<const unsigned char*>(bytes.data()),
+                           static_cast<int>(bytes.size()), nullptr));
+}
 
 BioPtr memory_bio(std::string_view data) {
     return BioPtr(BIO_new_mem_buf(data.data(), static_cast<int>(data.size())));
@@ -126,6 +148,33 @@ std::optional<PublicKey> PublicKey::from_certificate_pem(std::string_view pem) {
     }
     return PublicKey(key);
 }
+
+std::optional<PublicKey> PublicKey::from_rsa_components(std::string_view modulus,
+                                                       std::string_view exponent) {
+    if (modulus.empty() || exponent.empty()) {
+        return std::nullopt;
+    }
+    const BnPtr n = big_endian_number(modulus);
+    const BnPtr e = big_endian_number(exponent);
+    std::unique_ptr<OSSL_PARAM_BLD, ParamBldFree> builder(OSSL_PARAM_BLD_new());
+    if (!n || !e || !builder ||
+        OSSL_PARAM_BLD_push_BN(builder.get(), OSSL_PKEY_PARAM_RSA_N, n.get()) != 1 ||
+        OSSL_PARAM_BLD_push_BN(builder.get(), OSSL_PKEY_PARAM_RSA_E, e.get()) != 1) {
+        return std::nullopt;
+    }
+    std::unique_ptr<OSSL_PARAM, ParamFree> params(
+        OSSL_PARAM_BLD_to_param(builder.get()));
+    std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree> ctx(
+        EVP_PKEY_CTX_new_from_name(nullptr, "RSA", nullptr));
+    EVP_PKEY* key = nullptr;
+    if (!params || !ctx || EVP_PKEY_fromdata_init(ctx.get()) != 1 ||
+        EVP_PKEY_fromdata(ctx.get(), &key, EVP_PKEY_PUBLIC_KEY, params.get()) != 1) {
+        return std::nullopt;
+    }
+    return PublicKey(key);
+}
+
+bool PublicKey::is_rsa() const { return EVP_PKEY_is_a(key_.get(), "RSA") == 1; }
 
 bool PublicKey::verify(DigestAlgorithm algorithm,
                        std::initializer_list<std::string_view> parts,

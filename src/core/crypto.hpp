@@ -29,12 +29,20 @@ class PublicKey {
     static std::optional<PublicKey> from_pem(std::string_view pem);
     // The subject key of a PEM X.509 certificate (AWS SNS signing certs).
     static std::optional<PublicKey> from_certificate_pem(std::string_view pem);
+    // An RSA key from its big-endian modulus and public exponent (the "n"
+    // and "e" of a JWK, base64url-decoded).
+    static std::optional<PublicKey> from_rsa_components(std::string_view modulus,
+                                                        std::string_view exponent);
 
     // Signature over the concatenation of parts; DER for ECDSA, PKCS#1 v1.5
     // for RSA.
     bool verify(DigestAlgorithm algorithm,
                 std::initializer_list<std::string_view> parts,
                 std::string_view signature) const;
+
+    // Vendors that sign with one algorithm refuse other keys at load time
+    // rather than failing every request.
+    bool is_rsa() const;
 
   private:
     explicit PublicKey(EVP_PKEY* key);

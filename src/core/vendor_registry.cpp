@@ -15,6 +15,10 @@ constexpr std::array kVendors = {
     &resend_vendor,
     &inboxroad_vendor,
     &smtp2go_vendor,
+    &postmark_vendor,
+    &postal_vendor,
+    &brevo_vendor,
+    &mailjet_vendor,
 };
 
 }  // namespace

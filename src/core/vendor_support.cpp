@@ -1,5 +1,7 @@
 #include "vendor_support.hpp"
 
+#include <charconv>
+
 #include "encoding.hpp"
 
 namespace mailhook {
@@ -27,6 +29,38 @@ std::optional<EpochMillis> time_field(const json_t* object, const char* key) {
     if (json_is_string(value)) {
         return parse_vendor_time(
             std::string_view(json_string_value(value), json_string_length(value)));
+    }
+    return std::nullopt;
+}
+
+std::optional<EpochMillis> epoch_millis_field(const json_t* object,
+                                              const char* key) {
+    // Up to year 5138, as time_field() allows for seconds.
+    constexpr EpochMillis kLatest = 100000000000LL * 1000;
+    const json_t* value = json_object_get(object, key);
+    if (json_is_integer(value)) {
+        const json_int_t millis = json_integer_value(value);
+        if (millis < 0 || millis > kLatest) return std::nullopt;
+        return static_cast<EpochMillis>(millis);
+    }
+    if (json_is_real(value)) {
+        const double millis = json_real_value(value);
+        if (!(millis >= 0 && millis < static_cast<double>(kLatest))) {
+            return std::nullopt;
+        }
+        return static_cast<EpochMillis>(millis);
+    }
+    if (json_is_string(value)) {
+        const std::string_view text(json_string_value(value),
+                                    json_string_length(value));
+        EpochMillis millis = 0;
+        const auto [end, error] =
+            std::from_chars(text.data(), text.data() + text.size(), millis);
+        if (error != std::errc() || end != text.data() + text.size() ||
+            text.empty() || millis < 0 || millis > kLatest) {
+            return std::nullopt;
+        }
+        return millis;
     }
     return std::nullopt;
 }
@@ -75,6 +109,61 @@ std::string unreserved_members_json(const json_t* object,
     return json_dump_compact(extra.get());
 }
 
+JsonPtr custom_text_object(const char* field,
+                           const std::optional<std::string>& text) {
+    if (!text || text->empty()) return JsonPtr(json_object());
+    JsonPtr parsed = parse_json(*text);
+    if (json_is_object(parsed.get())) return parsed;
+    JsonPtr wrapped(json_object());
+    json_object_set_new(wrapped.get(), field, json_stringn(text->data(), text->size()));
+    return wrapped;
+}
+
+std::optional<PublicKey> public_key_from_text(std::string_view text) {
+    text = trim_ascii(text);
+    if (text.find("-----BEGIN") != std::string_view::npos) {
+        return PublicKey::from_pem(text);
+    }
+    std::string base64;
+    base64.reserve(text.size());
+    for (const char c : text) {
+        if (c != ' ' && c != '\t' && c != '\r' && c != '\n') base64.push_back(c);
+    }
+    const auto der = base64_decode(base64);
+    if (!der || der->empty()) return std::nullopt;
+    return PublicKey::from_der(*der);
+}
+
+namespace {
+
+std::optional<PublicKey> rsa_key_from_jwk(const json_t* jwk) {
+    const auto type = json_string_at(jwk, "kty");
+    const auto modulus = json_string_at(jwk, "n");
+    const auto exponent = json_string_at(jwk, "e");
+    if (!type || *type != "RSA" || !modulus || !exponent) return std::nullopt;
+    const auto n = base64_decode(*modulus, Base64Alphabet::url);
+    const auto e = base64_decode(*exponent, Base64Alphabet::url);
+    if (!n || !e) return std::nullopt;
+    return PublicKey::from_rsa_components(*n, *e);
+}
+
+}  // namespace
+
+std::vector<PublicKey> rsa_keys_from_jwk(const json_t* jwk_or_set) {
+    std::vector<PublicKey> keys;
+    const json_t* set = json_object_get(jwk_or_set, "keys");
+    if (!json_is_array(set)) {
+        if (auto key = rsa_key_from_jwk(jwk_or_set)) keys.push_back(std::move(*key));
+        return keys;
+    }
+    std::size_t index;
+    const json_t* member;
+    json_array_foreach(set, index, member) {
+        if (auto key = rsa_key_from_jwk(member)) keys.push_back(std::move(*key));
+    }
+    return keys;
+}
+
 void set_raw(Event& event, const json_t* vendor_event) {
     event.raw_json = json_dump_compact(vendor_event);
 }
@@ -102,6 +191,27 @@ Verdict collect_objects(const json_t* body, std::vector<const json_t*>& out) {
                                        " is not an object");
         }
         out.push_back(item);
+    }
+    return Verdict::accept();
+}
+
+Verdict normalize_each_event(const json_t* body, const char* event_key,
+                             Event (*normalize)(const json_t* item),
+                             std::vector<Event>& out) {
+    std::vector<const json_t*> items;
+    if (Verdict verdict = collect_objects(body, items); !verdict.ok()) {
+        return verdict;
+    }
+    for (const json_t* item : items) {
+        if (!json_is_string(json_object_get(item, event_key))) {
+            return Verdict::reject(Rejection::malformed,
+                                   std::string("an event without \"") + event_key +
+                                       "\"");
+        }
+    }
+    out.reserve(out.size() + items.size());
+    for (const json_t* item : items) {
+        out.push_back(normalize(item));
     }
     return Verdict::accept();
 }

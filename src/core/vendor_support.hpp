@@ -18,6 +18,10 @@ namespace mailhook {
 std::optional<std::string> text_field(const json_t* object, const char* key);
 // Epoch seconds (integer, real or string) or an ISO 8601 string.
 std::optional<EpochMillis> time_field(const json_t* object, const char* key);
+// Epoch milliseconds (integer, real or decimal string), for vendors that
+// send them (Brevo `ts_epoch`); time_field() reads seconds.
+std::optional<EpochMillis> epoch_millis_field(const json_t* object,
+                                              const char* key);
 // A string, or an array of strings; anything else gives no tags.
 std::vector<std::string> string_list(const json_t* value);
 // The object serialized, or "{}" when it is not an object.
@@ -32,6 +36,28 @@ std::string unreserved_members_json(const json_t* object,
     return unreserved_members_json(object, reserved, N);
 }
 
+// Send-time custom data that a vendor carries in one text field (Brevo
+// `X-Mailin-custom`, Mailjet `Payload`): text holding a JSON object becomes
+// that object, any other text {"<field>": text}, no text {}.
+JsonPtr custom_text_object(const char* field,
+                           const std::optional<std::string>& text);
+
+// The row of a constexpr vendor table whose `name` is `name`, or nullptr.
+template <typename Row, std::size_t N>
+const Row* find_by_name(const Row (&rows)[N], std::string_view name) {
+    for (const Row& row : rows) {
+        if (row.name == name) return &row;
+    }
+    return nullptr;
+}
+
+// A public key pasted as text: PEM ("-----BEGIN PUBLIC KEY-----") or base64
+// DER SubjectPublicKeyInfo, in which whitespace (line breaks) is ignored.
+std::optional<PublicKey> public_key_from_text(std::string_view text);
+// The RSA keys of a JWK ({"kty":"RSA","n":..,"e":..}) or of a JWK Set
+// ({"keys":[...]}); members of other key types are skipped.
+std::vector<PublicKey> rsa_keys_from_jwk(const json_t* jwk_or_set);
+
 // Raw JSON + content-hash dedup key for vendors that send no event id.
 void set_raw(Event& event, const json_t* vendor_event);
 void set_raw_with_content_key(Event& event, const json_t* vendor_event);
@@ -39,6 +65,12 @@ void set_raw_with_content_key(Event& event, const json_t* vendor_event);
 // The elements of a JSON array body, or the body itself when it is one
 // object. Malformed when the body is neither or holds a non-object.
 Verdict collect_objects(const json_t* body, std::vector<const json_t*>& out);
+// normalize() of every object of an object-or-array body (collect_objects());
+// each must name its event in a string member `event_key`, or the body is
+// not the vendor's and nothing is appended.
+Verdict normalize_each_event(const json_t* body, const char* event_key,
+                             Event (*normalize)(const json_t* item),
+                             std::vector<Event>& out);
 
 // HMAC over `parts` with each signing key; the header value matches any of
 // them in hex (either case) or base64. Constant time per comparison.

@@ -10,5 +10,9 @@ const Vendor& mailgun_vendor();
 const Vendor& resend_vendor();
 const Vendor& inboxroad_vendor();
 const Vendor& smtp2go_vendor();
+const Vendor& postmark_vendor();
+const Vendor& postal_vendor();
+const Vendor& brevo_vendor();
+const Vendor& mailjet_vendor();
 
 }  // namespace mailhook

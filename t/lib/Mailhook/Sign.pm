@@ -6,12 +6,13 @@ use strict;
 use warnings;
 
 use Crypt::PK::ECC;
+use Crypt::PK::RSA;
 use Digest::SHA qw(hmac_sha256 hmac_sha256_hex hmac_sha1);
 use Exporter 'import';
 use MIME::Base64 qw(encode_base64 decode_base64);
 
 our @EXPORT_OK = qw(b64 sendgrid_key sendgrid_headers mailgun_signature
-    standard_webhooks_headers hmac_b64 basic_auth);
+    standard_webhooks_headers hmac_b64 basic_auth postal_key postal_headers);
 
 sub b64 { encode_base64($_[0], '') }
 
@@ -62,5 +63,26 @@ sub standard_webhooks_headers {
 sub hmac_b64 { b64(hmac_sha256($_[0], $_[1])) }
 
 sub basic_auth { 'Basic ' . b64($_[0]) }
+
+# A fresh 2048-bit RSA key, as a Postal installation's signing key.
+# PEM: $pk->export_key_pem('public_x509'); base64 DER: b64($pk->export_key_der('public')).
+sub postal_key {
+    my $pk = Crypt::PK::RSA->new;
+    $pk->generate_key(256, 65537);
+    return $pk;
+}
+
+# Postal's headers: RSA PKCS#1 v1.5 over the raw body, SHA-256 and SHA-1.
+# legacy => 1 sends only the SHA-1 header, as older Postal versions do.
+sub postal_headers {
+    my ($pk, $body, %opt) = @_;
+    my %headers = (
+        'X-Postal-Signature' => b64($pk->sign_message($body, 'SHA1', 'v1.5')),
+        'Content-Type' => 'application/json',
+    );
+    $headers{'X-Postal-Signature-256'} = b64($pk->sign_message($body, 'SHA256', 'v1.5'))
+        unless $opt{legacy};
+    return %headers;
+}
 
 1;
