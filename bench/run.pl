@@ -91,6 +91,7 @@ sub start {
     $t->start_redis;
     $t->start_nginx(
         main => 'worker_rlimit_nofile 8192;',
+        log_level => 'warn',
         http => "mailhook_connection ir vendor=inboxroad secret=ir-secret;"
             . " mailhook_connection sg vendor=sendgrid secret=$sg_key;"
             . " mailhook_connection mg vendor=mailgun secret=$mailgun_key;"

@@ -153,12 +153,13 @@ sub write_config {
     my $server = $opt{server} // '';
     my $prefix = $opt{prefix} // "/webhooks/v2/";
     my $main = $opt{main} // "";
+    my $log_level = $opt{log_level} // 'debug';
     my $conf = <<"CONF";
 load_module $self->{module};
 $user
 worker_processes $workers;
 pid $dir/nginx.pid;
-error_log $dir/error.log debug;
+error_log $dir/error.log $log_level;
 $main
 events { worker_connections 1024; }
 http {
