@@ -18,6 +18,11 @@ namespace mailhook {
 std::optional<std::string> text_field(const json_t* object, const char* key);
 // Epoch seconds (integer, real or string) or an ISO 8601 string.
 std::optional<EpochMillis> time_field(const json_t* object, const char* key);
+// The first of `keys` that text_field / time_field finds.
+std::optional<std::string> first_text_field(const json_t* object,
+                                            std::initializer_list<const char*> keys);
+std::optional<EpochMillis> first_time_field(const json_t* object,
+                                            std::initializer_list<const char*> keys);
 // A string, or an array of strings; anything else gives no tags.
 std::vector<std::string> string_list(const json_t* value);
 // The object serialized, or "{}" when it is not an object.
@@ -39,6 +44,22 @@ void set_raw_with_content_key(Event& event, const json_t* vendor_event);
 // The elements of a JSON array body, or the body itself when it is one
 // object. Malformed when the body is neither or holds a non-object.
 Verdict collect_objects(const json_t* body, std::vector<const json_t*>& out);
+
+// What an event name means, for vendors whose names follow no fixed list.
+struct EventKind {
+    EventType type = EventType::unknown;
+    BounceClass bounce_class = BounceClass::none;
+    RejectReason reject_reason = RejectReason::none;
+};
+// The usual ESP event names ("delivered", "bounce", "hard_bounce", "open",
+// "spamreport", "unsub", ...), compared case-insensitively. nullopt for a
+// name outside that vocabulary.
+std::optional<EventKind> common_event_kind(std::string_view name);
+
+// A "hard" / "soft" / "block(ed)" value (any case) in the first of `keys`
+// that holds one; BounceClass::none when no key says so.
+BounceClass explicit_bounce_class(const json_t* item,
+                                  std::initializer_list<const char*> keys);
 
 // HMAC over `parts` with each signing key; the header value matches any of
 // them in hex (either case) or base64. Constant time per comparison.
