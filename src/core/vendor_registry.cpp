@@ -15,6 +15,11 @@ constexpr std::array kVendors = {
     &resend_vendor,
     &inboxroad_vendor,
     &smtp2go_vendor,
+    &sparkpost_vendor,
+    &generic_vendor,
+    &smtpcom_vendor,
+    &smartlead_vendor,
+    &mandrill_vendor,
 };
 
 }  // namespace

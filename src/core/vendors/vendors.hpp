@@ -10,5 +10,10 @@ const Vendor& mailgun_vendor();
 const Vendor& resend_vendor();
 const Vendor& inboxroad_vendor();
 const Vendor& smtp2go_vendor();
+const Vendor& sparkpost_vendor();
+const Vendor& generic_vendor();
+const Vendor& smtpcom_vendor();
+const Vendor& smartlead_vendor();
+const Vendor& mandrill_vendor();
 
 }  // namespace mailhook
