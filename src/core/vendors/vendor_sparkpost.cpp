@@ -142,6 +142,11 @@ void classify(const json_t* fields, Event& event) {
     }
 }
 
+bool is_engagement(EventType type) {
+    return type == EventType::opened || type == EventType::clicked ||
+           type == EventType::unsubscribed;
+}
+
 Event normalize(const json_t* element, const json_t* fields) {
     Event event;
     event.vendor_event = json_text_at(fields, "type").value_or("");
@@ -159,7 +164,9 @@ Event normalize(const json_t* element, const json_t* fields) {
     }
     event.click_url = text_field(fields, "target_link_url");
     event.user_agent = text_field(fields, "user_agent");
-    event.ip = text_field(fields, "ip_address");
+    // In message events ip_address is the receiving MX; only engagement
+    // events name the reader's address there.
+    if (is_engagement(event.type)) event.ip = text_field(fields, "ip_address");
     event.campaign_id = text_field(fields, "campaign_id");
     event.tags = string_list(json_object_get(fields, "rcpt_tags"));
     event.metadata_json = object_json(json_object_get(fields, "rcpt_meta"));
