@@ -46,6 +46,8 @@ sub post_events {
 # --- Mandrill's URL check: HEAD, then possibly an empty signed batch ---------
 my $r = $t->request('HEAD', '/webhooks/v2/mandrill/md1');
 is($r->{status}, 200, 'HEAD: 200');
+is($t->request('HEAD', '/webhooks/v2/mandrill/not-created-yet')->{status}, 200,
+    'HEAD: 200 before the connection exists (the key comes after the URL check)');
 is($t->request('HEAD', '/webhooks/v2/sparkpost/md1')->{status}, 405,
     'HEAD stays refused for vendors that do not probe with it');
 $r = post_events('/webhooks/v2/mandrill/md1', '[]');

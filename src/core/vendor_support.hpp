@@ -18,7 +18,8 @@ namespace mailhook {
 std::optional<std::string> text_field(const json_t* object, const char* key);
 // Epoch seconds (integer, real or string) or an ISO 8601 string.
 std::optional<EpochMillis> time_field(const json_t* object, const char* key);
-// The first of `keys` that text_field / time_field finds.
+// The first of `keys` that text_field finds (a non-empty value); for times,
+// the first key present, read with time_field.
 std::optional<std::string> first_text_field(const json_t* object,
                                             std::initializer_list<const char*> keys);
 std::optional<EpochMillis> first_time_field(const json_t* object,
