@@ -18,9 +18,7 @@ constexpr std::string_view kTimestampedHex =
     "a65e2d110d9c784f9464d91c813fea081780cb3034020218dca53b57702971b2";
 
 Connection connection(FieldList fields) {
-    Prepared prepared = prepare_connection("generic", std::move(fields));
-    EXPECT_TRUE(prepared.verdict.ok()) << prepared.verdict.reason;
-    return prepared.connection;
+    return ready_connection("generic", std::move(fields));
 }
 
 Connection hex_connection() {

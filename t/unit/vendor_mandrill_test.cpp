@@ -43,9 +43,7 @@ std::string sign(std::string_view key, std::string_view signed_data) {
 }
 
 Connection connection(FieldList fields) {
-    Prepared prepared = prepare_connection("mandrill", std::move(fields));
-    EXPECT_TRUE(prepared.verdict.ok()) << prepared.verdict.reason;
-    return prepared.connection;
+    return ready_connection("mandrill", std::move(fields));
 }
 
 Received post(const Connection& conn, std::string_view body, const MapHeaders& headers,

@@ -40,9 +40,7 @@ constexpr std::string_view kApiClicked = R"({
   "secret_key": "sl-secret"})";
 
 Connection connection(FieldList fields) {
-    Prepared prepared = prepare_connection("smartlead", std::move(fields));
-    EXPECT_TRUE(prepared.verdict.ok()) << prepared.verdict.reason;
-    return prepared.connection;
+    return ready_connection("smartlead", std::move(fields));
 }
 
 TEST(SmartLeadVerify, SecretKeyInTheBody) {

@@ -27,9 +27,7 @@ constexpr std::string_view kBounceSample = R"([{
 }])";
 
 Connection connection(FieldList fields) {
-    Prepared prepared = prepare_connection("smtpcom", std::move(fields));
-    EXPECT_TRUE(prepared.verdict.ok()) << prepared.verdict.reason;
-    return prepared.connection;
+    return ready_connection("smtpcom", std::move(fields));
 }
 
 Verdict verify(const Connection& conn, std::string_view body, const MapHeaders& headers) {

@@ -9,9 +9,7 @@ namespace {
 constexpr std::string_view kPing = R"([{"msys":{}}])";
 
 Connection connection(FieldList fields) {
-    Prepared prepared = prepare_connection("sparkpost", std::move(fields));
-    EXPECT_TRUE(prepared.verdict.ok()) << prepared.verdict.reason;
-    return prepared.connection;
+    return ready_connection("sparkpost", std::move(fields));
 }
 
 Verdict verify(const Connection& conn, const MapHeaders& headers) {

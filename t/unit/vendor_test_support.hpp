@@ -43,6 +43,13 @@ inline Prepared prepare_connection(std::string_view vendor, FieldList fields) {
     return out;
 }
 
+// A connection that must prepare cleanly (the test fails otherwise).
+inline Connection ready_connection(std::string_view vendor, FieldList fields) {
+    Prepared prepared = prepare_connection(vendor, std::move(fields));
+    EXPECT_TRUE(prepared.verdict.ok()) << vendor << ": " << prepared.verdict.reason;
+    return prepared.connection;
+}
+
 struct Received {
     Verdict verdict;
     std::vector<Event> events;

@@ -59,12 +59,13 @@ constexpr EventMapping kEvents[] = {
 
 void set_type(Event& event) {
     for (const EventMapping& mapping : kEvents) {
-        if (mapping.name == event.vendor_event) {
-            event.type = mapping.type;
-            event.bounce_class = mapping.bounce_class;
-        }
+        if (mapping.name != event.vendor_event) continue;
+        event.type = mapping.type;
+        event.bounce_class = mapping.bounce_class;
+        // Mandrill's reject events name no reason we could map.
+        if (event.type == EventType::rejected) event.reject_reason = RejectReason::other;
+        return;
     }
-    if (event.type == EventType::rejected) event.reject_reason = RejectReason::other;
 }
 
 Event normalize(const json_t* item) {

@@ -116,8 +116,10 @@ constexpr BounceCode kBounceCodes[] = {
 };
 
 BounceCode bounce_code(const std::optional<std::string>& code) {
-    for (const BounceCode& entry : kBounceCodes) {
-        if (code && entry.code == *code) return entry;
+    if (code) {
+        for (const BounceCode& entry : kBounceCodes) {
+            if (entry.code == *code) return entry;
+        }
     }
     return {"", BounceClass::undetermined, RejectReason::other};
 }
