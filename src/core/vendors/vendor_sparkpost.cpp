@@ -36,7 +36,7 @@ Verdict check_legacy_token(const Delivery& delivery, const Connection& connectio
     return Verdict::accept();
 }
 
-// Without a pinned scheme, whichever credential SparkPost sent must match.
+// Without a pinned scheme, one of the credentials SparkPost sent must match.
 Verdict check_any_credential(const Delivery& delivery, const Connection& connection) {
     const bool has_token = delivery.header(kLegacyTokenHeader).has_value();
     if (delivery.header("Authorization")) {
