@@ -122,6 +122,23 @@ Verdict collect_objects(const json_t* body, std::vector<const json_t*>& out) {
     return Verdict::accept();
 }
 
+Verdict normalize_objects(const json_t* body, BodyShape shape,
+                          Event (*normalize)(const json_t* item),
+                          std::vector<Event>& events) {
+    if (shape == BodyShape::array && !json_is_array(body)) {
+        return Verdict::reject(Rejection::malformed, "body is not a JSON array");
+    }
+    std::vector<const json_t*> items;
+    if (Verdict verdict = collect_objects(body, items); !verdict.ok()) {
+        return verdict;
+    }
+    events.reserve(events.size() + items.size());
+    for (const json_t* item : items) {
+        events.push_back(normalize(item));
+    }
+    return Verdict::accept();
+}
+
 namespace {
 
 struct CommonEventName {

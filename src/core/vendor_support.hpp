@@ -62,6 +62,14 @@ std::optional<EventKind> common_event_kind(std::string_view name);
 BounceClass explicit_bounce_class(const json_t* item,
                                   std::initializer_list<const char*> keys);
 
+// What a batch body may be: only an array of objects, or also one object.
+enum class BodyShape { array, object_or_array };
+// Each object of `body` turned into one event by `normalize`, appended to
+// `events`. Malformed when the body has another shape or holds a non-object.
+Verdict normalize_objects(const json_t* body, BodyShape shape,
+                          Event (*normalize)(const json_t* item),
+                          std::vector<Event>& events);
+
 // HMAC over `parts` with each signing key; the header value matches any of
 // them in hex (either case) or base64. Constant time per comparison.
 bool hmac_matches_any(const std::vector<std::string>& keys,

@@ -98,15 +98,8 @@ class Generic final : public Vendor {
 
     Verdict parse(const Delivery& delivery, const Connection&,
                   Batch& batch) const override {
-        std::vector<const json_t*> items;
-        if (Verdict verdict = collect_objects(delivery.json(), items); !verdict.ok()) {
-            return verdict;
-        }
-        batch.events.reserve(items.size());
-        for (const json_t* item : items) {
-            batch.events.push_back(normalize(item));
-        }
-        return Verdict::accept();
+        return normalize_objects(delivery.json(), BodyShape::object_or_array, normalize,
+                                 batch.events);
     }
 };
 

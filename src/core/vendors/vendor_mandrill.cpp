@@ -141,15 +141,8 @@ class Mandrill final : public Vendor {
             return Verdict::reject(Rejection::malformed,
                                    "mandrill_events is not a JSON array");
         }
-        std::vector<const json_t*> items;
-        if (Verdict verdict = collect_objects(events.get(), items); !verdict.ok()) {
-            return verdict;
-        }
-        batch.events.reserve(items.size());
-        for (const json_t* item : items) {
-            batch.events.push_back(normalize(item));
-        }
-        return Verdict::accept();
+        return normalize_objects(events.get(), BodyShape::array, normalize,
+                                 batch.events);
     }
 };
 

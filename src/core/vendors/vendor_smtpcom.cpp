@@ -87,19 +87,8 @@ class SmtpCom final : public Vendor {
 
     Verdict parse(const Delivery& delivery, const Connection&,
                   Batch& batch) const override {
-        const json_t* body = delivery.json();
-        if (!json_is_array(body)) {
-            return Verdict::reject(Rejection::malformed, "body is not a JSON array");
-        }
-        std::vector<const json_t*> items;
-        if (Verdict verdict = collect_objects(body, items); !verdict.ok()) {
-            return verdict;
-        }
-        batch.events.reserve(items.size());
-        for (const json_t* item : items) {
-            batch.events.push_back(normalize(item));
-        }
-        return Verdict::accept();
+        return normalize_objects(delivery.json(), BodyShape::array, normalize,
+                                 batch.events);
     }
 };
 
