@@ -66,7 +66,7 @@ for my $case (['wrong password', basic_auth('mj:nope')], ['bearer', 'Bearer mj:h
     my %h = defined $authorization ? (Authorization => $authorization) : ();
     my $res = $t->post($path, $bounce, %h);
     is($res->{status}, 401, "$name: 401");
-    is($res->{content}, qq({"error":"signature"}\n), "$name: error body");
+    is($res->{content}, qq({"error":"auth"}\n), "$name: error body");
 }
 is($t->event_count, $before, 'rejected requests stored nothing');
 

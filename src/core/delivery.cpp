@@ -22,4 +22,12 @@ const json_t* Delivery::json() const {
     return json_.get();
 }
 
+const FormFields* Delivery::form() const {
+    if (!form_parsed_) {
+        form_ = parse_form(body_);
+        form_parsed_ = true;
+    }
+    return form_ ? &*form_ : nullptr;
+}
+
 }  // namespace mailhook

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string_view>
 
+#include "encoding.hpp"
 #include "json.hpp"
 #include "timestamp.hpp"
 
@@ -36,6 +37,9 @@ class Delivery {
 
     // The body parsed as JSON, once; nullptr when it is not JSON.
     const json_t* json() const;
+    // The body parsed as application/x-www-form-urlencoded, once (Mandrill
+    // verifies and parses the same fields); nullptr when it is not a form.
+    const FormFields* form() const;
 
     // The URL as registered at the vendor (Mandrill signs it).
     std::string_view public_url() const { return public_url_; }
@@ -61,6 +65,8 @@ class Delivery {
     std::size_t max_events_ = 10000;
     mutable JsonPtr json_;
     mutable bool json_parsed_ = false;
+    mutable std::optional<FormFields> form_;
+    mutable bool form_parsed_ = false;
 };
 
 }  // namespace mailhook

@@ -48,20 +48,17 @@ Verdict check_timestamp(EpochMillis signed_at, const Delivery& delivery,
     return Verdict::accept();
 }
 
-namespace {
-
-bool matches_any_secret(const Connection& connection, std::string_view value) {
+bool secret_matches_any(const Connection& connection, std::string_view presented) {
     bool matched = false;
     for (const auto& secret : connection.secrets) {
-        matched |= constant_time_equal(secret, value);
+        matched |= constant_time_equal(secret, presented);
     }
     return matched;
 }
 
-}  // namespace
-
 Verdict check_authorization_header(const Delivery& delivery,
-                                   const Connection& connection) {
+                                   const Connection& connection,
+                                   HttpAuthScheme accepted) {
     const auto header = delivery.header("Authorization");
     if (!header) {
         return Verdict::reject(Rejection::bad_credentials,
@@ -75,20 +72,20 @@ Verdict check_authorization_header(const Delivery& delivery,
     }
     const std::string_view scheme = value.substr(0, space);
     const std::string_view credentials = trim_ascii(value.substr(space + 1));
-    if (iequals_ascii(scheme, "Bearer")) {
-        if (matches_any_secret(connection, credentials)) return Verdict::accept();
+    if (iequals_ascii(scheme, "Bearer") && accepted != HttpAuthScheme::basic) {
+        if (secret_matches_any(connection, credentials)) return Verdict::accept();
         return Verdict::reject(Rejection::bad_credentials, "wrong bearer token");
     }
-    if (iequals_ascii(scheme, "Basic")) {
+    if (iequals_ascii(scheme, "Basic") && accepted != HttpAuthScheme::bearer) {
         const auto decoded = base64_decode(credentials);
-        if (decoded && matches_any_secret(connection, *decoded)) {
+        if (decoded && secret_matches_any(connection, *decoded)) {
             return Verdict::accept();
         }
         return Verdict::reject(Rejection::bad_credentials,
                                "wrong basic credentials");
     }
     return Verdict::reject(Rejection::bad_credentials,
-                           "unsupported Authorization scheme");
+                           "Authorization scheme not accepted here");
 }
 
 }  // namespace mailhook

@@ -61,10 +61,17 @@ std::int64_t timestamp_tolerance(const Delivery& delivery,
 Verdict check_timestamp(EpochMillis signed_at, const Delivery& delivery,
                         std::int64_t tolerance_seconds);
 
+// Which Authorization schemes a connection accepts.
+enum class HttpAuthScheme { any, basic, bearer };
+
 // `secret` holds "user:password" (Basic) or a token (Bearer); either secret
 // of a rotation passes.
 Verdict check_authorization_header(const Delivery& delivery,
-                                   const Connection& connection);
+                                   const Connection& connection,
+                                   HttpAuthScheme accepted = HttpAuthScheme::any);
+// Whether `presented` equals one of the connection's secrets (constant time
+// per secret, and every secret is compared).
+bool secret_matches_any(const Connection& connection, std::string_view presented);
 Verdict require_secret(const Connection& connection);
 
 }  // namespace mailhook

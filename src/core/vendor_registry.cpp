@@ -19,6 +19,11 @@ constexpr std::array kVendors = {
     &postal_vendor,
     &brevo_vendor,
     &mailjet_vendor,
+    &sparkpost_vendor,
+    &generic_vendor,
+    &smtpcom_vendor,
+    &smartlead_vendor,
+    &mandrill_vendor,
 };
 
 }  // namespace

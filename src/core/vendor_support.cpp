@@ -65,6 +65,22 @@ std::optional<EpochMillis> epoch_millis_field(const json_t* object,
     return std::nullopt;
 }
 
+std::optional<std::string> first_text_field(const json_t* object,
+                                            std::initializer_list<const char*> keys) {
+    for (const char* key : keys) {
+        if (auto text = text_field(object, key)) return text;
+    }
+    return std::nullopt;
+}
+
+std::optional<EpochMillis> first_time_field(const json_t* object,
+                                            std::initializer_list<const char*> keys) {
+    for (const char* key : keys) {
+        if (json_object_get(object, key) != nullptr) return time_field(object, key);
+    }
+    return std::nullopt;
+}
+
 std::vector<std::string> string_list(const json_t* value) {
     std::vector<std::string> out;
     if (json_is_string(value)) {
@@ -195,25 +211,108 @@ Verdict collect_objects(const json_t* body, std::vector<const json_t*>& out) {
     return Verdict::accept();
 }
 
-Verdict normalize_each_event(const json_t* body, const char* event_key,
-                             Event (*normalize)(const json_t* item),
-                             std::vector<Event>& out) {
+Verdict normalize_objects(const json_t* body, BodyShape shape,
+                          Event (*normalize)(const json_t* item),
+                          std::vector<Event>& events, const char* required_key) {
+    if (shape == BodyShape::array && !json_is_array(body)) {
+        return Verdict::reject(Rejection::malformed, "body is not a JSON array");
+    }
     std::vector<const json_t*> items;
     if (Verdict verdict = collect_objects(body, items); !verdict.ok()) {
         return verdict;
     }
     for (const json_t* item : items) {
-        if (!json_is_string(json_object_get(item, event_key))) {
+        if (required_key != nullptr &&
+            !json_is_string(json_object_get(item, required_key))) {
             return Verdict::reject(Rejection::malformed,
-                                   std::string("an event without \"") + event_key +
+                                   std::string("an event without \"") + required_key +
                                        "\"");
         }
     }
-    out.reserve(out.size() + items.size());
+    events.reserve(events.size() + items.size());
     for (const json_t* item : items) {
-        out.push_back(normalize(item));
+        events.push_back(normalize(item));
     }
     return Verdict::accept();
+}
+
+namespace {
+
+struct CommonEventName {
+    std::string_view name;
+    EventKind kind;
+};
+
+constexpr CommonEventName kCommonEvents[] = {
+    {"queued", {EventType::queued}},
+    {"processed", {EventType::queued}},
+    {"accepted", {EventType::queued}},
+    {"send", {EventType::sent}},
+    {"sent", {EventType::sent}},
+    {"delivery", {EventType::delivered}},
+    {"delivered", {EventType::delivered}},
+    {"delay", {EventType::deferred, BounceClass::soft}},
+    {"delayed", {EventType::deferred, BounceClass::soft}},
+    {"deferral", {EventType::deferred, BounceClass::soft}},
+    {"deferred", {EventType::deferred, BounceClass::soft}},
+    {"bounce", {EventType::bounced, BounceClass::undetermined}},
+    {"bounced", {EventType::bounced, BounceClass::undetermined}},
+    {"hard_bounce", {EventType::bounced, BounceClass::hard}},
+    {"hard_bounced", {EventType::bounced, BounceClass::hard}},
+    {"hardbounce", {EventType::bounced, BounceClass::hard}},
+    {"soft_bounce", {EventType::bounced, BounceClass::soft}},
+    {"soft_bounced", {EventType::bounced, BounceClass::soft}},
+    {"softbounce", {EventType::bounced, BounceClass::soft}},
+    {"dropped", {EventType::rejected, BounceClass::none, RejectReason::other}},
+    {"reject", {EventType::rejected, BounceClass::none, RejectReason::other}},
+    {"rejected", {EventType::rejected, BounceClass::none, RejectReason::other}},
+    {"blocked", {EventType::rejected, BounceClass::none, RejectReason::blocked}},
+    {"failed", {EventType::failed}},
+    {"failure", {EventType::failed}},
+    {"open", {EventType::opened}},
+    {"opened", {EventType::opened}},
+    {"click", {EventType::clicked}},
+    {"clicked", {EventType::clicked}},
+    {"spam", {EventType::complained}},
+    {"spamreport", {EventType::complained}},
+    {"spam_complaint", {EventType::complained}},
+    {"complaint", {EventType::complained}},
+    {"complained", {EventType::complained}},
+    {"unsub", {EventType::unsubscribed}},
+    {"unsubscribe", {EventType::unsubscribed}},
+    {"unsubscribed", {EventType::unsubscribed}},
+    {"subscribe", {EventType::subscribed}},
+    {"subscribed", {EventType::subscribed}},
+    {"resubscribe", {EventType::subscribed}},
+    {"resubscribed", {EventType::subscribed}},
+    {"reply", {EventType::replied}},
+    {"replied", {EventType::replied}},
+    {"autoreply", {EventType::autoresponded}},
+    {"auto_reply", {EventType::autoresponded}},
+    {"autoresponded", {EventType::autoresponded}},
+};
+
+}  // namespace
+
+std::optional<EventKind> common_event_kind(std::string_view name) {
+    for (const CommonEventName& entry : kCommonEvents) {
+        if (iequals_ascii(entry.name, name)) return entry.kind;
+    }
+    return std::nullopt;
+}
+
+BounceClass explicit_bounce_class(const json_t* item,
+                                  std::initializer_list<const char*> keys) {
+    for (const char* key : keys) {
+        const auto value = json_string_at(item, key);
+        if (!value) continue;
+        if (iequals_ascii(*value, "hard")) return BounceClass::hard;
+        if (iequals_ascii(*value, "soft")) return BounceClass::soft;
+        if (iequals_ascii(*value, "block") || iequals_ascii(*value, "blocked")) {
+            return BounceClass::block;
+        }
+    }
+    return BounceClass::none;
 }
 
 bool hmac_matches_any(const std::vector<std::string>& keys,

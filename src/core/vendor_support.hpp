@@ -22,6 +22,12 @@ std::optional<EpochMillis> time_field(const json_t* object, const char* key);
 // send them (Brevo `ts_epoch`); time_field() reads seconds.
 std::optional<EpochMillis> epoch_millis_field(const json_t* object,
                                               const char* key);
+// The first of `keys` that text_field finds (a non-empty value); for times,
+// the first key present, read with time_field.
+std::optional<std::string> first_text_field(const json_t* object,
+                                            std::initializer_list<const char*> keys);
+std::optional<EpochMillis> first_time_field(const json_t* object,
+                                            std::initializer_list<const char*> keys);
 // A string, or an array of strings; anything else gives no tags.
 std::vector<std::string> string_list(const json_t* value);
 // The object serialized, or "{}" when it is not an object.
@@ -65,12 +71,33 @@ void set_raw_with_content_key(Event& event, const json_t* vendor_event);
 // The elements of a JSON array body, or the body itself when it is one
 // object. Malformed when the body is neither or holds a non-object.
 Verdict collect_objects(const json_t* body, std::vector<const json_t*>& out);
-// normalize() of every object of an object-or-array body (collect_objects());
-// each must name its event in a string member `event_key`, or the body is
-// not the vendor's and nothing is appended.
-Verdict normalize_each_event(const json_t* body, const char* event_key,
-                             Event (*normalize)(const json_t* item),
-                             std::vector<Event>& out);
+
+// What an event name means, for vendors whose names follow no fixed list.
+struct EventKind {
+    EventType type = EventType::unknown;
+    BounceClass bounce_class = BounceClass::none;
+    RejectReason reject_reason = RejectReason::none;
+};
+// The usual ESP event names ("delivered", "bounce", "hard_bounce", "open",
+// "spamreport", "unsub", ...), compared case-insensitively. nullopt for a
+// name outside that vocabulary.
+std::optional<EventKind> common_event_kind(std::string_view name);
+
+// A "hard" / "soft" / "block(ed)" value (any case) in the first of `keys`
+// that holds one; BounceClass::none when no key says so.
+BounceClass explicit_bounce_class(const json_t* item,
+                                  std::initializer_list<const char*> keys);
+
+// What a batch body may be: only an array of objects, or also one object.
+enum class BodyShape { array, object_or_array };
+// Each object of `body` turned into one event by `normalize`, appended to
+// `events`. Malformed when the body has another shape, holds a non-object,
+// or (with `required_key`) an object without that string member — then
+// nothing is appended.
+Verdict normalize_objects(const json_t* body, BodyShape shape,
+                          Event (*normalize)(const json_t* item),
+                          std::vector<Event>& events,
+                          const char* required_key = nullptr);
 
 // HMAC over `parts` with each signing key; the header value matches any of
 // them in hex (either case) or base64. Constant time per comparison.

@@ -60,7 +60,7 @@ TEST(BrevoVerify, RefusesWrongOrMissingCredentials) {
           MapHeaders{{"Authorization", "Basic"}}, MapHeaders{}}) {
         const Outcome outcome =
             run_request(brevo(), connection(), kGuideDelivered, headers);
-        EXPECT_EQ(outcome.verdict.rejection, Rejection::unauthenticated);
+        EXPECT_EQ(outcome.verdict.rejection, Rejection::bad_credentials);
         EXPECT_EQ(outcome.size(), 0u);
     }
 }

@@ -47,7 +47,7 @@ TEST(MailjetVerify, RefusesWrongOrMissingCredentials) {
           MapHeaders{{"Authorization", basic_auth("mj")}},
           MapHeaders{{"Authorization", "Bearer mj"}}, MapHeaders{}}) {
         const Outcome outcome = run_request(mailjet(), connection(), kDocBounce, headers);
-        EXPECT_EQ(outcome.verdict.rejection, Rejection::unauthenticated);
+        EXPECT_EQ(outcome.verdict.rejection, Rejection::bad_credentials);
         EXPECT_EQ(outcome.size(), 0u);
     }
 }

@@ -75,7 +75,7 @@ TEST(PostmarkVerify, RefusesWrongOrMissingCredentials) {
           MapHeaders{{"Authorization", "Bearer hooks:wrong"}},
           MapHeaders{{"Authorization", "Digest hooks:s3cret"}}, MapHeaders{}}) {
         const Outcome outcome = run_request(postmark(), c, kDocBounce, headers);
-        EXPECT_EQ(outcome.verdict.rejection, Rejection::unauthenticated);
+        EXPECT_EQ(outcome.verdict.rejection, Rejection::bad_credentials);
         EXPECT_EQ(outcome.size(), 0u);
     }
 }

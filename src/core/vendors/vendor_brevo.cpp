@@ -78,7 +78,8 @@ class Brevo final : public Vendor {
 
     Verdict parse(const Delivery& delivery, const Connection&,
                   Batch& batch) const override {
-        return normalize_each_event(delivery.json(), "event", normalize, batch.events);
+        return normalize_objects(delivery.json(), BodyShape::object_or_array, normalize,
+                                 batch.events, "event");
     }
 };
 

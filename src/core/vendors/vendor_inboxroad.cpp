@@ -34,19 +34,6 @@ constexpr EventMapping kEvents[] = {
     {"unsubscribed", EventType::unsubscribed, BounceClass::none},
 };
 
-// An explicit hard/soft field wins over the kind's default.
-BounceClass explicit_bounce_class(const json_t* item) {
-    for (const char* key : {"bounce_type", "bounce_class", "bounce"}) {
-        const auto value = json_string_at(item, key);
-        if (!value) continue;
-        const std::string lower = to_lower_ascii(*value);
-        if (lower == "hard") return BounceClass::hard;
-        if (lower == "soft") return BounceClass::soft;
-        if (lower == "block" || lower == "blocked") return BounceClass::block;
-    }
-    return BounceClass::none;
-}
-
 Event normalize(const json_t* item) {
     Event event;
     event.vendor_event = json_text_at(item, "kind").value_or("");
@@ -58,7 +45,9 @@ Event normalize(const json_t* item) {
         }
     }
     if (event.type == EventType::bounced) {
-        const BounceClass given = explicit_bounce_class(item);
+        // An explicit hard/soft field wins over the kind's default.
+        const BounceClass given =
+            explicit_bounce_class(item, {"bounce_type", "bounce_class", "bounce"});
         if (given != BounceClass::none) event.bounce_class = given;
     }
     event.recipient = json_text_at(item, "recipient").value_or("");

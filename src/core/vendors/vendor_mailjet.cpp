@@ -119,7 +119,8 @@ class Mailjet final : public Vendor {
 
     Verdict parse(const Delivery& delivery, const Connection&,
                   Batch& batch) const override {
-        return normalize_each_event(delivery.json(), "event", normalize, batch.events);
+        return normalize_objects(delivery.json(), BodyShape::object_or_array, normalize,
+                                 batch.events, "event");
     }
 };
 

@@ -14,5 +14,10 @@ const Vendor& postmark_vendor();
 const Vendor& postal_vendor();
 const Vendor& brevo_vendor();
 const Vendor& mailjet_vendor();
+const Vendor& sparkpost_vendor();
+const Vendor& generic_vendor();
+const Vendor& smtpcom_vendor();
+const Vendor& smartlead_vendor();
+const Vendor& mandrill_vendor();
 
 }  // namespace mailhook

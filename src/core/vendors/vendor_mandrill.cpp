@@ -1,0 +1,156 @@
+// Mandrill (Mailchimp Transactional): a form body whose one field,
+// mandrill_events, holds a JSON array of up to 1000 events.
+// X-Mandrill-Signature = base64(HMAC-SHA1(webhook key, URL + every POST
+// field sorted by name, as name + value)), URL being exactly the one
+// registered at Mandrill (Delivery::public_url, from mailhook_public_url).
+// Mandrill probes a new URL with HEAD, hence accepts_head().
+#include <algorithm>
+
+#include "../configured_hmac.hpp"
+#include "../encoding.hpp"
+#include "../vendor_support.hpp"
+#include "vendors.hpp"
+
+namespace mailhook {
+namespace {
+
+constexpr std::string_view kSignatureHeader = "X-Mandrill-Signature";
+constexpr std::string_view kEventsField = "mandrill_events";
+
+// URL, then name + value of each field in name order (decoded values).
+std::string signed_data(std::string_view url, const FormFields& fields) {
+    std::vector<const FormFields::value_type*> sorted;
+    sorted.reserve(fields.size());
+    std::size_t size = url.size();
+    for (const auto& field : fields) {
+        sorted.push_back(&field);
+        size += field.first.size() + field.second.size();
+    }
+    std::stable_sort(sorted.begin(), sorted.end(),
+                     [](const auto* a, const auto* b) { return a->first < b->first; });
+    std::string data;
+    data.reserve(size);
+    data.append(url);
+    for (const auto* field : sorted) {
+        data.append(field->first).append(field->second);
+    }
+    return data;
+}
+
+struct EventMapping {
+    std::string_view name;
+    EventType type;
+    BounceClass bounce_class;
+};
+
+// Sync (whitelist/blacklist) and inbound events stay unknown.
+constexpr EventMapping kEvents[] = {
+    {"send", EventType::sent, BounceClass::none},
+    {"delivered", EventType::delivered, BounceClass::none},
+    {"deferral", EventType::deferred, BounceClass::soft},
+    {"hard_bounce", EventType::bounced, BounceClass::hard},
+    {"soft_bounce", EventType::bounced, BounceClass::soft},
+    {"open", EventType::opened, BounceClass::none},
+    {"click", EventType::clicked, BounceClass::none},
+    {"spam", EventType::complained, BounceClass::none},
+    {"unsub", EventType::unsubscribed, BounceClass::none},
+    {"reject", EventType::rejected, BounceClass::none},
+};
+
+void set_type(Event& event) {
+    for (const EventMapping& mapping : kEvents) {
+        if (mapping.name != event.vendor_event) continue;
+        event.type = mapping.type;
+        event.bounce_class = mapping.bounce_class;
+        // Mandrill's reject events name no reason we could map.
+        if (event.type == EventType::rejected) event.reject_reason = RejectReason::other;
+        return;
+    }
+}
+
+Event normalize(const json_t* item) {
+    Event event;
+    // Message events name themselves in `event`, sync events in `type`.
+    event.vendor_event = first_text_field(item, {"event", "type"}).value_or("");
+    set_type(event);
+    const json_t* msg = json_object_get(item, "msg");
+    auto recipient = text_field(msg, "email");
+    if (!recipient) recipient = text_field(json_object_get(item, "reject"), "email");
+    event.recipient = recipient.value_or("");
+    event.message_id = text_field(msg, "_id");
+    if (!event.message_id) event.message_id = text_field(item, "_id");
+    event.timestamp = time_field(item, "ts");
+    event.mta_response = text_field(msg, "diag");
+    if (event.mta_response) {
+        event.smtp_status = find_enhanced_status(*event.mta_response);
+    }
+    event.description = text_field(msg, "bounce_description");
+    event.click_url = text_field(item, "url");
+    event.user_agent = text_field(item, "user_agent");
+    event.ip = text_field(item, "ip");
+    event.tags = string_list(json_object_get(msg, "tags"));
+    event.metadata_json = object_json(json_object_get(msg, "metadata"));
+    // Mandrill sends no per-event id: the event's own bytes identify it.
+    set_raw_with_content_key(event, item);
+    return event;
+}
+
+std::optional<std::string_view> events_field(const FormFields& fields) {
+    for (const auto& [name, value] : fields) {
+        if (name == kEventsField) return std::string_view(value);
+    }
+    return std::nullopt;
+}
+
+class Mandrill final : public Vendor {
+  public:
+    std::string_view name() const override { return "mandrill"; }
+
+    bool accepts_head() const override { return true; }
+
+    Verdict verify(const Delivery& delivery, const Connection& connection,
+                   Batch&) const override {
+        const auto signature = delivery.header(kSignatureHeader);
+        if (!signature) {
+            return Verdict::reject(Rejection::unauthenticated,
+                                   "no X-Mandrill-Signature header");
+        }
+        const FormFields* fields = delivery.form();
+        if (fields == nullptr) {
+            return Verdict::reject(Rejection::malformed, "body is not a form");
+        }
+        const std::string data = signed_data(delivery.public_url(), *fields);
+        if (!hmac_matches_encoded(connection.signing_keys, DigestAlgorithm::sha1,
+                                  {data}, *signature, SignatureEncoding::base64)) {
+            return Verdict::reject(Rejection::unauthenticated,
+                                   "signature mismatch for URL " +
+                                       std::string(delivery.public_url()));
+        }
+        return Verdict::accept();
+    }
+
+    Verdict parse(const Delivery& delivery, const Connection&,
+                  Batch& batch) const override {
+        const FormFields* fields = delivery.form();
+        const auto events_json = fields ? events_field(*fields) : std::nullopt;
+        if (!events_json) {
+            return Verdict::reject(Rejection::malformed, "no mandrill_events field");
+        }
+        const JsonPtr events = parse_json(*events_json);
+        if (!json_is_array(events.get())) {
+            return Verdict::reject(Rejection::malformed,
+                                   "mandrill_events is not a JSON array");
+        }
+        return normalize_objects(events.get(), BodyShape::array, normalize,
+                                 batch.events);
+    }
+};
+
+}  // namespace
+
+const Vendor& mandrill_vendor() {
+    static const Mandrill vendor;
+    return vendor;
+}
+
+}  // namespace mailhook

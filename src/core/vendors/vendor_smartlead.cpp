@@ -1,0 +1,128 @@
+// SmartLead: one JSON object per request. SmartLead puts the webhook's
+// `secret_key` in the body; it is compared with the connection secret and
+// never stored. A connection that names a signature_header is checked with
+// the configured HMAC scheme (configured_hmac.hpp) instead. Two payload
+// shapes are documented (help center: event_type/to_email/event_timestamp;
+// API reference: event/lead.email/timestamp); both are read.
+#include "../configured_hmac.hpp"
+#include "../encoding.hpp"
+#include "../vendor_support.hpp"
+#include "vendors.hpp"
+
+namespace mailhook {
+namespace {
+
+constexpr const char* kSecretField = "secret_key";
+
+struct EventMapping {
+    std::string_view name;
+    EventType type;
+};
+
+constexpr EventMapping kEvents[] = {
+    {"EMAIL_SENT", EventType::sent},
+    {"EMAIL_OPEN", EventType::opened},
+    {"EMAIL_OPENED", EventType::opened},
+    {"EMAIL_LINK_CLICK", EventType::clicked},
+    {"EMAIL_CLICKED", EventType::clicked},
+    {"EMAIL_REPLY", EventType::replied},
+    {"EMAIL_REPLIED", EventType::replied},
+    {"EMAIL_BOUNCE", EventType::bounced},
+    {"EMAIL_BOUNCED", EventType::bounced},
+    {"LEAD_UNSUBSCRIBED", EventType::unsubscribed},
+    {"EMAIL_UNSUBSCRIBED", EventType::unsubscribed},
+};
+
+EventType event_type(std::string_view name) {
+    for (const EventMapping& mapping : kEvents) {
+        if (iequals_ascii(mapping.name, name)) return mapping.type;
+    }
+    return EventType::unknown;  // LEAD_CATEGORY_UPDATED and newer events
+}
+
+Verdict check_secret_field(const Delivery& delivery, const Connection& connection) {
+    const json_t* body = delivery.json();
+    if (!json_is_object(body)) {
+        return Verdict::reject(Rejection::malformed, "body is not a JSON object");
+    }
+    const auto presented = json_string_at(body, kSecretField);
+    if (!presented) {
+        return Verdict::reject(Rejection::bad_credentials, "no secret_key in the body");
+    }
+    if (!secret_matches_any(connection, *presented)) {
+        return Verdict::reject(Rejection::bad_credentials, "wrong secret_key");
+    }
+    return Verdict::accept();
+}
+
+// The body without its secret_key, as stored in `raw` and hashed for dedup.
+JsonPtr without_secret(const json_t* body) {
+    // json_copy wants a non-const value; the copy shares members, the
+    // original is not modified.
+    JsonPtr copy(json_copy(const_cast<json_t*>(body)));
+    json_object_del(copy.get(), kSecretField);
+    return copy;
+}
+
+Event normalize(const json_t* body) {
+    Event event;
+    event.vendor_event = first_text_field(body, {"event_type", "event"}).value_or("");
+    event.type = event_type(event.vendor_event);
+    if (event.type == EventType::bounced) {
+        // SmartLead documents no hard/soft field; honour one if it appears.
+        event.bounce_class =
+            explicit_bounce_class(body, {"bounce_type", "bounce_category"});
+        if (event.bounce_class == BounceClass::none) {
+            event.bounce_class = BounceClass::undetermined;
+        }
+    }
+    auto recipient = text_field(body, "to_email");
+    if (!recipient) recipient = text_field(json_object_get(body, "lead"), "email");
+    event.recipient = recipient.value_or("");
+    // time_sent / time_opened: the fields event_timestamp replaces.
+    event.timestamp = first_time_field(
+        body, {"event_timestamp", "timestamp", "time_sent", "time_opened"});
+    event.message_id = text_field(json_object_get(body, "sent_message"), "message_id");
+    if (!event.message_id) event.message_id = text_field(body, "message_id");
+    event.description = text_field(body, "description");
+    event.click_url = text_field(json_object_get(body, "link"), "url");
+    event.campaign_id = text_field(body, "campaign_id");
+    const JsonPtr stored = without_secret(body);
+    set_raw_with_content_key(event, stored.get());
+    return event;
+}
+
+class SmartLead final : public Vendor {
+  public:
+    std::string_view name() const override { return "smartlead"; }
+
+    Verdict prepare(Connection& connection) const override {
+        return has_hmac_scheme(connection) ? prepare_hmac_scheme(connection)
+                                           : Vendor::prepare(connection);
+    }
+
+    Verdict verify(const Delivery& delivery, const Connection& connection,
+                   Batch&) const override {
+        return has_hmac_scheme(connection) ? verify_hmac_scheme(delivery, connection)
+                                           : check_secret_field(delivery, connection);
+    }
+
+    Verdict parse(const Delivery& delivery, const Connection&,
+                  Batch& batch) const override {
+        const json_t* body = delivery.json();
+        if (!json_is_object(body)) {
+            return Verdict::reject(Rejection::malformed, "body is not a JSON object");
+        }
+        batch.events.push_back(normalize(body));
+        return Verdict::accept();
+    }
+};
+
+}  // namespace
+
+const Vendor& smartlead_vendor() {
+    static const SmartLead vendor;
+    return vendor;
+}
+
+}  // namespace mailhook

@@ -1,0 +1,102 @@
+// SMTP.com callbacks: a JSON array of 1 to 1000 events, `id` identifying
+// each. SMTP.com publishes no signature scheme, so a connection either names
+// a signature_header (the configured HMAC scheme, configured_hmac.hpp) or
+// is checked with Basic / Bearer credentials from its secret.
+#include "../configured_hmac.hpp"
+#include "../encoding.hpp"
+#include "../vendor_support.hpp"
+#include "vendors.hpp"
+
+namespace mailhook {
+namespace {
+
+// Fields SMTP.com documents; every other top-level member is a custom
+// argument from the X-SMTPAPI "unique_args" of the message (metadata).
+constexpr std::string_view kReservedKeys[] = {
+    "id", "event_label", "sender_id", "tracking_id", "mail_from", "rcpt_to",
+    "subject", "time_started", "time_finished", "tries", "resp_code",
+    "resp_class", "resp_msg", "url", "user_agent", "ip"};
+
+// "received" is SMTP.com's first event (the message was accepted for
+// sending); other labels follow the common ESP vocabulary.
+EventKind event_kind(std::string_view label) {
+    if (iequals_ascii(label, "received")) return {EventType::queued};
+    return common_event_kind(label).value_or(EventKind{});
+}
+
+// SMTP reply classes (RFC 5321): 5yz is permanent, 4yz transient.
+// `resp_class` is left alone: its code table is not published.
+BounceClass bounce_class_of(const std::optional<std::string>& resp_code) {
+    if (!resp_code || resp_code->size() != 3) return BounceClass::undetermined;
+    if ((*resp_code)[0] == '5') return BounceClass::hard;
+    if ((*resp_code)[0] == '4') return BounceClass::soft;
+    return BounceClass::undetermined;
+}
+
+// The remote reply as one line: "550 5.9.1 <...>: Recipient address rejected".
+std::optional<std::string> mta_response_of(const std::optional<std::string>& code,
+                                           const std::optional<std::string>& message) {
+    if (code && message) return *code + " " + *message;
+    return message;
+}
+
+Event normalize(const json_t* item) {
+    Event event;
+    event.vendor_event = json_text_at(item, "event_label").value_or("");
+    const EventKind kind = event_kind(event.vendor_event);
+    event.type = kind.type;
+    event.bounce_class = kind.bounce_class;
+    event.reject_reason = kind.reject_reason;
+    const auto resp_code = text_field(item, "resp_code");
+    const auto resp_msg = text_field(item, "resp_msg");
+    if (event.type == EventType::bounced &&
+        event.bounce_class == BounceClass::undetermined) {
+        event.bounce_class = bounce_class_of(resp_code);
+    }
+    event.recipient = json_text_at(item, "rcpt_to").value_or("");
+    event.message_id = text_field(item, "tracking_id");
+    event.event_id = text_field(item, "id");
+    event.timestamp = first_time_field(item, {"time_finished", "time_started"});
+    event.mta_response = mta_response_of(resp_code, resp_msg);
+    if (resp_msg) event.smtp_status = find_enhanced_status(*resp_msg);
+    event.click_url = text_field(item, "url");
+    event.user_agent = text_field(item, "user_agent");
+    event.ip = text_field(item, "ip");
+    event.metadata_json = unreserved_members_json(item, kReservedKeys);
+    set_raw(event, item);
+    event.dedup_key = event.event_id ? "smtpcom:" + *event.event_id
+                                     : content_dedup_key(event.raw_json);
+    return event;
+}
+
+class SmtpCom final : public Vendor {
+  public:
+    std::string_view name() const override { return "smtpcom"; }
+
+    Verdict prepare(Connection& connection) const override {
+        return has_hmac_scheme(connection) ? prepare_hmac_scheme(connection)
+                                           : Vendor::prepare(connection);
+    }
+
+    Verdict verify(const Delivery& delivery, const Connection& connection,
+                   Batch&) const override {
+        return has_hmac_scheme(connection)
+                   ? verify_hmac_scheme(delivery, connection)
+                   : check_authorization_header(delivery, connection);
+    }
+
+    Verdict parse(const Delivery& delivery, const Connection&,
+                  Batch& batch) const override {
+        return normalize_objects(delivery.json(), BodyShape::array, normalize,
+                                 batch.events);
+    }
+};
+
+}  // namespace
+
+const Vendor& smtpcom_vendor() {
+    static const SmtpCom vendor;
+    return vendor;
+}
+
+}  // namespace mailhook

@@ -1,0 +1,261 @@
+// SparkPost (Bird) event webhooks: a JSON array of
+// {"msys": {"<class>_event": {...}}} elements. SparkPost signs nothing; it
+// authenticates with Basic (secret "user:password"), an OAuth2 Bearer token
+// (secret = the token) or the deprecated X-MessageSystems-Webhook-Token
+// header (secret = that token). Option `auth` = basic | bearer | token pins
+// one of them; without it any of them that matches is accepted.
+#include "../encoding.hpp"
+#include "../vendor_support.hpp"
+#include "vendors.hpp"
+
+namespace mailhook {
+namespace {
+
+constexpr std::string_view kLegacyTokenHeader = "X-MessageSystems-Webhook-Token";
+
+enum class Auth { any, basic, bearer, token };
+
+std::optional<Auth> auth_of(const Connection& connection) {
+    const auto option = connection.option("auth");
+    if (!option) return Auth::any;
+    if (*option == "basic") return Auth::basic;
+    if (*option == "bearer") return Auth::bearer;
+    if (*option == "token") return Auth::token;
+    return std::nullopt;
+}
+
+Verdict check_legacy_token(const Delivery& delivery, const Connection& connection) {
+    const auto token = delivery.header(kLegacyTokenHeader);
+    if (!token) {
+        return Verdict::reject(Rejection::bad_credentials,
+                               "no X-MessageSystems-Webhook-Token header");
+    }
+    if (!secret_matches_any(connection, trim_ascii(*token))) {
+        return Verdict::reject(Rejection::bad_credentials, "wrong webhook token");
+    }
+    return Verdict::accept();
+}
+
+// Without a pinned scheme, one of the credentials SparkPost sent must match.
+Verdict check_any_credential(const Delivery& delivery, const Connection& connection) {
+    const bool has_token = delivery.header(kLegacyTokenHeader).has_value();
+    if (delivery.header("Authorization")) {
+        Verdict verdict = check_authorization_header(delivery, connection);
+        if (verdict.ok() || !has_token) return verdict;
+    }
+    if (has_token) return check_legacy_token(delivery, connection);
+    return Verdict::reject(Rejection::bad_credentials,
+                           "no Authorization or X-MessageSystems-Webhook-Token header");
+}
+
+struct EventMapping {
+    std::string_view name;
+    EventType type;
+};
+
+// Relay (inbound) and sms_status events are not outbound mail: unknown.
+constexpr EventMapping kEvents[] = {
+    {"injection", EventType::queued},
+    {"delivery", EventType::delivered},
+    {"bounce", EventType::bounced},
+    {"out_of_band", EventType::bounced},
+    {"delay", EventType::deferred},
+    {"policy_rejection", EventType::rejected},
+    {"generation_rejection", EventType::rejected},
+    {"generation_failure", EventType::failed},
+    {"spam_complaint", EventType::complained},
+    {"open", EventType::opened},
+    {"initial_open", EventType::opened},
+    {"amp_open", EventType::opened},
+    {"amp_initial_open", EventType::opened},
+    {"click", EventType::clicked},
+    {"amp_click", EventType::clicked},
+    {"list_unsubscribe", EventType::unsubscribed},
+    {"link_unsubscribe", EventType::unsubscribed},
+};
+
+EventType event_type(std::string_view name) {
+    for (const EventMapping& mapping : kEvents) {
+        if (mapping.name == name) return mapping.type;
+    }
+    return EventType::unknown;
+}
+
+// SparkPost's bounce classification codes (support doc "Bounce
+// Classification Codes"). 25 (Admin Failure: SparkPost's own policy, e.g. a
+// suppressed recipient) counts as hard because SparkPost names admin
+// bounces suppression-level; 80 (a subscribe request) is undetermined, so a
+// recipient asking to subscribe is never suppressed.
+struct BounceCode {
+    std::string_view code;
+    BounceClass bounce_class;
+    RejectReason reject_reason;
+};
+
+constexpr BounceCode kBounceCodes[] = {
+    {"1", BounceClass::undetermined, RejectReason::other},
+    {"10", BounceClass::hard, RejectReason::invalid},
+    {"20", BounceClass::soft, RejectReason::bounced},
+    {"21", BounceClass::soft, RejectReason::bounced},
+    {"22", BounceClass::soft, RejectReason::bounced},
+    {"23", BounceClass::soft, RejectReason::bounced},
+    {"24", BounceClass::soft, RejectReason::timed_out},
+    {"25", BounceClass::hard, RejectReason::blocked},
+    {"30", BounceClass::hard, RejectReason::bounced},
+    {"40", BounceClass::soft, RejectReason::bounced},
+    {"50", BounceClass::block, RejectReason::blocked},
+    {"51", BounceClass::block, RejectReason::spam},
+    {"52", BounceClass::block, RejectReason::spam},
+    {"53", BounceClass::block, RejectReason::other},
+    {"54", BounceClass::block, RejectReason::blocked},
+    {"60", BounceClass::soft, RejectReason::other},
+    {"70", BounceClass::soft, RejectReason::bounced},
+    {"80", BounceClass::undetermined, RejectReason::other},
+    {"90", BounceClass::hard, RejectReason::unsubscribed},
+    {"100", BounceClass::soft, RejectReason::other},
+};
+
+BounceCode bounce_code(const std::optional<std::string>& code) {
+    if (code) {
+        for (const BounceCode& entry : kBounceCodes) {
+            if (entry.code == *code) return entry;
+        }
+    }
+    return {"", BounceClass::undetermined, RejectReason::other};
+}
+
+void classify(const json_t* fields, Event& event) {
+    const auto code = text_field(fields, "bounce_class");
+    const BounceCode classified = bounce_code(code);
+    switch (event.type) {
+        case EventType::bounced:
+            event.bounce_class = classified.bounce_class;
+            break;
+        case EventType::deferred:
+            // A delay is retried by SparkPost whatever its class says.
+            event.bounce_class = BounceClass::soft;
+            break;
+        case EventType::rejected:
+            event.reject_reason = classified.reject_reason;
+            if (code) event.bounce_class = classified.bounce_class;
+            break;
+        default:
+            break;
+    }
+}
+
+bool is_engagement(EventType type) {
+    return type == EventType::opened || type == EventType::clicked ||
+           type == EventType::unsubscribed;
+}
+
+Event normalize(const json_t* element, const json_t* fields) {
+    Event event;
+    event.vendor_event = json_text_at(fields, "type").value_or("");
+    event.type = event_type(event.vendor_event);
+    classify(fields, event);
+    // raw_rcpt_to keeps the sender's spelling; rcpt_to is lower-cased.
+    event.recipient = first_text_field(fields, {"raw_rcpt_to", "rcpt_to"}).value_or("");
+    event.message_id = text_field(fields, "message_id");
+    event.event_id = text_field(fields, "event_id");
+    event.timestamp = time_field(fields, "timestamp");
+    event.mta_response = text_field(fields, "raw_reason");
+    event.description = text_field(fields, "reason");
+    if (event.mta_response) {
+        event.smtp_status = find_enhanced_status(*event.mta_response);
+    }
+    event.click_url = text_field(fields, "target_link_url");
+    event.user_agent = text_field(fields, "user_agent");
+    // In message events ip_address is the receiving MX; only engagement
+    // events name the reader's address there.
+    if (is_engagement(event.type)) event.ip = text_field(fields, "ip_address");
+    event.campaign_id = text_field(fields, "campaign_id");
+    event.tags = string_list(json_object_get(fields, "rcpt_tags"));
+    event.metadata_json = object_json(json_object_get(fields, "rcpt_meta"));
+    set_raw(event, element);
+    event.dedup_key = event.event_id ? "sp:" + *event.event_id
+                                     : content_dedup_key(event.raw_json);
+    return event;
+}
+
+// One element: {"msys": {}} is SparkPost's validation ping and yields
+// nothing; otherwise each "<class>_event" member is one event.
+Verdict normalize_element(std::size_t index, const json_t* element,
+                          std::vector<Event>& events) {
+    const json_t* msys = json_object_get(element, "msys");
+    if (!json_is_object(msys)) {
+        return Verdict::reject(Rejection::malformed,
+                               "element " + std::to_string(index) + " has no msys object");
+    }
+    const char* event_class;
+    json_t* fields;
+    // json_object_foreach wants a non-const object; it does not modify it.
+    json_object_foreach(const_cast<json_t*>(msys), event_class, fields) {
+        if (!json_is_object(fields)) {
+            return Verdict::reject(Rejection::malformed,
+                                   std::string("msys.") + event_class +
+                                       " is not an object");
+        }
+        events.push_back(normalize(element, fields));
+    }
+    return Verdict::accept();
+}
+
+class SparkPost final : public Vendor {
+  public:
+    std::string_view name() const override { return "sparkpost"; }
+
+    Verdict prepare(Connection& connection) const override {
+        if (!auth_of(connection)) {
+            return Verdict::reject(Rejection::misconfigured,
+                                   "option auth must be basic, bearer or token");
+        }
+        return Vendor::prepare(connection);
+    }
+
+    Verdict verify(const Delivery& delivery, const Connection& connection,
+                   Batch&) const override {
+        switch (auth_of(connection).value_or(Auth::any)) {
+            case Auth::basic:
+                return check_authorization_header(delivery, connection,
+                                                  HttpAuthScheme::basic);
+            case Auth::bearer:
+                return check_authorization_header(delivery, connection,
+                                                  HttpAuthScheme::bearer);
+            case Auth::token:
+                return check_legacy_token(delivery, connection);
+            case Auth::any:
+                break;
+        }
+        return check_any_credential(delivery, connection);
+    }
+
+    Verdict parse(const Delivery& delivery, const Connection&,
+                  Batch& batch) const override {
+        const json_t* body = delivery.json();
+        if (!json_is_array(body)) {
+            return Verdict::reject(Rejection::malformed, "body is not a JSON array");
+        }
+        std::vector<const json_t*> elements;
+        if (Verdict verdict = collect_objects(body, elements); !verdict.ok()) {
+            return verdict;
+        }
+        batch.events.reserve(elements.size());
+        for (std::size_t i = 0; i < elements.size(); ++i) {
+            if (Verdict verdict = normalize_element(i, elements[i], batch.events);
+                !verdict.ok()) {
+                return verdict;
+            }
+        }
+        return Verdict::accept();
+    }
+};
+
+}  // namespace
+
+const Vendor& sparkpost_vendor() {
+    static const SparkPost vendor;
+    return vendor;
+}
+
+}  // namespace mailhook
