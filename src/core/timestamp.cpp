@@ -82,6 +82,12 @@ std::optional<int> digits(std::string_view text, std::size_t pos,
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
+unsigned days_in_month(int year, int month) {
+    static constexpr unsigned kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    return month == 2 && leap ? 29 : kDays[month - 1];
+}
+
 // Parses "+HH:MM", "+HHMM", "+HH" or "Z" at text[pos..]; offset in minutes.
 std::optional<int> parse_offset(std::string_view text, std::size_t pos) {
     const std::string_view rest = text.substr(pos);
@@ -126,7 +132,8 @@ std::optional<EpochMillis> parse_iso8601(std::string_view text) {
         text[13] != ':' || text[16] != ':') {
         return std::nullopt;
     }
-    if (*month < 1 || *month > 12 || *day < 1 || *day > 31 || *hour > 23 ||
+    if (*month < 1 || *month > 12 || *day < 1 ||
+        static_cast<unsigned>(*day) > days_in_month(*year, *month) || *hour > 23 ||
         *minute > 59 || *second > 60) {
         return std::nullopt;
     }
