@@ -176,12 +176,14 @@ std::optional<EpochMillis> parse_epoch_seconds(std::string_view text) {
     int millis = 0;
     if (pos < text.size() && text[pos] == '.') {
         ++pos;
+        const std::size_t start = pos;
         int scale = 100;
         while (pos < text.size() && is_digit(text[pos])) {
             millis += (text[pos] - '0') * scale;
             scale /= 10;
             ++pos;
         }
+        if (pos == start) return std::nullopt;
     }
     if (pos != text.size()) return std::nullopt;
     return seconds * 1000 + millis;
