@@ -49,7 +49,7 @@ std::string format(EpochMillis at, bool millis) {
     const std::int64_t days = floor_div(seconds, 86400);
     const std::int64_t in_day = seconds - days * 86400;
     const CivilDate date = civil_from_days(days);
-    char buffer[40];
+    char buffer[64];  // room for any int64 year, so -Wformat-truncation stays quiet
     if (millis) {
         std::snprintf(buffer, sizeof(buffer),
                       "%04lld-%02u-%02uT%02d:%02d:%02d.%03dZ",
