@@ -191,7 +191,8 @@ TEST(PublicKey, RejectsWhatIsNotAKey) {
     const std::string der = *base64_decode(SendGridVector("sendgrid_official_1.json").key());
     EXPECT_FALSE(PublicKey::from_der(std::string_view(der).substr(0, der.size() - 1)));
     EXPECT_FALSE(PublicKey::from_pem(""));
-    EXPECT_FALSE(PublicKey::from_pem("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"));
+    EXPECT_FALSE(
+        PublicKey::from_pem("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"));
     // A certificate is not a bare public key, and the other way round.
     const std::string cert =
         test::read_file("t/vectors/aws_sns_signing_cert_7ff5318490ec183fbaddaa2a969abfda.pem");

@@ -267,6 +267,24 @@ inline void expect_intake_matches(const Connection& connection, const Delivery& 
     }
 }
 
+// verify + parse, and the same delivery through take_in() must store
+// exactly the parsed events: what the normalizer tests run.
+inline Parsed run_delivery(const Connection& connection, const Delivery& delivery) {
+    Parsed parsed = verify_and_parse(connection, delivery);
+    if (parsed.verdict.ok()) expect_intake_matches(connection, delivery, parsed.events);
+    return parsed;
+}
+
+// The one event of an accepted delivery.
+inline Event single_event(const Parsed& parsed) {
+    EXPECT_TRUE(parsed.verdict.ok()) << parsed.verdict.reason;
+    if (parsed.events.size() != 1) {
+        ADD_FAILURE() << parsed.events.size() << " events, expected 1";
+        return Event{};
+    }
+    return parsed.events[0];
+}
+
 // Every normalized field. Whatever a test does not set must be absent:
 // a vendor field that is missing becomes nullopt, never a guess.
 struct Expected {

@@ -26,20 +26,10 @@ class InboxroadNormalize : public ::testing::Test {
             {"Content-Type", "application/json"},
             {"X-Signature", base64_encode(hmac(DigestAlgorithm::sha256, "ir-secret", body))}};
         const Delivery delivery(body, headers, kNow);
-        Parsed parsed = test::verify_and_parse(connection_, delivery);
-        if (parsed.verdict.ok()) test::expect_intake_matches(connection_, delivery, parsed.events);
-        return parsed;
+        return test::run_delivery(connection_, delivery);
     }
 
-    Event one(const std::string& body) {
-        Parsed parsed = run(body);
-        EXPECT_TRUE(parsed.verdict.ok()) << parsed.verdict.reason;
-        if (parsed.events.size() != 1) {
-            ADD_FAILURE() << parsed.events.size() << " events";
-            return Event{};
-        }
-        return parsed.events[0];
-    }
+    Event one(const std::string& body) { return test::single_event(run(body)); }
 };
 
 // vendors.md §8 (the page's missing closing brace added).
@@ -135,19 +125,11 @@ class Smtp2goNormalize : public ::testing::Test {
         const MapHeaders headers{{"Content-Type", content_type},
                                  {"Authorization", test::basic_authorization("hook:pa55")}};
         const Delivery delivery(body, headers, kNow);
-        Parsed parsed = test::verify_and_parse(connection_, delivery);
-        if (parsed.verdict.ok()) test::expect_intake_matches(connection_, delivery, parsed.events);
-        return parsed;
+        return test::run_delivery(connection_, delivery);
     }
 
     Event one(const std::string& body, const char* content_type = "application/json") {
-        Parsed parsed = run(body, content_type);
-        EXPECT_TRUE(parsed.verdict.ok()) << parsed.verdict.reason;
-        if (parsed.events.size() != 1) {
-            ADD_FAILURE() << parsed.events.size() << " events";
-            return Event{};
-        }
-        return parsed.events[0];
+        return test::single_event(run(body, content_type));
     }
 };
 

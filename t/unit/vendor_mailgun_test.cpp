@@ -26,20 +26,10 @@ class MailgunNormalize : public ::testing::Test {
                const std::string& token = "5egbgr1vjgqxtrnp65xfznchgdccwh5d6i09vijqi3whgowmn6") {
         const std::string body = test::mailgun_body(kSigningKey, "1700000000", token, event_data);
         const Delivery delivery(body, headers_, kNow);
-        Parsed parsed = test::verify_and_parse(connection_, delivery);
-        if (parsed.verdict.ok()) test::expect_intake_matches(connection_, delivery, parsed.events);
-        return parsed;
+        return test::run_delivery(connection_, delivery);
     }
 
-    Event one(const std::string& event_data) {
-        Parsed parsed = run(event_data);
-        EXPECT_TRUE(parsed.verdict.ok()) << parsed.verdict.reason;
-        if (parsed.events.size() != 1) {
-            ADD_FAILURE() << parsed.events.size() << " events";
-            return Event{};
-        }
-        return parsed.events[0];
-    }
+    Event one(const std::string& event_data) { return test::single_event(run(event_data)); }
 };
 
 // vendors.md §4.4, verbatim (compacted).

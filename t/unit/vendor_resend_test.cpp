@@ -25,19 +25,11 @@ class ResendNormalize : public ::testing::Test {
     Parsed run(const std::string& body, const std::string& svix_id = "msg_2pLx8G3bF4Wq") {
         const MapHeaders headers = test::svix_headers(kKey, svix_id, "1732318880", body);
         const Delivery delivery(body, headers, kNow);
-        Parsed parsed = test::verify_and_parse(connection_, delivery);
-        if (parsed.verdict.ok()) test::expect_intake_matches(connection_, delivery, parsed.events);
-        return parsed;
+        return test::run_delivery(connection_, delivery);
     }
 
     Event one(const std::string& body, const std::string& svix_id = "msg_2pLx8G3bF4Wq") {
-        Parsed parsed = run(body, svix_id);
-        EXPECT_TRUE(parsed.verdict.ok()) << parsed.verdict.reason;
-        if (parsed.events.size() != 1) {
-            ADD_FAILURE() << parsed.events.size() << " events";
-            return Event{};
-        }
-        return parsed.events[0];
+        return test::single_event(run(body, svix_id));
     }
 };
 

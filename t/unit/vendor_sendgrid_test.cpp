@@ -29,20 +29,10 @@ class SendGridNormalize : public ::testing::Test {
         const std::string body = json + "\r\n";
         const MapHeaders headers = test::sendgrid_headers(key_, "1513299600", body);
         const Delivery delivery(body, headers, kNow);
-        Parsed parsed = test::verify_and_parse(connection_, delivery);
-        if (parsed.verdict.ok()) test::expect_intake_matches(connection_, delivery, parsed.events);
-        return parsed;
+        return test::run_delivery(connection_, delivery);
     }
 
-    Event one(const std::string& element) {
-        Parsed parsed = run("[" + element + "]");
-        EXPECT_TRUE(parsed.verdict.ok()) << parsed.verdict.reason;
-        if (parsed.events.size() != 1) {
-            ADD_FAILURE() << parsed.events.size() << " events";
-            return Event{};
-        }
-        return parsed.events[0];
-    }
+    Event one(const std::string& element) { return test::single_event(run("[" + element + "]")); }
 };
 
 constexpr const char* kMessageId = "14c5d75ce93.dfd.64b469.filter0001.16648.5515E0B88.0";
