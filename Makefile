@@ -32,6 +32,7 @@ CORE_SRCS := $(wildcard src/core/*.cpp src/core/vendors/*.cpp)
 NGINX_SRCS := $(wildcard src/nginx/*.cpp)
 ALL_HDRS := $(wildcard src/core/*.hpp src/core/vendors/*.hpp src/nginx/*.hpp)
 UNIT_SRCS := $(wildcard t/unit/*.cpp)
+UNIT_HDRS := $(wildcard t/unit/*.hpp)
 UNIT_BIN := $(BUILD)/unit/mailhook_unit
 CXXFLAGS ?= -O2 -g
 UNIT_CXXFLAGS := -std=c++17 -W -Wall -Wextra -Werror -Wno-unused-parameter \
@@ -87,7 +88,7 @@ $(MODULE): $(NGINX_BUILD)/objs/Makefile $(CORE_SRCS) $(NGINX_SRCS) $(ALL_HDRS)
 	mkdir -p $(dir $@)
 	cp $(NGINX_BUILD)/objs/ngx_http_mailhook_module.so $@
 
-$(UNIT_BIN): $(CORE_SRCS) $(UNIT_SRCS) $(ALL_HDRS) | $(DEPS_STAMP)
+$(UNIT_BIN): $(CORE_SRCS) $(UNIT_SRCS) $(ALL_HDRS) $(UNIT_HDRS) | $(DEPS_STAMP)
 	mkdir -p $(dir $@)
 	$(CXX) $(UNIT_CXXFLAGS) -o $@ $(CORE_SRCS) $(UNIT_SRCS) $(UNIT_LIBS)
 

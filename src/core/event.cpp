@@ -215,7 +215,9 @@ std::optional<std::string> find_enhanced_status(std::string_view text) {
         ++j;
         start = j;
         while (digit(j) && j - start < 3) ++j;
-        if (j == start || digit(j) || (j < text.size() && text[j] == '.')) {
+        // "5.1.1.1" is an IP address; "status 5.1.1." ends a sentence.
+        if (j == start || digit(j) ||
+            (j < text.size() && text[j] == '.' && digit(j + 1))) {
             continue;
         }
         return std::string(text.substr(i, j - i));

@@ -49,7 +49,7 @@ std::string format(EpochMillis at, bool millis) {
     const std::int64_t days = floor_div(seconds, 86400);
     const std::int64_t in_day = seconds - days * 86400;
     const CivilDate date = civil_from_days(days);
-    char buffer[40];
+    char buffer[64];  // room for any int64 year, so -Wformat-truncation stays quiet
     if (millis) {
         std::snprintf(buffer, sizeof(buffer),
                       "%04lld-%02u-%02uT%02d:%02d:%02d.%03dZ",
@@ -81,6 +81,12 @@ std::optional<int> digits(std::string_view text, std::size_t pos,
 }
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+unsigned days_in_month(int year, int month) {
+    static constexpr unsigned kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    return month == 2 && leap ? 29 : kDays[month - 1];
+}
 
 // Parses "+HH:MM", "+HHMM", "+HH" or "Z" at text[pos..]; offset in minutes.
 std::optional<int> parse_offset(std::string_view text, std::size_t pos) {
@@ -126,7 +132,8 @@ std::optional<EpochMillis> parse_iso8601(std::string_view text) {
         text[13] != ':' || text[16] != ':') {
         return std::nullopt;
     }
-    if (*month < 1 || *month > 12 || *day < 1 || *day > 31 || *hour > 23 ||
+    if (*month < 1 || *month > 12 || *day < 1 ||
+        static_cast<unsigned>(*day) > days_in_month(*year, *month) || *hour > 23 ||
         *minute > 59 || *second > 60) {
         return std::nullopt;
     }
@@ -169,12 +176,14 @@ std::optional<EpochMillis> parse_epoch_seconds(std::string_view text) {
     int millis = 0;
     if (pos < text.size() && text[pos] == '.') {
         ++pos;
+        const std::size_t start = pos;
         int scale = 100;
         while (pos < text.size() && is_digit(text[pos])) {
             millis += (text[pos] - '0') * scale;
             scale /= 10;
             ++pos;
         }
+        if (pos == start) return std::nullopt;
     }
     if (pos != text.size()) return std::nullopt;
     return seconds * 1000 + millis;

@@ -90,13 +90,13 @@ Event normalize(const json_t* data) {
     Event event;
     event.vendor_event = json_text_at(data, "event").value_or("");
     event.type = event_type(event.vendor_event);
+    set_delivery_status(data, event);
     if (event.vendor_event == "failed") {
         classify_failure(data, event);
     } else if (event.type == EventType::rejected) {
         event.reject_reason = RejectReason::other;
         event.description = text_field(json_object_get(data, "reject"), "reason");
     }
-    set_delivery_status(data, event);
     event.recipient = json_text_at(data, "recipient").value_or("");
     event.message_id =
         text_field(json_path(data, {"message", "headers"}), "message-id");

@@ -73,8 +73,8 @@ Event normalize(const json_t* item) {
     event.message_id = text_field(item, "message-id");
     if (!event.message_id) event.message_id = text_field(item, "Message-Id");
     event.event_id = text_field(item, "id");
+    // `sendtime` is when the email left, not when this event happened.
     event.timestamp = time_field(item, "time");
-    if (!event.timestamp) event.timestamp = time_field(item, "sendtime");
     event.mta_response = text_field(item, "message");
     event.description = text_field(item, "context");
     if (event.mta_response) {
