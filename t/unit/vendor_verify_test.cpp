@@ -193,7 +193,7 @@ TEST(SendGridVerify, LegacyBasicAuthInsteadOfSignature) {
     EXPECT_TRUE(verify(connection, Delivery("[]", headers, 0)).ok());
     headers.set("Authorization", test::basic_authorization("hook:wrong"));
     EXPECT_EQ(verify(connection, Delivery("[]", headers, 0)).rejection,
-              Rejection::unauthenticated);
+              Rejection::bad_credentials);
 }
 
 // ---- Mailgun ----------------------------------------------------------------
@@ -458,7 +458,7 @@ TEST(Smtp2goVerify, BasicOrBearerCredentials) {
                                                          test::basic_authorization("hook:nope")}},
                                      0))
                   .rejection,
-              Rejection::unauthenticated);
+              Rejection::bad_credentials);
     const Connection bearer = prepared_connection("smtp2go", {{"secret", "tok-123"}});
     EXPECT_TRUE(
         verify(bearer, Delivery("{}", MapHeaders{{"Authorization", "Bearer tok-123"}}, 0)).ok());
@@ -467,15 +467,15 @@ TEST(Smtp2goVerify, BasicOrBearerCredentials) {
     EXPECT_EQ(
         verify(bearer, Delivery("{}", MapHeaders{{"Authorization", "Bearer tok-1234"}}, 0))
             .rejection,
-        Rejection::unauthenticated);
+        Rejection::bad_credentials);
     EXPECT_EQ(verify(bearer, Delivery("{}", MapHeaders{}, 0)).rejection,
-              Rejection::unauthenticated);
+              Rejection::bad_credentials);
     EXPECT_EQ(verify(bearer, Delivery("{}", MapHeaders{{"Authorization", "tok-123"}}, 0)).rejection,
-              Rejection::unauthenticated);
+              Rejection::bad_credentials);
     EXPECT_EQ(
         verify(bearer, Delivery("{}", MapHeaders{{"Authorization", "Digest tok-123"}}, 0))
             .rejection,
-        Rejection::unauthenticated);
+        Rejection::bad_credentials);
 }
 
 TEST(Smtp2goVerify, RotationAndNoSecret) {
