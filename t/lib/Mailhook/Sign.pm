@@ -11,7 +11,7 @@ use Exporter 'import';
 use MIME::Base64 qw(encode_base64 decode_base64);
 
 our @EXPORT_OK = qw(b64 sendgrid_key sendgrid_headers mailgun_signature
-    standard_webhooks_headers hmac_b64 basic_auth);
+    standard_webhooks_headers hmac_b64 basic_auth tracking_token);
 
 sub b64 { encode_base64($_[0], '') }
 
@@ -62,5 +62,14 @@ sub standard_webhooks_headers {
 sub hmac_b64 { b64(hmac_sha256($_[0], $_[1])) }
 
 sub basic_auth { 'Basic ' . b64($_[0]) }
+
+# A tracking token as README "Tracking" documents it: base64url(payload) "."
+# base64url(HMAC-SHA256(secret, payload)), no padding. $payload is the JSON
+# text itself (any key order).
+sub tracking_token {
+    my ($payload, $secret) = @_;
+    my $b64url = sub { (my $s = encode_base64($_[0], '')) =~ tr{+/}{-_}; $s =~ s/=+$//; $s };
+    return $b64url->($payload) . '.' . $b64url->(hmac_sha256($payload, $secret));
+}
 
 1;
