@@ -23,8 +23,10 @@ $t->start_redis;
 my %nginx = (
     http => "mailhook_connection ir1 vendor=inboxroad secret=ir-secret;"
         . " mailhook_tracking_key k1 $K1; mailhook_tracking_key k2 $K2;"
-        . " mailhook_tracking_click_window 60s;",
+        . " mailhook_tracking_click_window 60s;"
+        . " log_format tracking '\$mailhook_tracking_result \$status';",
     server => 'location /t/ { mailhook_tracking;'
+        . ' access_log ' . $t->dir . '/tracking.log tracking;'
         . ' set_real_ip_from 127.0.0.1; real_ip_header X-Forwarded-For; }',
 );
 $t->start_nginx(%nginx);
@@ -163,6 +165,11 @@ like($log, qr/tracking click token rejected: url/, 'unsafe URL logged');
 like($log, qr/tracking open token rejected: \w+: .*\(3 in this worker\)/,
     'invalid opens logged and counted');
 unlike($log, qr/k1-secret|k2-secret/, 'secrets never logged');
+my $results = do { local $/; open my $fh, '<', $t->dir . '/tracking.log' or die $!; <$fh> };
+like($results, qr/^opened 200$/m, '$mailhook_tracking_result: opened');
+like($results, qr/^clicked 302$/m, '$mailhook_tracking_result: clicked');
+like($results, qr/^rejected:signature 404$/m, '$mailhook_tracking_result: rejected click');
+like($results, qr/^rejected:malformed 200$/m, '$mailhook_tracking_result: rejected open');
 
 # --- machine traffic ----------------------------------------------------------
 $count = $t->event_count;

@@ -241,7 +241,7 @@ ngx_int_t tracking_handler(ngx_http_request_t* r) noexcept {
 ngx_int_t handler_entry(ngx_http_request_t* r) { return tracking_handler(r); }
 
 // mailhook_tracking;
-char* set_tracking(ngx_conf_t* cf, ngx_command_t*, void*) {
+char* set_tracking(ngx_conf_t* cf, ngx_command_t*, void*) noexcept {
     auto* clcf = static_cast<ngx_http_core_loc_conf_t*>(
         ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module));
     if (clcf->handler != nullptr) {
