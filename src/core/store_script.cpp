@@ -138,12 +138,17 @@ return {#fresh, duplicates}
 
 std::string_view store_script_source() { return kSource; }
 
-std::string delivered_key(std::string_view prefix, std::string_view connection,
-                          std::string_view message_id) {
+std::string_view comparable_message_id(std::string_view message_id) {
     std::string_view id = trim_ascii(message_id);
     if (id.size() >= 2 && id.front() == '<' && id.back() == '>') {
         id = trim_ascii(id.substr(1, id.size() - 2));
     }
+    return id;
+}
+
+std::string delivered_key(std::string_view prefix, std::string_view connection,
+                          std::string_view message_id) {
+    const std::string_view id = comparable_message_id(message_id);
     std::string key;
     key.reserve(prefix.size() + connection.size() + id.size() + 1);
     key.append(prefix).append(connection).append(":").append(id);
@@ -196,7 +201,8 @@ RespArgs store_script_args(const Intake& intake, std::string_view vendor,
     if (policy.delivered_ttl_seconds > 0) {
         for (std::size_t i = 0; i < intake.events.size(); ++i) {
             const ReadyEvent& event = intake.events[i];
-            if (event.type == EventType::delivered && !event.message_id.empty()) {
+            if (event.type == EventType::delivered &&
+                !comparable_message_id(event.message_id).empty()) {
                 delivered.push_back(static_cast<std::int64_t>(i));
             }
         }

@@ -41,6 +41,8 @@ struct StorePolicy {
 // angle brackets ("<id@host>" and "id@host" are one message).
 std::string delivered_key(std::string_view prefix, std::string_view connection,
                           std::string_view message_id);
+// The message id as delivered_key() compares it; empty: nothing to compare.
+std::string_view comparable_message_id(std::string_view message_id);
 
 // Everything after the script reference: numkeys, KEYS, ARGV.
 RespArgs store_script_args(const Intake& intake, std::string_view vendor,

@@ -6,6 +6,7 @@
 
 #include "encoding.hpp"
 #include "json.hpp"
+#include "store_script.hpp"
 
 namespace mailhook {
 namespace {
@@ -167,7 +168,7 @@ TrackingEvent make_tracking_event(const TrackingClaims& claims, const TrackingHi
     out.machine = classify_hit(hit.kind, hit.head, agent);
     out.metadata = machine_metadata_json(out.machine);
     if (click && !out.machine.machine() && claims.message_id &&
-        !claims.message_id->empty()) {
+        !comparable_message_id(*claims.message_id).empty()) {
         MachineVerdict after;
         after.reason = MachineReason::after_delivery;
         out.metadata_after_delivery = machine_metadata_json(after);

@@ -48,7 +48,7 @@ std::string tracking_script_sha1() { return hex_encode(sha1(kSource)); }
 RespArgs tracking_script_args(const TrackingEvent& event, EpochMillis received_at,
                               const TrackingStoreConfig& config) {
     const bool check = event.checks_delivery() && config.click_window_seconds > 0 &&
-                       event.message_id && !event.message_id->empty();
+                       event.message_id && !comparable_message_id(*event.message_id).empty();
     RespArgs args;
     args.reserve(event.json_head.size() + event.json_tail.size() + 512);
     args.add(std::int64_t{1});

@@ -186,7 +186,19 @@ TEST(TrackingStore, ArgsCarryTheDeliveredKeyOnlyWhenChecked) {
 TEST(DeliveredKey, IgnoresAngleBracketsAndSpace) {
     EXPECT_EQ(delivered_key("p:", "c1", "<a@b>"), "p:c1:a@b");
     EXPECT_EQ(delivered_key("p:", "c1", " a@b "), "p:c1:a@b");
-    EXPECT_EQ(delivered_key("p:", "c1", "<>"), "p:c1:");
+    EXPECT_EQ(comparable_message_id(" < a@b > "), "a@b");
+    EXPECT_EQ(comparable_message_id("<>"), "");
+}
+
+TEST(TrackingEvent, NoDeliveryCheckWithoutAUsableMessageId) {
+    TrackingHit hit;
+    hit.kind = TrackingKind::click;
+    hit.user_agent = "Chrome";
+    TrackingClaims c = claims();
+    c.message_id = "<>";
+    EXPECT_FALSE(make_tracking_event(c, hit, "ff").checks_delivery());
+    c.message_id.reset();
+    EXPECT_FALSE(make_tracking_event(c, hit, "ff").checks_delivery());
 }
 
 TEST(StoreScript, RecordsDeliveredTimesOnlyWhenAsked) {
@@ -198,11 +210,14 @@ TEST(StoreScript, RecordsDeliveredTimesOnlyWhenAsked) {
     ReadyEvent bounced = delivered;
     bounced.id = "b1";
     bounced.type = EventType::bounced;
-    intake.events = {bounced, delivered};
+    ReadyEvent no_id = delivered;
+    no_id.id = "d2";
+    no_id.message_id = "<>";
+    intake.events = {bounced, delivered, no_id};
     StoreKeys keys;
     StorePolicy policy;
     const RespArgs off = store_script_args(intake, "inboxroad", "c1", "c1", keys, policy);
-    EXPECT_EQ(off.count(), 1u + 3u + 12u + 2u * 7u) << "layout unchanged when off";
+    EXPECT_EQ(off.count(), 1u + 3u + 12u + 3u * 7u) << "layout unchanged when off";
     policy.delivered_ttl_seconds = 30;
     const RespArgs on = store_script_args(intake, "inboxroad", "c1", "c1", keys, policy);
     EXPECT_EQ(on.count(), off.count() + 2u + 2u);
