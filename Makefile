@@ -1,5 +1,6 @@
 # mailhook: build, run and test the nginx module.
 #
+#   make         build the module and build/bin/mailhook-token (tracking tokens)
 #   make run     install Debian packages, build the module, start Redis and nginx
 #   make stop    stop them
 #   make test    install packages, build, run unit + integration tests
@@ -10,7 +11,7 @@
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
-.DEFAULT_GOAL := module
+.DEFAULT_GOAL := all
 
 NGINX_SRC ?= /usr/share/nginx/src
 NGINX_BIN ?= $(shell command -v nginx 2>/dev/null || echo /usr/sbin/nginx)
@@ -25,7 +26,7 @@ MODULE_LDFLAGS ?=
 
 APT_PACKAGES := nginx nginx-dev libhiredis-dev libjansson-dev libssl-dev \
 	libgtest-dev redis-server redis-tools libredis-perl libcryptx-perl \
-	python3-jsonschema g++ make perl openssl curl
+	python3-jsonschema g++ make perl openssl curl chromium
 DEPS_STAMP := $(BUILD)/.deps-installed
 
 CORE_SRCS := $(wildcard src/core/*.cpp src/core/vendors/*.cpp)
@@ -39,7 +40,14 @@ UNIT_CXXFLAGS := -std=c++17 -W -Wall -Wextra -Werror -Wno-unused-parameter \
 	-Isrc $(CXXFLAGS)
 UNIT_LIBS := -lgtest -lgtest_main -lpthread -ljansson -lcrypto
 
-.PHONY: deps module unit test test-unit test-integration run stop clean
+# The tracking token tool, from the same core code as the module.
+TOKEN_BIN := $(BUILD)/bin/mailhook-token
+TOKEN_SRCS := src/cli/mailhook_token.cpp src/core/tracking_token.cpp \
+	src/core/crypto.cpp src/core/encoding.cpp src/core/json.cpp src/core/connection.cpp
+
+.PHONY: all deps module token unit test test-unit test-integration run stop clean
+
+all: module token
 
 # Installs what the build, `make run` and the tests need (as root, via apt).
 deps: $(DEPS_STAMP)
@@ -94,11 +102,18 @@ $(UNIT_BIN): $(CORE_SRCS) $(UNIT_SRCS) $(ALL_HDRS) $(UNIT_HDRS) | $(DEPS_STAMP)
 
 unit: $(UNIT_BIN)
 
+token: $(TOKEN_BIN)
+
+$(TOKEN_BIN): $(TOKEN_SRCS) $(ALL_HDRS) | $(DEPS_STAMP)
+	mkdir -p $(dir $@)
+	$(CXX) $(UNIT_CXXFLAGS) -o $@ $(TOKEN_SRCS) -ljansson -lcrypto
+
 test-unit: $(UNIT_BIN)
 	$(UNIT_BIN) --gtest_brief=1
 
-test-integration: $(MODULE)
+test-integration: $(MODULE) $(TOKEN_BIN)
 	MAILHOOK_MODULE=$(CURDIR)/$(MODULE) NGINX_BIN=$(NGINX_BIN) \
+	  MAILHOOK_TOKEN_BIN=$(CURDIR)/$(TOKEN_BIN) \
 	  prove -j2 -I t/lib t/
 
 test: deps

@@ -12,6 +12,7 @@ ReadyEvent make_ready(const Event& event, const EventOrigin& origin) {
     ready.type = event.type;
     ready.effect = suppression_effect(event);
     ready.recipient_key = to_lower_ascii(trim_ascii(event.recipient));
+    ready.message_id = event.message_id.value_or("");
     ready.at = event.timestamp.value_or(origin.received_at);
     return ready;
 }

@@ -20,6 +20,7 @@ struct ReadyEvent {
     EventType type = EventType::unknown;
     SuppressionEffect effect = SuppressionEffect::none;
     std::string recipient_key;  // lower-cased recipient
+    std::string message_id;     // the vendor's message id, or empty
     EpochMillis at = 0;
 };
 

@@ -3,6 +3,8 @@
 #include "crypto.hpp"
 #include "encoding.hpp"
 
+#include <vector>
+
 namespace mailhook {
 namespace {
 
@@ -11,7 +13,9 @@ namespace {
 //   4 soft-bounce limit (0 = off), 5 soft-bounce window (s),
 //   6 soft-bounce key prefix, 7 replay key ('' = none), 8 replay fingerprint,
 //   9 replay ttl, 10 vendor, 11 connection, 12 number of events,
-//   then 7 per event: id, type, effect, recipient, epoch s, rfc3339, json.
+//   then 7 per event: id, type, effect, recipient, epoch s, rfc3339, json,
+//   then (optional, for tracking) delivered ttl (0 = off), a count D and D
+//   pairs of event number (0-based) and its delivered key.
 // Redis does not roll back a script that fails half-way, so every check that
 // can fail runs before the first write.
 constexpr std::string_view kSource = R"lua(
@@ -35,6 +39,13 @@ if bad then return bad end
 if replay_key ~= '' then
   local seen = redis.call('GET', replay_key)
   if seen and seen ~= replay_print then return {-1, 0} end
+end
+
+local tail = 13 + n * 7
+local delivered_ttl = tonumber(ARGV[tail] or '0') or 0
+local delivered_keys = {}
+for j = 0, (tonumber(ARGV[tail + 1] or '0') or 0) - 1 do
+  delivered_keys[13 + tonumber(ARGV[tail + 2 + 2 * j]) * 7] = ARGV[tail + 3 + 2 * j]
 end
 
 local fresh, seen_ids, duplicates = {}, {}, 0
@@ -103,6 +114,9 @@ for _, base in ipairs(fresh) do
   end
   redis.call(unpack(cmd))
   redis.call('SET', dedup_prefix .. id, '1', 'EX', dedup_ttl)
+  if delivered_ttl > 0 and delivered_keys[base] then
+    redis.call('SET', delivered_keys[base], epoch, 'EX', delivered_ttl)
+  end
   if recipient ~= '' then
     if effect == 'hard_bounce' or effect == 'complaint' or effect == 'unsubscribe' then
       suppress(recipient, effect, id, at)
@@ -123,6 +137,23 @@ return {#fresh, duplicates}
 }  // namespace
 
 std::string_view store_script_source() { return kSource; }
+
+std::string_view comparable_message_id(std::string_view message_id) {
+    std::string_view id = trim_ascii(message_id);
+    if (id.size() >= 2 && id.front() == '<' && id.back() == '>') {
+        id = trim_ascii(id.substr(1, id.size() - 2));
+    }
+    return id;
+}
+
+std::string delivered_key(std::string_view prefix, std::string_view connection,
+                          std::string_view message_id) {
+    const std::string_view id = comparable_message_id(message_id);
+    std::string key;
+    key.reserve(prefix.size() + connection.size() + id.size() + 1);
+    key.append(prefix).append(connection).append(":").append(id);
+    return key;
+}
 
 std::string store_script_sha1() { return hex_encode(sha1(kSource)); }
 
@@ -165,6 +196,25 @@ RespArgs store_script_args(const Intake& intake, std::string_view vendor,
         args.add(event.at / 1000);
         args.add(format_rfc3339_seconds(event.at));
         args.add(event.json);
+    }
+    std::vector<std::int64_t> delivered;
+    if (policy.delivered_ttl_seconds > 0) {
+        for (std::size_t i = 0; i < intake.events.size(); ++i) {
+            const ReadyEvent& event = intake.events[i];
+            if (event.type == EventType::delivered &&
+                !comparable_message_id(event.message_id).empty()) {
+                delivered.push_back(static_cast<std::int64_t>(i));
+            }
+        }
+    }
+    if (!delivered.empty()) {
+        args.add(policy.delivered_ttl_seconds);
+        args.add(static_cast<std::int64_t>(delivered.size()));
+        for (const std::int64_t i : delivered) {
+            args.add(i);
+            args.add(delivered_key(keys.delivered_prefix, connection,
+                                   intake.events[static_cast<std::size_t>(i)].message_id));
+        }
     }
     return args;
 }

@@ -22,6 +22,7 @@ struct StoreKeys {
     std::string dedup_prefix = "mailhook:dedup:";
     std::string soft_bounce_prefix = "mailhook:softbounce:";  // + scope + ":"
     std::string replay_prefix = "mailhook:replay:";
+    std::string delivered_prefix = "mailhook:delivered:";  // + connection + ":" + message id
 };
 
 struct StorePolicy {
@@ -30,7 +31,18 @@ struct StorePolicy {
     std::int64_t soft_bounce_limit = 0;  // 0: off
     std::int64_t soft_bounce_window_seconds = 0;
     std::int64_t replay_ttl_seconds = 26 * 3600;
+    // How long the time of a `delivered` event is kept for the tracking
+    // click check (mailhook_tracking_click_window); 0: not recorded.
+    std::int64_t delivered_ttl_seconds = 0;
 };
+
+// The key holding the epoch second of the last `delivered` event of a message
+// on a connection. Message ids are compared without surrounding whitespace and
+// angle brackets ("<id@host>" and "id@host" are one message).
+std::string delivered_key(std::string_view prefix, std::string_view connection,
+                          std::string_view message_id);
+// The message id as delivered_key() compares it; empty: nothing to compare.
+std::string_view comparable_message_id(std::string_view message_id);
 
 // Everything after the script reference: numkeys, KEYS, ARGV.
 RespArgs store_script_args(const Intake& intake, std::string_view vendor,

@@ -7,6 +7,7 @@
 #include "ngx_http_mailhook_metrics.hpp"
 #include "ngx_http_mailhook_request.hpp"
 #include "ngx_http_mailhook_state.hpp"
+#include "ngx_http_mailhook_tracking.hpp"
 
 namespace mailhook::nginx {
 namespace {
@@ -250,6 +251,7 @@ void store(RequestCtx* ctx, Intake& intake) {
     keys.dedup_prefix = std::string(prefix) + "dedup:";
     keys.soft_bounce_prefix = std::string(prefix) + "softbounce:";
     keys.replay_prefix = std::string(prefix) + "replay:";
+    keys.delivered_prefix = std::string(prefix) + "delivered:";
 
     StorePolicy policy;
     policy.dedup_ttl_seconds = lcf->dedup_ttl;
@@ -257,6 +259,7 @@ void store(RequestCtx* ctx, Intake& intake) {
     policy.stream_maxlen = lcf->stream_maxlen;
     policy.soft_bounce_limit = lcf->soft_bounce_limit;
     policy.soft_bounce_window_seconds = lcf->soft_bounce_window;
+    policy.delivered_ttl_seconds = tracking_delivered_ttl(r);
 
     const Connection& connection = *ctx->connection;
     ctx->store_args = store_script_args(intake, ctx->vendor->name(), connection.id,

@@ -12,7 +12,7 @@ use Exporter 'import';
 use MIME::Base64 qw(encode_base64 decode_base64);
 
 our @EXPORT_OK = qw(b64 sendgrid_key sendgrid_headers mailgun_signature
-    standard_webhooks_headers hmac_b64 basic_auth postal_key postal_headers);
+    standard_webhooks_headers hmac_b64 basic_auth postal_key postal_headers tracking_token);
 
 sub b64 { encode_base64($_[0], '') }
 
@@ -83,6 +83,15 @@ sub postal_headers {
     $headers{'X-Postal-Signature-256'} = b64($pk->sign_message($body, 'SHA256', 'v1.5'))
         unless $opt{legacy};
     return %headers;
+}
+
+# A tracking token as README "Tracking" documents it: base64url(payload) "."
+# base64url(HMAC-SHA256(secret, payload)), no padding. $payload is the JSON
+# text itself (any key order).
+sub tracking_token {
+    my ($payload, $secret) = @_;
+    my $b64url = sub { (my $s = encode_base64($_[0], '')) =~ tr{+/}{-_}; $s =~ s/=+$//; $s };
+    return $b64url->($payload) . '.' . $b64url->(hmac_sha256($payload, $secret));
 }
 
 1;

@@ -1,0 +1,50 @@
+// Storing events that no request waits for (tracking opens and clicks): the
+// person was answered already, Redis gets the events when it can.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "../core/resp.hpp"
+#include "ngx_http_mailhook.hpp"
+
+namespace mailhook::nginx {
+
+class ModuleState;
+
+// One script call, self-contained: it outlives the request that made it.
+struct DetachedStore {
+    std::string_view script_source;  // static storage
+    std::string script_sha1;
+    RespArgs args;                   // numkeys, KEYS, ARGV (kept for EVAL after NOSCRIPT)
+    std::string event_json;          // the event as stored in the common case
+    std::string describe;            // "vendor=.. connection=.. type=.. id=..", for logs
+    bool sent_full_script = false;
+};
+
+// Per-worker counts (shared-memory metrics come later).
+struct DetachedCounters {
+    std::uint64_t submitted = 0;
+    std::uint64_t stored = 0;
+    std::uint64_t lost = 0;
+    std::uint64_t in_flight = 0;
+};
+const DetachedCounters& detached_counters();
+
+// At most this many stores wait for Redis at once per worker; more go to
+// store_detached() at once instead of piling up in memory.
+constexpr std::uint64_t kMaxDetachedInFlight = 10000;
+
+// Queues the script call on the worker's Redis link (EVALSHA, then EVAL on
+// NOSCRIPT). Never blocks. When Redis cannot take it now or later (down,
+// connection lost, script error), the job ends in store_detached().
+void submit_detached(ModuleState& state, std::unique_ptr<DetachedStore> job) noexcept;
+
+// The one place where events that Redis could not take end up. Today it
+// logs the loss (error level) and counts it; the durable spool plugs in
+// here and keeps them for a later replay.
+void store_detached(std::unique_ptr<DetachedStore> job, std::string_view why) noexcept;
+
+}  // namespace mailhook::nginx
