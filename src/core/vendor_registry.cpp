@@ -15,6 +15,8 @@ constexpr std::array kVendors = {
     &resend_vendor,
     &inboxroad_vendor,
     &smtp2go_vendor,
+    &ses_vendor,
+    &oci_vendor,
 };
 
 }  // namespace

@@ -10,5 +10,7 @@ const Vendor& mailgun_vendor();
 const Vendor& resend_vendor();
 const Vendor& inboxroad_vendor();
 const Vendor& smtp2go_vendor();
+const Vendor& ses_vendor();
+const Vendor& oci_vendor();
 
 }  // namespace mailhook
