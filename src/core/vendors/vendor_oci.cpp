@@ -85,7 +85,8 @@ BounceClass bounce_class(const std::optional<std::string>& error_type,
     if (contains(lower, "soft") || contains(lower, "transient")) {
         return BounceClass::soft;
     }
-    const std::string_view status = trim_ascii(smtp_status.value_or(""));
+    const std::string reply = smtp_status.value_or("");
+    const std::string_view status = trim_ascii(reply);
     if (!status.empty() && status[0] == '5') return BounceClass::hard;
     if (!status.empty() && status[0] == '4') return BounceClass::soft;
     return BounceClass::undetermined;
