@@ -10,6 +10,7 @@
 #include "../core/connection.hpp"
 #include "../core/store_script.hpp"
 #include "ngx_http_mailhook.hpp"
+#include "ngx_http_mailhook_outbound.hpp"
 #include "ngx_http_mailhook_redis.hpp"
 
 namespace mailhook::nginx {
@@ -46,6 +47,8 @@ class ModuleState {
     std::string script_sha1 = store_script_sha1();
     RedisSettings redis_settings;
     std::unique_ptr<RedisLink> link;  // created in the worker only
+    // SNS signing certificates: pinned at configuration, fetched per worker.
+    CertificateStore certificates;
 };
 
 // Vendor check + key parsing of connection fields.
