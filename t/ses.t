@@ -26,11 +26,13 @@ rename "$dir/test.pem", "$dir/pinned/SimpleNotificationService-test.pem" or die 
 my ($fetched_key) = make_certificate($dir, 'fetched');
 rename "$dir/fetched.pem", "$dir/www/SimpleNotificationService-fetched.pem" or die $!;
 my ($slow_key, $slow_cert) = make_certificate($dir, 'slow');
+my ($tls_key, $tls_cert) = make_certificate($dir, 'tls', 'sns.us-east-1.amazonaws.com');
 
 my $topic = 'arn:aws:sns:us-east-1:123456789012:ses-events';
 my $sns = 'https://sns.us-east-1.amazonaws.com';
 my $aws = Mailhook::Test::free_port();
 my $closed = Mailhook::Test::free_port();
+my $aws_tls = Mailhook::Test::free_port();
 
 # An "AWS" that takes its time (longer than the Redis timeout below).
 my $slow = Mailhook::Test::free_port();
@@ -65,6 +67,13 @@ $t->start_nginx(
         root $dir/www;
         location = / { return 200 "<ConfirmSubscriptionResponse/>"; }
     }
+    server {
+        listen 127.0.0.1:$aws_tls ssl;
+        ssl_certificate $tls_cert;
+        ssl_certificate_key $tls_key;
+        access_log $dir/aws.log aws;
+        root $dir/www;
+    }
 HTTP
     location => 'mailhook_sns_fetch /_sns_fetch; mailhook_auto_confirm /_sns_confirm;',
     server => <<"SERVER",
@@ -90,6 +99,23 @@ HTTP
         location /nofetch/ {
             mailhook;
             mailhook_sns_fetch off;
+        }
+        # The documented recipe, against a local TLS "AWS" (no DNS here).
+        location /tls/ {
+            mailhook;
+            mailhook_sns_fetch /_sns_fetch_tls;
+        }
+        location = /_sns_fetch_tls {
+            internal;
+            proxy_pass https://127.0.0.1:$aws_tls\$mailhook_fetch_uri;
+            proxy_set_header Host \$mailhook_fetch_host;
+            proxy_ssl_server_name on;
+            proxy_ssl_name \$mailhook_fetch_host;
+            proxy_ssl_verify on;
+            proxy_ssl_trusted_certificate $tls_cert;
+            proxy_pass_request_headers off;
+            proxy_pass_request_body off;
+            subrequest_output_buffer_size 16k;
         }
         location /slow/ {
             mailhook;
@@ -292,6 +318,18 @@ is($r->{status}, 503, 'certificate neither pinned nor fetchable: 503');
 is($t->event_count, $count, 'nothing stored without the certificate');
 like($t->error_log, qr/signing certificate \Q$sns\E\/SimpleNotificationService-unknown\.pem is not available/,
     'the missing certificate is named in the error log');
+
+# Over TLS with verification: the server's certificate must name the SNS host.
+my ($tls_signing_key) = make_certificate($dir, 'tlsfetched');
+rename "$dir/tlsfetched.pem", "$dir/www/SimpleNotificationService-tls.pem" or die $!;
+$count = $t->event_count;
+$r = post_sns('/tls/ses/ses1', sign_sns(notification('msg-tls', $delivery), $tls_signing_key,
+    cert_url => "$sns/SimpleNotificationService-tls.pem"));
+is($r->{status}, 200, 'certificate fetched over verified TLS');
+$r = post_sns('/tls/ses/ses1', sign_sns(notification('msg-tls-2', $delivery), $tls_signing_key,
+    cert_url => 'https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-tls.pem'));
+is($r->{status}, 503, 'TLS name mismatch (server is not that SNS host): 503');
+is($t->event_count, $count + 1, 'only the verified one stored');
 
 # A connection from Redis arms the Redis deadline for its look-up; a fetch
 # slower than that deadline must not trip it.

@@ -15,10 +15,13 @@ use MIME::Base64 qw(encode_base64);
 our @EXPORT_OK = qw(make_certificate string_to_sign sign_sns);
 
 # A fresh RSA key and a self-signed certificate: returns (key file, cert file).
+# With a host name, the certificate is also good for a TLS server of that name.
 sub make_certificate {
-    my ($dir, $name) = @_;
+    my ($dir, $name, $host) = @_;
     my ($key, $cert) = ("$dir/$name.key", "$dir/$name.pem");
-    my $out = `openssl req -x509 -newkey rsa:2048 -nodes -keyout '$key' -out '$cert' -days 2 -subj '/CN=sns.amazonaws.com' 2>&1`;
+    my $cn = $host // 'sns.amazonaws.com';
+    my $san = $host ? "-addext 'subjectAltName=DNS:$host'" : '';
+    my $out = `openssl req -x509 -newkey rsa:2048 -nodes -keyout '$key' -out '$cert' -days 2 -subj '/CN=$cn' $san 2>&1`;
     die "openssl failed: $out" if $?;
     return ($key, $cert);
 }
