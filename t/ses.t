@@ -117,6 +117,10 @@ HTTP
             proxy_pass_request_body off;
             subrequest_output_buffer_size 16k;
         }
+        location /strict/ {
+            mailhook;
+            mailhook_timestamp_tolerance ses 300s;
+        }
         location /slow/ {
             mailhook;
             mailhook_sns_fetch /_sns_fetch_slow;
@@ -266,6 +270,16 @@ $r = post_sns('/webhooks/v2/ses/sesraw', $json->encode($delivery),
     'x-amz-sns-topic-arn' => $topic);
 is($r->{status}, 200, 'raw delivery stored where allowed (unauthenticated)');
 is($t->event_count, $count + 1, 'one raw event');
+
+# --- timestamp tolerance: off by default, configurable ----------------------
+
+$r = post_sns('/strict/ses/ses1', sign_sns(notification('msg-old', $delivery), $pinned_key));
+is($r->{status}, 401, 'mailhook_timestamp_tolerance ses 300s: a 2016 Timestamp is refused');
+is($r->{content}, qq({"error":"timestamp"}\n), '... as a timestamp error');
+my @now = gmtime;
+my $now = sprintf '%04d-%02d-%02dT%02d:%02d:%02d.000Z', $now[5] + 1900, $now[4] + 1, @now[3, 2, 1, 0];
+$r = post_sns('/strict/ses/ses1', sign_sns(notification('msg-now', $delivery, Timestamp => $now), $pinned_key));
+is($r->{status}, 200, '... a current one is stored');
 
 # --- basic auth on top: the challenge --------------------------------------
 

@@ -292,6 +292,16 @@ TEST_P(OfficialVector, TopicAllowList) {
     EXPECT_NE(refused.verdict.reason.find(topic), std::string::npos);
 }
 
+TEST_P(OfficialVector, ForeignTopicIsRefusedBeforeAnyFetch) {
+    VectorRun run(GetParam());
+    json_object_set_new(run.payload.get(), "SigningCertURL",
+                        json_string("https://sns.us-east-2.amazonaws.com/Unknown.pem"));
+    const Intake intake =
+        run.run(ses_connection({{"topic_arn", "arn:aws:sns:us-east-2:1:other"}}));
+    EXPECT_EQ(intake.verdict.rejection, Rejection::unauthenticated);
+    EXPECT_TRUE(intake.key_url.empty());
+}
+
 TEST_P(OfficialVector, TimestampToleranceIsOffUnlessConfigured) {
     VectorRun run(GetParam());  // signed in 2022, "now" is 2023
     EXPECT_TRUE(run.run(ses_connection()).verdict.ok());

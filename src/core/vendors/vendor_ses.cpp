@@ -403,6 +403,14 @@ class Ses final : public Vendor {
                                    "SigningCertURL is not an https .pem URL on "
                                    "an SNS host");
         }
+        // A foreign topic fails whatever its signature: refused before any
+        // certificate is fetched for it.
+        const std::string topic = string_member(envelope, "TopicArn");
+        if (!topic_allowed(connection, topic)) {
+            return Verdict::reject(Rejection::unauthenticated,
+                                   "TopicArn " + topic +
+                                       " is not in the connection's topic_arn");
+        }
         const CertificateLookup* certificates = delivery.certificates();
         const PublicKey* key =
             certificates != nullptr ? certificates->find(*certificate_url) : nullptr;
@@ -414,12 +422,6 @@ class Ses final : public Vendor {
         }
         if (!key->verify(*algorithm, {*string_to_sign}, *signature)) {
             return Verdict::reject(Rejection::unauthenticated, "signature mismatch");
-        }
-        const std::string topic = string_member(envelope, "TopicArn");
-        if (!topic_allowed(connection, topic)) {
-            return Verdict::reject(Rejection::unauthenticated,
-                                   "TopicArn " + topic +
-                                       " is not in the connection's topic_arn");
         }
         // SNS retries keep the original Timestamp (for up to an hour by
         // policy): no age check unless configured.
