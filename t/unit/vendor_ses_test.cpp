@@ -734,9 +734,9 @@ TEST(SesTransport, SecretAddsBasicAuthWithChallenge) {
     EXPECT_TRUE(ses_vendor().www_authenticate(ses_connection()).empty());
     const std::string body = signer().envelope(notification(kBounce).get());
     SesRun run;
-    EXPECT_EQ(run(body, connection).verdict.rejection, Rejection::unauthenticated);
+    EXPECT_EQ(http_status(run(body, connection).verdict.rejection), 401);
     run.headers.set("Authorization", "Basic " + base64_encode("sns:wrong"));
-    EXPECT_EQ(run(body, connection).verdict.rejection, Rejection::unauthenticated);
+    EXPECT_EQ(http_status(run(body, connection).verdict.rejection), 401);
     run.headers.set("Authorization", "Basic " + base64_encode("sns:pass"));
     EXPECT_TRUE(run(body, connection).verdict.ok());
     // The secret also lets a subscription confirm itself.
