@@ -67,6 +67,10 @@ $t->start_nginx(
         root $dir/www;
         location = / { return 200 "<ConfirmSubscriptionResponse/>"; }
     }
+    # Instead of DNS: the SNS host names lead to the local TLS "AWS", whose
+    # certificate names only us-east-1.
+    upstream sns.us-east-1.amazonaws.com { server 127.0.0.1:$aws_tls; }
+    upstream sns.eu-west-1.amazonaws.com { server 127.0.0.1:$aws_tls; }
     server {
         listen 127.0.0.1:$aws_tls ssl;
         ssl_certificate $tls_cert;
@@ -107,12 +111,12 @@ HTTP
         }
         location = /_sns_fetch_tls {
             internal;
-            proxy_pass https://127.0.0.1:$aws_tls\$mailhook_fetch_uri;
-            proxy_set_header Host \$mailhook_fetch_host;
+            proxy_pass \$mailhook_fetch_url;
             proxy_ssl_server_name on;
-            proxy_ssl_name \$mailhook_fetch_host;
             proxy_ssl_verify on;
             proxy_ssl_trusted_certificate $tls_cert;
+            proxy_connect_timeout 3s;
+            proxy_read_timeout 5s;
             proxy_pass_request_headers off;
             proxy_pass_request_body off;
             subrequest_output_buffer_size 16k;
