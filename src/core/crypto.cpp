@@ -2,6 +2,7 @@
 
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/param_build.h>
@@ -10,6 +11,17 @@
 
 namespace mailhook {
 namespace {
+
+// OpenSSL records why a check failed (a wrong signature, a PEM without the
+// expected block) in a per-thread error queue. nginx's TLS code, in the same
+// worker thread, reads that queue after its own calls and logs leftovers as
+// "[alert] ignoring stale global SSL error": leave it empty.
+struct ClearErrorsOnExit {
+    ClearErrorsOnExit() = default;
+    ClearErrorsOnExit(const ClearErrorsOnExit&) = delete;
+    ClearErrorsOnExit& operator=(const ClearErrorsOnExit&) = delete;
+    ~ClearErrorsOnExit() { ERR_clear_error(); }
+};
 
 const EVP_MD* message_digest(DigestAlgorithm algorithm) {
     return algorithm == DigestAlgorithm::sha1 ? EVP_sha1() : EVP_sha256();
@@ -74,6 +86,7 @@ std::string hmac(DigestAlgorithm algorithm, std::string_view key,
 
 std::string hmac(DigestAlgorithm algorithm, std::string_view key,
                  std::initializer_list<std::string_view> parts) {
+    const ClearErrorsOnExit clear_errors;
     std::unique_ptr<EVP_MAC, MacFree> mac(
         EVP_MAC_fetch(nullptr, "HMAC", nullptr));
     if (!mac) {
@@ -120,6 +133,7 @@ std::string sha1(std::string_view data) { return digest(EVP_sha1(), data); }
 PublicKey::PublicKey(EVP_PKEY* key) : key_(key, EVP_PKEY_free) {}
 
 std::optional<PublicKey> PublicKey::from_der(std::string_view der) {
+    const ClearErrorsOnExit clear_errors;
     const auto* cursor = reinterpret_cast<const unsigned char*>(der.data());
     EVP_PKEY* key = d2i_PUBKEY(nullptr, &cursor, static_cast<long>(der.size()));
     if (key == nullptr) {
@@ -129,6 +143,7 @@ std::optional<PublicKey> PublicKey::from_der(std::string_view der) {
 }
 
 std::optional<PublicKey> PublicKey::from_pem(std::string_view pem) {
+    const ClearErrorsOnExit clear_errors;
     BioPtr bio = memory_bio(pem);
     EVP_PKEY* key =
         bio ? PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr) : nullptr;
@@ -139,6 +154,7 @@ std::optional<PublicKey> PublicKey::from_pem(std::string_view pem) {
 }
 
 std::optional<PublicKey> PublicKey::from_certificate_pem(std::string_view pem) {
+    const ClearErrorsOnExit clear_errors;
     BioPtr bio = memory_bio(pem);
     std::unique_ptr<X509, X509Free> cert(
         bio ? PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr) : nullptr);
@@ -151,6 +167,7 @@ std::optional<PublicKey> PublicKey::from_certificate_pem(std::string_view pem) {
 
 std::optional<PublicKey> PublicKey::from_rsa_components(std::string_view modulus,
                                                        std::string_view exponent) {
+    const ClearErrorsOnExit clear_errors;
     if (modulus.empty() || exponent.empty()) {
         return std::nullopt;
     }
@@ -179,6 +196,7 @@ bool PublicKey::is_rsa() const { return EVP_PKEY_is_a(key_.get(), "RSA") == 1; }
 bool PublicKey::verify(DigestAlgorithm algorithm,
                        std::initializer_list<std::string_view> parts,
                        std::string_view signature) const {
+    const ClearErrorsOnExit clear_errors;
     std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
     if (!ctx || EVP_DigestVerifyInit(ctx.get(), nullptr,
                                      message_digest(algorithm), nullptr,

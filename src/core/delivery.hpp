@@ -22,6 +22,19 @@ class HeaderLookup {
     ~HeaderLookup() = default;
 };
 
+class PublicKey;
+
+// Signing keys published at a URL (AWS SNS certificates), as far as they are
+// known: pinned by configuration or fetched earlier by the caller.
+class CertificateLookup {
+  public:
+    // nullptr when the key behind `url` is not (yet) available.
+    virtual const PublicKey* find(std::string_view url) const = 0;
+
+  protected:
+    ~CertificateLookup() = default;
+};
+
 class Delivery {
   public:
     Delivery(std::string_view body, const HeaderLookup& headers, EpochMillis now)
@@ -56,6 +69,13 @@ class Delivery {
     std::size_t max_events() const { return max_events_; }
     void set_max_events(std::size_t limit) { max_events_ = limit; }
 
+    // Where vendors that sign with published certificates find their keys;
+    // nullptr: none available.
+    const CertificateLookup* certificates() const { return certificates_; }
+    void set_certificates(const CertificateLookup* lookup) {
+        certificates_ = lookup;
+    }
+
   private:
     std::string_view body_;
     const HeaderLookup& headers_;
@@ -63,6 +83,7 @@ class Delivery {
     std::string_view public_url_;
     std::optional<std::int64_t> configured_tolerance_;
     std::size_t max_events_ = 10000;
+    const CertificateLookup* certificates_ = nullptr;
     mutable JsonPtr json_;
     mutable bool json_parsed_ = false;
     mutable std::optional<FormFields> form_;

@@ -25,9 +25,11 @@ Intake take_in(const Vendor& vendor, const Delivery& delivery,
     Batch batch;
     intake.verdict = vendor.verify(delivery, connection, batch);
     if (!intake.verdict.ok()) {
+        intake.key_url = std::move(batch.key_url);
         return intake;
     }
     intake.verdict = vendor.parse(delivery, connection, batch);
+    intake.notice = std::move(batch.notice);
     if (!intake.verdict.ok()) {
         return intake;
     }
@@ -42,6 +44,7 @@ Intake take_in(const Vendor& vendor, const Delivery& delivery,
     for (const Event& event : batch.events) {
         intake.events.push_back(make_ready(event, origin));
     }
+    intake.confirm_url = std::move(batch.confirm_url);
     if (batch.replay_guard) {
         intake.replay_guard = std::move(batch.replay_guard);
         // Bind the token to what it carried: the ids of its events.

@@ -28,6 +28,9 @@ struct Intake {
     Verdict verdict;
     std::vector<ReadyEvent> events;
     std::optional<ReplayGuard> replay_guard;
+    std::string key_url;                     // see Batch
+    std::optional<std::string> confirm_url;  // see Batch
+    std::string notice;                      // see Batch
 };
 
 Intake take_in(const Vendor& vendor, const Delivery& delivery,

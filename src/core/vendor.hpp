@@ -26,6 +26,15 @@ struct ReplayGuard {
 struct Batch {
     std::vector<Event> events;
     std::optional<ReplayGuard> replay_guard;
+    // With Rejection::key_unavailable: the URL of the missing signing key,
+    // which the caller may fetch before verifying again.
+    std::string key_url;
+    // A subscription handshake the vendor asks us to complete with a GET of
+    // this URL (already checked to point at the vendor's own host).
+    std::optional<std::string> confirm_url;
+    // A remark for the operator's log (e.g. why a subscription was not
+    // confirmed); never contains a secret.
+    std::string notice;
 };
 
 class Vendor {
@@ -43,6 +52,12 @@ class Vendor {
                           Batch& batch) const = 0;
     // Answer HEAD with 200 (Mandrill probes the URL with HEAD).
     virtual bool accepts_head() const { return false; }
+    // WWW-Authenticate value sent with a 401, for vendors whose HTTP client
+    // sends Basic credentials only after a challenge (AWS SNS, OCI
+    // Notifications); empty for none.
+    virtual std::string_view www_authenticate(const Connection&) const {
+        return {};
+    }
 };
 
 const Vendor* find_vendor(std::string_view name);

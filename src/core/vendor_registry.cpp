@@ -24,6 +24,8 @@ constexpr std::array kVendors = {
     &smtpcom_vendor,
     &smartlead_vendor,
     &mandrill_vendor,
+    &ses_vendor,
+    &oci_vendor,
 };
 
 }  // namespace

@@ -13,6 +13,7 @@ int http_status(Rejection rejection) {
         case Rejection::replayed: return 401;
         case Rejection::too_large: return 413;
         case Rejection::misconfigured: return 500;
+        case Rejection::key_unavailable: return 503;
     }
     return 500;
 }
@@ -28,6 +29,7 @@ std::string_view rejection_label(Rejection rejection) {
         case Rejection::replayed: return "replay";
         case Rejection::too_large: return "size";
         case Rejection::misconfigured: return "connection_config";
+        case Rejection::key_unavailable: return "key_unavailable";
     }
     return "unknown";
 }

@@ -17,6 +17,8 @@ enum class Rejection {
     unsupported,        // 400: a message kind this connection refuses
     too_large,          // 413: too many events in one request
     misconfigured,      // 500: the connection's secret is unusable
+    key_unavailable,    // 503: the signing key (e.g. an SNS certificate) is
+                        // not available yet; the vendor retries
 };
 
 int http_status(Rejection rejection);

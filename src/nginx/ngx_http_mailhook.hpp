@@ -56,6 +56,8 @@ struct LocConf {
     ngx_uint_t max_events;
     ngx_http_complex_value_t* public_url;
     ngx_array_t* tolerances;  // of TimestampTolerance
+    ngx_str_t sns_fetch;      // internal location fetching SNS certificates
+    ngx_str_t auto_confirm;   // internal location confirming subscriptions
 };
 
 inline MainConf* main_conf(ngx_http_request_t* r) {

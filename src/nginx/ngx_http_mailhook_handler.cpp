@@ -5,6 +5,7 @@
 #include "../core/intake.hpp"
 #include "../core/store_script.hpp"
 #include "ngx_http_mailhook_metrics.hpp"
+#include "ngx_http_mailhook_outbound.hpp"
 #include "ngx_http_mailhook_request.hpp"
 #include "ngx_http_mailhook_state.hpp"
 #include "ngx_http_mailhook_tracking.hpp"
@@ -70,6 +71,18 @@ ngx_int_t send_response(ngx_http_request_t* r, ngx_uint_t status,
     if (status == NGX_HTTP_NOT_ALLOWED &&
         push_header(r, "Allow", "POST") != NGX_OK) {
         return NGX_ERROR;
+    }
+    if (status == NGX_HTTP_UNAUTHORIZED) {
+        // Some vendors send Basic credentials only after a challenge.
+        const RequestCtx* ctx = request_ctx(r);
+        if (ctx != nullptr && ctx->vendor != nullptr && ctx->connection) {
+            const std::string_view challenge =
+                ctx->vendor->www_authenticate(*ctx->connection);
+            if (!challenge.empty() &&
+                push_header(r, "WWW-Authenticate", challenge) != NGX_OK) {
+                return NGX_ERROR;
+            }
+        }
     }
     return send_body(r, status, "application/json", body);
 }
@@ -278,6 +291,7 @@ void process(RequestCtx* ctx) {
 
     RequestHeaders headers(r);
     Delivery delivery(ctx->body, headers, now_millis());
+    delivery.set_certificates(&state_of(r).certificates);
     const std::string url = public_url(r, lcf);
     delivery.set_public_url(url);
     delivery.set_configured_tolerance(configured_tolerance(lcf, ctx->vendor->name()));
@@ -291,12 +305,27 @@ void process(RequestCtx* ctx) {
     origin.include_raw = lcf->include_raw;
 
     Intake intake = take_in(*ctx->vendor, delivery, connection, origin);
+    if (!intake.notice.empty()) {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "mailhook: vendor=%V connection=%V: %s", &ctx->vendor_name,
+                      &ctx->connection_id, intake.notice.c_str());
+    }
     if (!intake.verdict.ok()) {
         const Rejection rejection = intake.verdict.rejection;
+        if (rejection == Rejection::key_unavailable &&
+            start_certificate_fetch(ctx, intake.key_url)) {
+            return;  // verified again once the certificate is in
+        }
         reject(ctx, http_status(rejection), rejection_label(rejection),
                intake.verdict.reason,
-               rejection == Rejection::misconfigured ? NGX_LOG_ERR : NGX_LOG_WARN);
+               rejection == Rejection::misconfigured ||
+                       rejection == Rejection::key_unavailable
+                   ? NGX_LOG_ERR
+                   : NGX_LOG_WARN);
         return;
+    }
+    if (intake.confirm_url) {
+        ctx->confirm_url = std::move(*intake.confirm_url);
     }
     ctx->events = static_cast<ngx_int_t>(intake.events.size());
     if (intake.events.empty() && !intake.replay_guard) {
@@ -438,6 +467,10 @@ void on_store_reply(RequestCtx* ctx, const redisReply* reply) {
     ctx->result = stored == 0 && duplicates > 0 ? "duplicate" : "stored";
     state_of(ctx->r).metrics.events(ctx->vendor->name(), static_cast<std::uint64_t>(stored),
                                     static_cast<std::uint64_t>(duplicates));
+    if (!ctx->confirm_url.empty() && stored > 0) {
+        // A repeated confirmation (same MessageId) was confirmed the first time.
+        start_confirmation(ctx, ctx->confirm_url);
+    }
     finish(ctx, NGX_HTTP_OK,
            "{\"stored\":" + std::to_string(stored) +
                ",\"duplicates\":" + std::to_string(duplicates) + "}\n");
@@ -582,6 +615,10 @@ void on_spooled(void* ticket, bool ok) noexcept {
             ctx->duplicates = 0;
             state_of(ctx->r).metrics.spooled(ctx->vendor->name(),
                                              static_cast<std::uint64_t>(ctx->events));
+            if (!ctx->confirm_url.empty()) {
+                // The control entry is durable in the spool: confirm now.
+                start_confirmation(ctx, ctx->confirm_url);
+            }
             finish(ctx, NGX_HTTP_OK,
                    "{\"stored\":0,\"duplicates\":0,\"spooled\":" +
                        std::to_string(ctx->events) + "}\n");
@@ -593,6 +630,13 @@ void on_spooled(void* ticket, bool ok) noexcept {
         finish(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR, error_body("internal"));
     }
     ngx_http_run_posted_requests(c);
+}
+
+void resume_processing(RequestCtx* ctx) { process(ctx); }
+
+void answer_unavailable(RequestCtx* ctx, std::string_view reason) {
+    reject(ctx, NGX_HTTP_SERVICE_UNAVAILABLE, rejection_label(Rejection::key_unavailable),
+           reason, NGX_LOG_ERR);
 }
 
 RequestCtx::~RequestCtx() {

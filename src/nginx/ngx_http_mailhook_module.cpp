@@ -3,6 +3,7 @@
 
 #include "../core/vendor.hpp"
 #include "ngx_http_mailhook_metrics.hpp"
+#include "ngx_http_mailhook_outbound.hpp"
 #include "ngx_http_mailhook_request.hpp"
 #include "ngx_http_mailhook_state.hpp"
 #include "ngx_http_mailhook_variables.hpp"
@@ -298,6 +299,16 @@ ngx_command_t commands[] = {
     {ngx_string("mailhook_timestamp_tolerance"),
      NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_TAKE2,
      set_tolerance, NGX_HTTP_LOC_CONF_OFFSET, 0, nullptr},
+    {ngx_string("mailhook_sns_certificates"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1,
+     set_sns_certificates, NGX_HTTP_MAIN_CONF_OFFSET, 0, nullptr},
+    {ngx_string("mailhook_sns_fetch"),
+     NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_TAKE1,
+     set_internal_uri, NGX_HTTP_LOC_CONF_OFFSET, MAILHOOK_LOC_OFFSET(sns_fetch),
+     nullptr},
+    {ngx_string("mailhook_auto_confirm"),
+     NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_TAKE1,
+     set_internal_uri, NGX_HTTP_LOC_CONF_OFFSET, MAILHOOK_LOC_OFFSET(auto_confirm),
+     nullptr},
     ngx_null_command};
 
 void* create_main_conf(ngx_conf_t* cf) noexcept {
@@ -395,10 +406,17 @@ char* merge_loc_conf(ngx_conf_t*, void* parent, void* child) noexcept {
         conf->suppression_stream = prev->suppression_stream;
     }
     if (conf->public_url == nullptr) conf->public_url = prev->public_url;
+    ngx_conf_merge_str_value(conf->sns_fetch, prev->sns_fetch, "");
+    ngx_conf_merge_str_value(conf->auto_confirm, prev->auto_confirm, "");
     return NGX_CONF_OK;
 }
 
-ngx_int_t preconfiguration(ngx_conf_t* cf) noexcept { return add_variables(cf); }
+ngx_int_t preconfiguration(ngx_conf_t* cf) noexcept {
+    if (add_variables(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+    return add_outbound_variables(cf);
+}
 
 // The link reports every change: metrics follow it, and a ready link lets
 // the spool replay.

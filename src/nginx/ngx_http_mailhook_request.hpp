@@ -56,6 +56,15 @@ struct RequestCtx {
     std::uint64_t redis_started_usec = 0;
     std::uint64_t redis_usec = 0;
     bool redis_timed = false;
+
+    // Requests on the vendor's behalf (ngx_http_mailhook_outbound.cpp).
+    std::string fetch_url;  // what $mailhook_fetch_* describe
+    ngx_http_request_t* fetch_request = nullptr;
+    bool fetch_attempted = false;
+    bool fetching = false;
+    bool fetch_done = false;
+    bool confirm_reported = false;
+    std::string confirm_url;  // confirmed once the control entry is stored
 };
 
 ngx_int_t content_handler(ngx_http_request_t* r) noexcept;

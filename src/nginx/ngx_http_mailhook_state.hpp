@@ -12,6 +12,7 @@
 #include "../core/store_script.hpp"
 #include "ngx_http_mailhook.hpp"
 #include "ngx_http_mailhook_metrics.hpp"
+#include "ngx_http_mailhook_outbound.hpp"
 #include "ngx_http_mailhook_redis.hpp"
 #include "ngx_http_mailhook_spool.hpp"
 
@@ -52,6 +53,8 @@ class ModuleState {
     RedisSettings redis_settings;
     std::optional<SpoolSettings> spool_settings;
     MetricsRecorder metrics{nullptr};
+    // SNS signing certificates: pinned at configuration, fetched per worker.
+    CertificateStore certificates;
     // Created in the worker only. The spool is declared first so that it
     // outlives the link: replay callbacks still run while the link is freed.
     std::unique_ptr<Spool> spool;

@@ -19,5 +19,7 @@ const Vendor& generic_vendor();
 const Vendor& smtpcom_vendor();
 const Vendor& smartlead_vendor();
 const Vendor& mandrill_vendor();
+const Vendor& ses_vendor();
+const Vendor& oci_vendor();
 
 }  // namespace mailhook
