@@ -209,7 +209,24 @@ endif
 UPSTREAM_BUILD = $(BUILD)/upstream/$(notdir $(abspath $(NGINX_SRC)))
 UPSTREAM_NGINX = $(UPSTREAM_BUILD)/nginx-bin
 # configure flags for the test binary (the module itself is built --with-compat)
-UPSTREAM_CONFIGURE ?= --with-compat --with-threads --with-http_ssl_module
+UPSTREAM_CONFIGURE ?= --with-compat --with-threads --with-http_ssl_module \
+	--error-log-path=stderr
+
+# The harness starts nginx with -e (nginx >= 1.19.5); for older binaries
+# nginx-test is a wrapper that drops it (early errors go to stderr then).
+define UPSTREAM_WRAPPER
+#!/bin/sh
+# nginx before 1.19.5 has no -e: drop it and its argument
+skip=0
+for a do
+  shift
+  if [ $$skip = 1 ]; then skip=0; continue; fi
+  if [ "$$a" = -e ]; then skip=1; continue; fi
+  set -- "$$@" "$$a"
+done
+exec $(abspath $(UPSTREAM_NGINX))/objs/nginx "$$@"
+endef
+export UPSTREAM_WRAPPER
 
 test-upstream:
 	@[ -f "$(NGINX_SRC)/src/core/nginx.c" ] && [ -x "$(NGINX_SRC)/configure" ] || { \
@@ -220,6 +237,12 @@ test-upstream:
 	cd $(UPSTREAM_NGINX) && ./configure $(UPSTREAM_CONFIGURE) > configure.log \
 	  && $(MAKE) -f objs/Makefile binary > make.log 2>&1 || { tail -30 make.log; exit 1; }
 	$(UPSTREAM_NGINX)/objs/nginx -V 2>&1 | head -1
+	if $(UPSTREAM_NGINX)/objs/nginx -h 2>&1 | grep -q -- ' -e filename'; then \
+	  ln -sf nginx-bin/objs/nginx $(UPSTREAM_BUILD)/nginx-test; \
+	else \
+	  rm -f $(UPSTREAM_BUILD)/nginx-test; \
+	  echo "$$UPSTREAM_WRAPPER" > $(UPSTREAM_BUILD)/nginx-test; chmod +x $(UPSTREAM_BUILD)/nginx-test; \
+	fi
 	MAILHOOK_MODULE=$(abspath $(UPSTREAM_BUILD))/modules/ngx_http_mailhook_module.so \
-	  NGINX_BIN=$(abspath $(UPSTREAM_NGINX))/objs/nginx \
+	  NGINX_BIN=$(abspath $(UPSTREAM_BUILD))/nginx-test \
 	  prove -j2 -I t/lib $(filter-out t/deb.t,$(wildcard t/*.t))
