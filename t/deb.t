@@ -34,6 +34,11 @@ plan(skip_all => 'package not built (' . ($deb // "build/deb/${pkg}_*.deb")
     . '): run make deb') unless defined $deb && -f $deb;
 $deb = abs_path($deb);
 
+# One t/deb.t at a time on a machine (several checkouts may run their tests).
+use Fcntl qw(:flock);
+open(my $lock, '>', '/run/lock/mailhook-deb-test.lock') or die "lock file: $!";
+flock($lock, LOCK_EX) or die "flock: $!";
+
 # Someone's own installation is not ours to replace and purge.
 if (installed_version() && !$ENV{MAILHOOK_TEST_DEB_FORCE}) {
     plan(skip_all => "$pkg is installed on this machine already; t/deb.t would "
