@@ -161,3 +161,114 @@ bench: deps $(MODULE)
 bench-soak: deps $(MODULE)
 	@command -v wrk >/dev/null || apt-get install -y --no-install-recommends wrk
 	MAILHOOK_MODULE=$(CURDIR)/$(MODULE) NGINX_BIN=$(NGINX_BIN) BENCH_SOAK=1 perl bench/run.pl
+
+# ============================================================================
+# Packaging and upstream builds (packaging/debian, t/deb.t). Kept in one block.
+#
+#   make deb            build/deb/libnginx-mod-http-mailhook_<version>_<arch>.deb,
+#                       built by dpkg-buildpackage with Debian's nginx module
+#                       tooling (dh-sequence-nginx: nginx_mod build system + dh_nginx)
+#   make test-upstream NGINX_SRC=/path/to/nginx-x.y.z
+#                       module + nginx binary from an upstream source tree
+#                       (--with-compat), then the integration suite against them
+# ============================================================================
+
+# The version, in one place: the package version and its changelog follow it.
+VERSION := 0.1.0
+# A rebuild of the same VERSION (e.g. for a new nginx ABI) needs a higher
+# package version for apt to upgrade: make deb DEB_VERSION=0.1.0+nginx1.26.3
+DEB_VERSION ?= $(VERSION)
+DEB_ARCH := $(shell dpkg --print-architecture 2>/dev/null || echo amd64)
+DEB_DIR := $(BUILD)/deb
+DEB_SRC_DIR := $(DEB_DIR)/mailhook-$(DEB_VERSION)
+DEB := $(DEB_DIR)/libnginx-mod-http-mailhook_$(DEB_VERSION)_$(DEB_ARCH).deb
+DEB_APT_PACKAGES := build-essential debhelper dpkg-dev nginx nginx-dev \
+	libhiredis-dev libjansson-dev libssl-dev
+DEB_DEPS_STAMP := $(BUILD)/.deb-deps-installed
+DEB_INPUTS := config config.make README.md conf.example $(CORE_SRCS) $(NGINX_SRCS) \
+	$(ALL_HDRS) $(shell find packaging/debian -type f 2>/dev/null)
+DEB_MAINTAINER := mailhook maintainers <maintainers@users.noreply.b-seed-62d7a4c5.example>
+
+.PHONY: deb deb-deps test-upstream
+
+deb: $(DEB)
+
+deb-deps: $(DEB_DEPS_STAMP)
+$(DEB_DEPS_STAMP):
+	@missing=$$(for p in $(DEB_APT_PACKAGES); do \
+	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
+	  done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:" $$missing; \
+	  if [ "$$(id -u)" -ne 0 ]; then echo "run as root (or install: $$missing)"; exit 1; fi; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get install -y --no-install-recommends $$missing \
+	    || { apt-get update && apt-get install -y --no-install-recommends $$missing; }; \
+	fi
+	@mkdir -p $(dir $@) && touch $@
+
+# A scratch source package under build/deb: the module sources, README,
+# conf.example and packaging/debian as debian/, with a changelog written
+# from VERSION. dpkg-buildpackage leaves the .deb beside it.
+$(DEB): $(DEB_INPUTS) | $(DEB_DEPS_STAMP)
+	rm -rf $(DEB_SRC_DIR) $(DEB_DIR)/libnginx-mod-http-mailhook_* $(DEB_DIR)/mailhook_*
+	mkdir -p $(DEB_SRC_DIR)
+	cp -a config config.make README.md conf.example src $(DEB_SRC_DIR)/
+	cp -a packaging/debian $(DEB_SRC_DIR)/debian
+	when=$$(git log -1 --format=%ct 2>/dev/null || date +%s); \
+	printf '%s\n' "mailhook ($(DEB_VERSION)) unstable; urgency=medium" "" \
+	  "  * mailhook $(DEB_VERSION), built against nginx $$(dpkg-query -W -f='$${Version}' nginx-dev)." "" \
+	  " -- $(DEB_MAINTAINER)  $$(date -R -u -d @$$when)" > $(DEB_SRC_DIR)/debian/changelog
+	cd $(DEB_SRC_DIR) && dpkg-buildpackage -b -us -uc > ../build.log 2>&1 \
+	  || { tail -40 ../build.log; echo "dpkg-buildpackage failed: $(DEB_DIR)/build.log"; exit 1; }
+	@test -f $@ || { echo "expected $@, got:"; ls $(DEB_DIR); exit 1; }
+	@echo "built $@"; dpkg-deb -f $@ Package Version Depends
+
+# t/deb.t installs the package into the system nginx and purges it again;
+# it needs root, so only root's `make test` builds the package first.
+test-integration: export MAILHOOK_DEB := $(abspath $(DEB))
+ifeq ($(shell id -u),0)
+test-integration: $(DEB)
+endif
+
+# --- upstream nginx: make test-upstream NGINX_SRC=/path/to/nginx-1.22.1 --------
+UPSTREAM_BUILD = $(BUILD)/upstream/$(notdir $(abspath $(NGINX_SRC)))
+UPSTREAM_NGINX = $(UPSTREAM_BUILD)/nginx-bin
+# configure flags for the test binary (the module itself is built --with-compat)
+UPSTREAM_CONFIGURE ?= --with-compat --with-threads --with-http_ssl_module \
+	--error-log-path=stderr
+
+# The harness starts nginx with -e (nginx >= 1.19.5); for older binaries
+# nginx-test is a wrapper that drops it (early errors go to stderr then).
+define UPSTREAM_WRAPPER
+#!/bin/sh
+# nginx before 1.19.5 has no -e: drop it and its argument
+skip=0
+for a do
+  shift
+  if [ $$skip = 1 ]; then skip=0; continue; fi
+  if [ "$$a" = -e ]; then skip=1; continue; fi
+  set -- "$$@" "$$a"
+done
+exec $(abspath $(UPSTREAM_NGINX))/objs/nginx "$$@"
+endef
+export UPSTREAM_WRAPPER
+
+test-upstream:
+	@[ -f "$(NGINX_SRC)/src/core/nginx.c" ] && [ -x "$(NGINX_SRC)/configure" ] || { \
+	  echo "NGINX_SRC=$(NGINX_SRC): give an unpacked upstream nginx source tree (nginx-x.y.z.tar.gz)"; exit 1; }
+	$(MAKE) module BUILD=$(UPSTREAM_BUILD) NGINX_SRC=$(abspath $(NGINX_SRC))
+	rm -rf $(UPSTREAM_NGINX) && mkdir -p $(UPSTREAM_NGINX)
+	cp -a $(NGINX_SRC)/. $(UPSTREAM_NGINX)/
+	cd $(UPSTREAM_NGINX) && ./configure $(UPSTREAM_CONFIGURE) > configure.log \
+	  && $(MAKE) -f objs/Makefile binary > make.log 2>&1 || { tail -30 make.log; exit 1; }
+	$(UPSTREAM_NGINX)/objs/nginx -V 2>&1 | head -1
+	if $(UPSTREAM_NGINX)/objs/nginx -h 2>&1 | grep -q -- ' -e filename'; then \
+	  ln -sf nginx-bin/objs/nginx $(UPSTREAM_BUILD)/nginx-test; \
+	else \
+	  rm -f $(UPSTREAM_BUILD)/nginx-test; \
+	  echo "$$UPSTREAM_WRAPPER" > $(UPSTREAM_BUILD)/nginx-test; chmod +x $(UPSTREAM_BUILD)/nginx-test; \
+	fi
+	MAILHOOK_MODULE=$(abspath $(UPSTREAM_BUILD))/modules/ngx_http_mailhook_module.so \
+	  NGINX_BIN=$(abspath $(UPSTREAM_BUILD))/nginx-test \
+	  prove -j2 -I t/lib $(filter-out t/deb.t,$(wildcard t/*.t))
