@@ -1,5 +1,7 @@
 #include "crypto.hpp"
 
+#include <algorithm>
+
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/err.h>
@@ -23,8 +25,12 @@ struct ClearErrorsOnExit {
     ~ClearErrorsOnExit() { ERR_clear_error(); }
 };
 
+// Fetched once and never freed: immutable for the life of the process, and
+// an explicit fetch saves OpenSSL 3's per-call lookup by name.
 const EVP_MD* message_digest(DigestAlgorithm algorithm) {
-    return algorithm == DigestAlgorithm::sha1 ? EVP_sha1() : EVP_sha256();
+    static const EVP_MD* const sha1 = EVP_MD_fetch(nullptr, "SHA1", nullptr);
+    static const EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+    return algorithm == DigestAlgorithm::sha1 ? sha1 : sha256;
 }
 
 struct BioFree {
@@ -35,12 +41,6 @@ struct X509Free {
 };
 struct MdCtxFree {
     void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
-};
-struct MacFree {
-    void operator()(EVP_MAC* mac) const { EVP_MAC_free(mac); }
-};
-struct MacCtxFree {
-    void operator()(EVP_MAC_CTX* ctx) const { EVP_MAC_CTX_free(ctx); }
 };
 
 struct BnFree {
@@ -84,51 +84,57 @@ std::string hmac(DigestAlgorithm algorithm, std::string_view key,
     return hmac(algorithm, key, {data});
 }
 
+// HMAC (RFC 2104) on digests fetched once per process: OpenSSL 3's MAC
+// provider resolves the digest by name on every initialisation, which costs
+// more than hashing a webhook body.
 std::string hmac(DigestAlgorithm algorithm, std::string_view key,
                  std::initializer_list<std::string_view> parts) {
     const ClearErrorsOnExit clear_errors;
-    std::unique_ptr<EVP_MAC, MacFree> mac(
-        EVP_MAC_fetch(nullptr, "HMAC", nullptr));
-    if (!mac) {
+    const EVP_MD* md = message_digest(algorithm);
+    const auto block_size = static_cast<std::size_t>(EVP_MD_get_block_size(md));
+    unsigned char block[128] = {};
+    if (md == nullptr || block_size > sizeof(block)) {
         return {};
     }
-    std::unique_ptr<EVP_MAC_CTX, MacCtxFree> ctx(EVP_MAC_CTX_new(mac.get()));
-    char digest_name[8];
-    const std::string_view name =
-        algorithm == DigestAlgorithm::sha1 ? "SHA1" : "SHA256";
-    name.copy(digest_name, name.size());
-    digest_name[name.size()] = '\0';
-    const OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_utf8_string("digest", digest_name, 0),
-        OSSL_PARAM_construct_end()};
-    // An empty key is legal HMAC; OpenSSL wants a non-null pointer for it.
-    static const unsigned char empty_key[1] = {0};
-    const auto* key_bytes = key.empty()
-                                ? empty_key
-                                : reinterpret_cast<const unsigned char*>(key.data());
-    if (!ctx || EVP_MAC_init(ctx.get(), key_bytes, key.size(), params) != 1) {
-        return {};
+    if (key.size() > block_size) {
+        const std::string hashed = digest(md, key);
+        std::copy(hashed.begin(), hashed.end(), block);
+    } else {
+        std::copy(key.begin(), key.end(), block);
     }
+    unsigned char pad[128];
+    std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
+    unsigned char inner[EVP_MAX_MD_SIZE];
+    unsigned int inner_length = 0;
+    for (std::size_t i = 0; i < block_size; ++i) pad[i] = block[i] ^ 0x36;
+    bool ok = ctx && EVP_DigestInit_ex(ctx.get(), md, nullptr) == 1 &&
+              EVP_DigestUpdate(ctx.get(), pad, block_size) == 1;
     for (const std::string_view part : parts) {
-        if (EVP_MAC_update(ctx.get(),
-                           reinterpret_cast<const unsigned char*>(part.data()),
-                           part.size()) != 1) {
-            return {};
-        }
+        ok = ok && EVP_DigestUpdate(ctx.get(), part.data(), part.size()) == 1;
     }
+    ok = ok && EVP_DigestFinal_ex(ctx.get(), inner, &inner_length) == 1;
+    for (std::size_t i = 0; i < block_size; ++i) pad[i] = block[i] ^ 0x5c;
     unsigned char out[EVP_MAX_MD_SIZE];
-    std::size_t length = 0;
-    if (EVP_MAC_final(ctx.get(), out, &length, sizeof(out)) != 1) {
+    unsigned int length = 0;
+    ok = ok && EVP_DigestInit_ex(ctx.get(), md, nullptr) == 1 &&
+         EVP_DigestUpdate(ctx.get(), pad, block_size) == 1 &&
+         EVP_DigestUpdate(ctx.get(), inner, inner_length) == 1 &&
+         EVP_DigestFinal_ex(ctx.get(), out, &length) == 1;
+    OPENSSL_cleanse(block, sizeof(block));
+    OPENSSL_cleanse(pad, sizeof(pad));
+    if (!ok) {
         return {};
     }
     return std::string(reinterpret_cast<char*>(out), length);
 }
 
 std::string sha256(std::string_view data) {
-    return digest(EVP_sha256(), data);
+    return digest(message_digest(DigestAlgorithm::sha256), data);
 }
 
-std::string sha1(std::string_view data) { return digest(EVP_sha1(), data); }
+std::string sha1(std::string_view data) {
+    return digest(message_digest(DigestAlgorithm::sha1), data);
+}
 
 PublicKey::PublicKey(EVP_PKEY* key) : key_(key, EVP_PKEY_free) {}
 

@@ -230,9 +230,7 @@ std::optional<FormFields> parse_form(std::string_view body) {
 }  // namespace mailhook
 
 namespace mailhook {
-namespace {
 
-// Length of the valid UTF-8 sequence starting at text[i], or 0 if invalid.
 std::size_t utf8_sequence_length(std::string_view text, std::size_t i) {
     const auto byte = [&](std::size_t k) {
         return static_cast<unsigned char>(text[k]);
@@ -262,8 +260,6 @@ std::size_t utf8_sequence_length(std::string_view text, std::size_t i) {
     }
     return length;
 }
-
-}  // namespace
 
 bool is_valid_utf8(std::string_view text) {
     for (std::size_t i = 0; i < text.size();) {

@@ -42,6 +42,8 @@ std::optional<FormFields> parse_form(std::string_view body);
 namespace mailhook {
 
 bool is_valid_utf8(std::string_view text);
+// Length of the well-formed UTF-8 sequence starting at text[i], 0 if none.
+std::size_t utf8_sequence_length(std::string_view text, std::size_t i);
 // Replaces every invalid sequence with U+FFFD.
 std::string sanitize_utf8(std::string_view text);
 

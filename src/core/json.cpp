@@ -77,16 +77,28 @@ std::string json_dump_compact(const json_t* value) {
     return out;
 }
 
+// One pass: ASCII is escaped as needed, multi-byte UTF-8 is copied when
+// well-formed and replaced by U+FFFD when not (form fields and headers are
+// not validated by anyone before us).
 void append_json_string(std::string& out, std::string_view text) {
-    if (!is_valid_utf8(text)) {
-        append_json_string(out, sanitize_utf8(text));
-        return;
-    }
     constexpr std::string_view hex = "0123456789abcdef";
+    out.reserve(out.size() + text.size() + 2);
     out.push_back('"');
-    for (const char c : text) {
-        const auto byte = static_cast<unsigned char>(c);
-        switch (c) {
+    std::size_t i = 0;
+    while (i < text.size()) {
+        const auto byte = static_cast<unsigned char>(text[i]);
+        if (byte >= 0x80) {
+            const std::size_t length = utf8_sequence_length(text, i);
+            if (length == 0) {
+                out.append("\xef\xbf\xbd");
+                ++i;
+            } else {
+                out.append(text.substr(i, length));
+                i += length;
+            }
+            continue;
+        }
+        switch (byte) {
             case '"': out.append("\\\""); break;
             case '\\': out.append("\\\\"); break;
             case '\n': out.append("\\n"); break;
@@ -98,9 +110,10 @@ void append_json_string(std::string& out, std::string_view text) {
                     out.push_back(hex[byte >> 4]);
                     out.push_back(hex[byte & 15]);
                 } else {
-                    out.push_back(c);
+                    out.push_back(static_cast<char>(byte));
                 }
         }
+        ++i;
     }
     out.push_back('"');
 }
