@@ -48,8 +48,12 @@ std::string format(EpochMillis at, bool millis) {
     const std::int64_t seconds = floor_div(at, 1000);
     const std::int64_t days = floor_div(seconds, 86400);
     const std::int64_t in_day = seconds - days * 86400;
+    // Not at - seconds * 1000: that overflows for the most negative inputs.
+    const int fraction = static_cast<int>(((at % 1000) + 1000) % 1000);
     const CivilDate date = civil_from_days(days);
-    char buffer[40];
+    // Sized for the widest values the format can take (any int64 input),
+    // so snprintf never truncates: 72 bytes per GCC's range analysis.
+    char buffer[80];
     if (millis) {
         std::snprintf(buffer, sizeof(buffer),
                       "%04lld-%02u-%02uT%02d:%02d:%02d.%03dZ",
@@ -57,7 +61,7 @@ std::string format(EpochMillis at, bool millis) {
                       static_cast<int>(in_day / 3600),
                       static_cast<int>(in_day / 60 % 60),
                       static_cast<int>(in_day % 60),
-                      static_cast<int>(at - seconds * 1000));
+                      fraction);
     } else {
         std::snprintf(buffer, sizeof(buffer), "%04lld-%02u-%02uT%02d:%02d:%02dZ",
                       static_cast<long long>(date.year), date.month, date.day,
