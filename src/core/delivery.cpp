@@ -4,6 +4,14 @@
 
 namespace mailhook {
 
+std::optional<std::string_view> Delivery::header(std::string_view name) const {
+    if (headers_.count(name) > 1) {
+        if (repeated_header_.empty()) repeated_header_ = std::string(name);
+        return std::nullopt;
+    }
+    return headers_.find(name);
+}
+
 bool Delivery::content_type_is(std::string_view media_type) const {
     const auto value = header("Content-Type");
     if (!value) {

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "json.hpp"
@@ -16,6 +17,11 @@ class HeaderLookup {
   public:
     // Case-insensitive; the first occurrence of the header.
     virtual std::optional<std::string_view> find(std::string_view name) const = 0;
+    // How many times the header was sent (case-insensitive). Lookups that
+    // cannot hold a header twice keep the default.
+    virtual std::size_t count(std::string_view name) const {
+        return find(name) ? 1 : 0;
+    }
 
   protected:
     ~HeaderLookup() = default;
@@ -28,9 +34,12 @@ class Delivery {
 
     std::string_view body() const { return body_; }
     EpochMillis now() const { return now_; }
-    std::optional<std::string_view> header(std::string_view name) const {
-        return headers_.find(name);
-    }
+    // A header sent more than once is ambiguous (which one did the vendor
+    // sign?): it counts as absent, so the vendor answers as for a missing
+    // header (401 for signature and credential headers). The first such name
+    // is kept for the rejection log.
+    std::optional<std::string_view> header(std::string_view name) const;
+    std::string_view repeated_header() const { return repeated_header_; }
     // Media type without parameters, lower-cased by the caller's convention.
     bool content_type_is(std::string_view media_type) const;
 
@@ -59,6 +68,7 @@ class Delivery {
     std::string_view public_url_;
     std::optional<std::int64_t> configured_tolerance_;
     std::size_t max_events_ = 10000;
+    mutable std::string repeated_header_;
     mutable JsonPtr json_;
     mutable bool json_parsed_ = false;
 };

@@ -23,11 +23,15 @@ Intake take_in(const Vendor& vendor, const Delivery& delivery,
     Intake intake;
     Batch batch;
     intake.verdict = vendor.verify(delivery, connection, batch);
-    if (!intake.verdict.ok()) {
-        return intake;
+    if (intake.verdict.ok()) {
+        intake.verdict = vendor.parse(delivery, connection, batch);
     }
-    intake.verdict = vendor.parse(delivery, connection, batch);
     if (!intake.verdict.ok()) {
+        if (!delivery.repeated_header().empty()) {
+            intake.verdict.reason += " (header " +
+                                     std::string(delivery.repeated_header()) +
+                                     " sent more than once: ignored)";
+        }
         return intake;
     }
     if (batch.events.size() > delivery.max_events()) {

@@ -4,8 +4,15 @@
 
 #include <cstdint>
 #include <limits>
+#include <string>
+#include <utility>
+#include <vector>
 
+#include "core/crypto.hpp"
+#include "core/encoding.hpp"
+#include "core/intake.hpp"
 #include "core/timestamp.hpp"
+#include "core/vendor.hpp"
 
 namespace mailhook {
 namespace {
@@ -24,6 +31,98 @@ TEST(Rfc3339, ExtremeValuesAreNotTruncated) {
         EXPECT_EQ(millis.back(), 'Z') << millis;
     }
     EXPECT_EQ(format_rfc3339_millis(-1), "1969-12-31T23:59:59.999Z");
+}
+
+// Headers as nginx holds them: a list, so a name may occur twice.
+class ListHeaders final : public HeaderLookup {
+  public:
+    void add(std::string name, std::string value) {
+        headers_.emplace_back(std::move(name), std::move(value));
+    }
+    std::optional<std::string_view> find(std::string_view name) const override {
+        for (const auto& [key, value] : headers_) {
+            if (iequals_ascii(key, name)) return std::string_view(value);
+        }
+        return std::nullopt;
+    }
+    std::size_t count(std::string_view name) const override {
+        std::size_t n = 0;
+        for (const auto& header : headers_) n += iequals_ascii(header.first, name);
+        return n;
+    }
+
+  private:
+    std::vector<std::pair<std::string, std::string>> headers_;
+};
+
+Connection prepared(const std::string& vendor, const std::string& secret) {
+    std::string error;
+    auto connection = connection_from_fields(
+        "c1", {{"vendor", vendor}, {"secret", secret}}, error);
+    EXPECT_TRUE(connection) << error;
+    EXPECT_TRUE(find_vendor(vendor)->prepare(*connection).ok());
+    return *connection;
+}
+
+Intake run(const Connection& connection, const HeaderLookup& headers,
+           std::string_view body, EpochMillis now = 1700000000000) {
+    Delivery delivery(body, headers, now);
+    EventOrigin origin;
+    origin.vendor = connection.vendor;
+    origin.connection = connection.id;
+    origin.received_at = now;
+    return take_in(*find_vendor(connection.vendor), delivery, connection, origin);
+}
+
+constexpr std::string_view kInboxroadEvent =
+    R"({"kind":"delivered","recipient":"a@example.com"})";
+
+// A header sent twice is ambiguous: it counts as absent (401 for a
+// signature), even when both copies are valid, and the log says why.
+TEST(RepeatedHeaders, TwoValidSignaturesAreRefused) {
+    const Connection connection = prepared("inboxroad", "s1");
+    const std::string good =
+        base64_encode(hmac(DigestAlgorithm::sha256, "s1", kInboxroadEvent));
+    ListHeaders once;
+    once.add("X-Signature", good);
+    EXPECT_TRUE(run(connection, once, kInboxroadEvent).verdict.ok());
+
+    ListHeaders twice;
+    twice.add("X-Signature", good);
+    twice.add("x-signature", good);
+    const Intake intake = run(connection, twice, kInboxroadEvent);
+    EXPECT_EQ(intake.verdict.rejection, Rejection::unauthenticated);
+    EXPECT_NE(intake.verdict.reason.find("X-Signature sent more than once"),
+              std::string::npos)
+        << intake.verdict.reason;
+    EXPECT_TRUE(intake.events.empty());
+}
+
+TEST(RepeatedHeaders, AppliesToEveryHeaderVendorsRead) {
+    // SMTP2GO: Authorization twice, one of them right.
+    const Connection s2g = prepared("smtp2go", "token-1");
+    ListHeaders auth;
+    auth.add("Authorization", "Bearer token-1");
+    auth.add("Authorization", "Bearer wrong");
+    EXPECT_EQ(run(s2g, auth, R"({"event":"delivered"})").verdict.rejection,
+              Rejection::unauthenticated);
+
+    // Resend: webhook-id twice, signature over the first.
+    const std::string secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    const Connection resend = prepared("resend", secret);
+    const std::string body = R"({"type":"email.sent","data":{"to":["a@example.com"]}})";
+    const std::string ts = "1700000000";
+    const std::string key = *base64_decode(secret.substr(6));
+    const std::string sig = "v1," + base64_encode(hmac(
+        DigestAlgorithm::sha256, key, {"msg_1", ".", ts, ".", body}));
+    ListHeaders ok;
+    ok.add("webhook-id", "msg_1");
+    ok.add("webhook-timestamp", ts);
+    ok.add("webhook-signature", sig);
+    EXPECT_TRUE(run(resend, ok, body).verdict.ok());
+    ListHeaders dup = ok;
+    dup.add("Webhook-Id", "msg_2");
+    EXPECT_EQ(run(resend, dup, body).verdict.rejection, Rejection::unauthenticated);
 }
 
 }  // namespace
