@@ -15,6 +15,23 @@ class RequestHeaders final : public HeaderLookup {
     explicit RequestHeaders(ngx_http_request_t* r) : r_(r) {}
 
     std::optional<std::string_view> find(std::string_view name) const override {
+        std::optional<std::string_view> found;
+        visit(name, [&](const ngx_table_elt_t& h) {
+            if (!found) found = to_view(h.value);
+        });
+        return found;
+    }
+
+    // Repeated headers count as absent in the core (Delivery::header).
+    std::size_t count(std::string_view name) const override {
+        std::size_t n = 0;
+        visit(name, [&](const ngx_table_elt_t&) { ++n; });
+        return n;
+    }
+
+  private:
+    template <typename F>
+    void visit(std::string_view name, F&& f) const {
         for (ngx_list_part_t* part = &r_->headers_in.headers.part; part != nullptr;
              part = part->next) {
             auto* headers = static_cast<ngx_table_elt_t*>(part->elts);
@@ -24,14 +41,12 @@ class RequestHeaders final : public HeaderLookup {
                     ngx_strncasecmp(h.key.data,
                                     reinterpret_cast<u_char*>(const_cast<char*>(name.data())),
                                     name.size()) == 0) {
-                    return to_view(h.value);
+                    f(h);
                 }
             }
         }
-        return std::nullopt;
     }
 
-  private:
     ngx_http_request_t* r_;
 };
 
