@@ -125,5 +125,29 @@ TEST(RepeatedHeaders, AppliesToEveryHeaderVendorsRead) {
     EXPECT_EQ(run(resend, dup, body).verdict.rejection, Rejection::unauthenticated);
 }
 
+// Found by fuzz_vendor (LeakSanitizer, seed-resend-clicked-signed): tags in
+// the [{"name":..,"value":..}] form leaked one JSON value each.
+TEST(ResendTags, ArrayFormBecomesMetadataWithoutLeaking) {
+    const std::string secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    const Connection resend = prepared("resend", secret);
+    const std::string body =
+        R"({"type":"email.sent","data":{"to":["a@example.com"],)"
+        R"("tags":[{"name":"k","value":"v"},{"name":"n","value":{"deep":[1,2]}}]}})";
+    const std::string ts = "1700000000";
+    const std::string key = *base64_decode(secret.substr(6));
+    ListHeaders headers;
+    headers.add("webhook-id", "msg_1");
+    headers.add("webhook-timestamp", ts);
+    headers.add("webhook-signature",
+                "v1," + base64_encode(hmac(DigestAlgorithm::sha256, key,
+                                           {"msg_1", ".", ts, ".", body})));
+    const Intake intake = run(resend, headers, body);
+    ASSERT_TRUE(intake.verdict.ok()) << intake.verdict.reason;
+    ASSERT_EQ(intake.events.size(), 1u);
+    EXPECT_NE(intake.events[0].json.find(R"("metadata":{"k":"v","n":{"deep":[1,2]}})"),
+              std::string::npos)
+        << intake.events[0].json;
+}
+
 }  // namespace
 }  // namespace mailhook

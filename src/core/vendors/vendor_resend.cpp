@@ -96,8 +96,10 @@ std::string tags_metadata(const json_t* tags) {
         const auto name = json_string_at(tag, "name");
         const json_t* value = json_object_get(tag, "value");
         if (name && value) {
-            json_object_setn(out.get(), name->data(), name->size(),
-                             json_deep_copy(value));
+            // _new: the object takes over the copy (json_object_setn would
+            // add a reference of its own and leak the copy).
+            json_object_setn_new(out.get(), name->data(), name->size(),
+                                 json_deep_copy(value));
         }
     }
     return json_dump_compact(out.get());
