@@ -125,6 +125,28 @@ TEST(RepeatedHeaders, AppliesToEveryHeaderVendorsRead) {
     EXPECT_EQ(run(resend, dup, body).verdict.rejection, Rejection::unauthenticated);
 }
 
+// Found by fuzz_vendor (crash-smtp2go-form-nul-name): a NUL in a form
+// field name became a JSON key jansson cannot read back ("a\u0000b") and
+// was truncated in metadata. Form bodies refuse NUL like JSON bodies do.
+TEST(Form, RefusesNulBytes) {
+    EXPECT_FALSE(parse_form(std::string_view("a\0b=1", 5)));
+    EXPECT_FALSE(parse_form(std::string_view("a=1\0", 4)));
+    EXPECT_FALSE(parse_form("a%00b=1"));
+    EXPECT_FALSE(parse_form("a=%00"));
+    EXPECT_TRUE(parse_form("a=%01&b=%7F"));
+
+    const Connection s2g = prepared("smtp2go", "token-1");
+    ListHeaders headers;
+    headers.add("Authorization", "Bearer token-1");
+    headers.add("Content-Type", "application/x-www-form-urlencoded");
+    EXPECT_TRUE(run(s2g, headers, "event=delivered&rcpt=a%40example.com").verdict.ok());
+    EXPECT_EQ(run(s2g, headers, std::string_view("event=delivered&ev\0il=1", 23))
+                  .verdict.rejection,
+              Rejection::malformed);
+    EXPECT_EQ(run(s2g, headers, "event=delivered&rcpt=a%00b").verdict.rejection,
+              Rejection::malformed);
+}
+
 // Found by fuzz_vendor (LeakSanitizer, seed-resend-clicked-signed): tags in
 // the [{"name":..,"value":..}] form leaked one JSON value each.
 TEST(ResendTags, ArrayFormBecomesMetadataWithoutLeaking) {
