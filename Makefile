@@ -40,7 +40,8 @@ UNIT_CXXFLAGS := -std=c++17 -W -Wall -Wextra -Werror -Wno-unused-parameter \
 	-Isrc $(CXXFLAGS)
 UNIT_LIBS := -lgtest -lgtest_main -lpthread -ljansson -lcrypto
 
-.PHONY: deps module unit test test-unit test-integration test-asan run stop clean
+.PHONY: deps module unit test test-unit test-integration test-asan fuzz fuzz-build \
+	fuzz-corpus run stop clean
 
 # Installs what the build, `make run` and the tests need (as root, via apt).
 deps: $(DEPS_STAMP)
@@ -134,6 +135,46 @@ test-asan: deps
 	  NGINX_BIN=$(NGINX_BIN) MAILHOOK_SANITIZER_PRELOAD=$(SANITIZER_RUNTIME) \
 	  MAILHOOK_ASAN_OPTIONS=$(ASAN_TEST_OPTIONS) MAILHOOK_UBSAN_OPTIONS=$(UBSAN_TEST_OPTIONS) \
 	  MAILHOOK_LSAN_OPTIONS=$(LSAN_TEST_OPTIONS) prove -j2 -I t/lib t/
+
+# --- fuzzing (libFuzzer, clang) --------------------------------------------------
+# Targets are t/fuzz/fuzz_*.cpp; the core is compiled once with coverage and
+# ASan + UBSan. `make fuzz` replays the committed corpus, then fuzzes each
+# target for FUZZ_SECONDS and fails on a crash (the reproducer is written to
+# $(FUZZ_BUILD)/artifacts/). `make fuzz-corpus` only replays the corpus.
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_CXX ?= clang++
+FUZZ_SRCS := $(wildcard t/fuzz/fuzz_*.cpp)
+FUZZ_TARGETS := $(patsubst t/fuzz/%.cpp,%,$(FUZZ_SRCS))
+FUZZ_BINS := $(addprefix $(FUZZ_BUILD)/,$(FUZZ_TARGETS))
+FUZZ_CXXFLAGS := -std=c++17 -g -O1 -W -Wall -Wno-unused-parameter -Isrc -It/fuzz \
+	-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CORE_OBJS := $(patsubst src/%.cpp,$(FUZZ_BUILD)/obj/%.o,$(CORE_SRCS))
+
+$(FUZZ_BUILD)/obj/%.o: src/%.cpp $(ALL_HDRS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CXX) $(FUZZ_CXXFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_BUILD)/fuzz_%: t/fuzz/fuzz_%.cpp t/fuzz/fuzz_support.hpp $(FUZZ_CORE_OBJS)
+	$(FUZZ_CXX) $(FUZZ_CXXFLAGS) -fsanitize=fuzzer $< $(FUZZ_CORE_OBJS) \
+	  -ljansson -lcrypto -o $@
+
+.SECONDARY: $(FUZZ_CORE_OBJS)
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz-corpus: fuzz-build
+	@for target in $(FUZZ_TARGETS); do \
+	  echo "replaying t/fuzz/corpus/$$target"; \
+	  mkdir -p $(FUZZ_BUILD)/artifacts; \
+	  $(FUZZ_BUILD)/$$target -runs=0 -close_fd_mask=1 -artifact_prefix=$(FUZZ_BUILD)/artifacts/$$target- \
+	    t/fuzz/corpus/$$target \
+	    > $(FUZZ_BUILD)/$$target-replay.log 2>&1 \
+	    || { tail -40 $(FUZZ_BUILD)/$$target-replay.log; exit 1; }; \
+	done
+
+fuzz: fuzz-corpus
+	t/fuzz/run $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 # --- run it for real (loopback): Redis on 6379, nginx with conf.example on 8080
 NGINX_RUN := $(NGINX_BIN) -p $(CURDIR)/ -c conf.example -e $(RUN_DIR)/error.log \
