@@ -1,6 +1,7 @@
 #include "intake.hpp"
 
 #include "encoding.hpp"
+#include "json.hpp"
 
 namespace mailhook {
 namespace {
@@ -24,7 +25,23 @@ Intake take_in(const Vendor& vendor, const Delivery& delivery,
     Batch batch;
     intake.verdict = vendor.verify(delivery, connection, batch);
     if (intake.verdict.ok()) {
+        StrictTypes strict;
         intake.verdict = vendor.parse(delivery, connection, batch);
+        if (intake.verdict.ok() && !strict.error().empty()) {
+            intake.verdict = Verdict::reject(Rejection::malformed, strict.error());
+        }
+    }
+    if (intake.verdict.ok()) {
+        // Every vendor names its events; one without a name is not the
+        // vendor's format (null or absent where the name belongs).
+        for (std::size_t i = 0; i < batch.events.size(); ++i) {
+            if (batch.events[i].vendor_event.empty()) {
+                intake.verdict = Verdict::reject(
+                    Rejection::malformed,
+                    "event " + std::to_string(i) + " has no event name");
+                break;
+            }
+        }
     }
     if (!intake.verdict.ok()) {
         if (!delivery.repeated_header().empty()) {

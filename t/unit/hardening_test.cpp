@@ -11,6 +11,7 @@
 #include "core/crypto.hpp"
 #include "core/encoding.hpp"
 #include "core/intake.hpp"
+#include "core/json.hpp"
 #include "core/timestamp.hpp"
 #include "core/vendor.hpp"
 
@@ -145,6 +146,79 @@ TEST(Form, RefusesNulBytes) {
               Rejection::malformed);
     EXPECT_EQ(run(s2g, headers, "event=delivered&rcpt=a%00b").verdict.rejection,
               Rejection::malformed);
+}
+
+// The hostile catalog (t/hostile.t): a member the parser reads with a JSON
+// type that cannot hold its value is a 400 with nothing stored; null counts
+// as absent; every event needs its event name.
+struct TypeCase {
+    const char* body;
+    bool accepted;
+    const char* reason;  // substring of the rejection reason
+};
+
+TEST(StrictTypes, WrongTypesAreNotTheVendorsFormat) {
+    const Connection connection = prepared("inboxroad", "s1");
+    const TypeCase cases[] = {
+        {R"({"kind":"delivered","recipient":"a@example.com"})", true, ""},
+        {R"({"kind":"delivered","recipient":"a@example.com","tags":null,"metadata":null,)"
+         R"("message_id":null,"timestamp":null,"campaign":null})", true, ""},
+        {R"({"kind":"delivered","recipient":"a@example.com","id":12345})", true, ""},
+        {R"({"kind":5,"recipient":"a@example.com"})", false, R"("kind" is a number)"},
+        {R"({"kind":"delivered","recipient":{"a":1}})", false, R"("recipient" is an object)"},
+        {R"({"kind":"delivered","recipient":7})", false, R"("recipient" is a number)"},
+        {R"({"kind":["delivered"],"recipient":"a@example.com"})", false, "is an array"},
+        {R"({"kind":"delivered","message_id":{"x":1}})", false, R"("message_id" is an object)"},
+        {R"({"kind":"delivered","message_id":true})", false, "is a boolean"},
+        {R"({"kind":"delivered","timestamp":[1]})", false, R"("timestamp" is an array)"},
+        {R"({"kind":"delivered","timestamp":{}})", false, "expected a time"},
+        {R"({"kind":"delivered","tags":{"a":"b"}})", false, R"("tags" is an object)"},
+        {R"({"kind":"delivered","tags":["a",{"b":1}]})", false, "a string in the list"},
+        {R"({"kind":"delivered","metadata":"x"})", false, R"("metadata" is a string)"},
+        {R"({"kind":"delivered","metadata":[1]})", false, R"("metadata" is an array)"},
+        {R"({"kind":"delivered","campaign":"c1","campaign_id":{}})", false, "campaign_id"},
+        {R"({"kind":null,"recipient":"a@example.com"})", false, "has no event name"},
+        {R"({"recipient":"a@example.com"})", false, "has no event name"},
+        {R"([{"kind":"delivered"},{"kind":"open","ip":[]}])", false, R"("ip" is an array)"},
+    };
+    for (const TypeCase& c : cases) {
+        ListHeaders headers;
+        headers.add("X-Signature",
+                    base64_encode(hmac(DigestAlgorithm::sha256, "s1", c.body)));
+        const Intake intake = run(connection, headers, c.body);
+        EXPECT_EQ(intake.verdict.ok(), c.accepted) << c.body << ": " << intake.verdict.reason;
+        if (!c.accepted) {
+            EXPECT_EQ(intake.verdict.rejection, Rejection::malformed) << c.body;
+            EXPECT_NE(intake.verdict.reason.find(c.reason), std::string::npos)
+                << c.body << ": " << intake.verdict.reason;
+            EXPECT_TRUE(intake.events.empty());
+        }
+    }
+}
+
+TEST(StrictTypes, NestedObjectsMustBeObjects) {
+    const Connection connection = prepared("mailgun", "key-1");
+    const auto body = [](const std::string& event_data) {
+        const std::string mac = hex_encode(
+            hmac(DigestAlgorithm::sha256, "key-1", {"1700000000", "tok"}));
+        return R"({"signature":{"timestamp":"1700000000","token":"tok","signature":")" +
+               mac + R"("},"event-data":)" + event_data + "}";
+    };
+    ListHeaders headers;
+    EXPECT_TRUE(run(connection, headers,
+                    body(R"({"event":"failed","delivery-status":{"code":550}})"))
+                    .verdict.ok());
+    const Intake nested = run(connection, headers,
+                              body(R"({"event":"failed","delivery-status":"550 no"})"));
+    EXPECT_EQ(nested.verdict.rejection, Rejection::malformed);
+    EXPECT_NE(nested.verdict.reason.find("inside an object"), std::string::npos)
+        << nested.verdict.reason;
+    EXPECT_EQ(run(connection, headers, body(R"({"event":"opened","message":"m"})"))
+                  .verdict.rejection,
+              Rejection::malformed);
+    // Outside a parse (no StrictTypes scope) nothing is noted.
+    const JsonPtr value = parse_json(R"({"a":{"b":1}})");
+    EXPECT_FALSE(json_string_at(value.get(), "a"));
 }
 
 // Found by fuzz_vendor (LeakSanitizer, seed-resend-clicked-signed): tags in

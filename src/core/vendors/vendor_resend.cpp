@@ -108,7 +108,7 @@ std::string tags_metadata(const json_t* tags) {
 std::vector<std::string> recipients(const json_t* data) {
     const json_t* to = json_object_get(data, "to");
     if (to == nullptr) to = json_object_get(data, "email");
-    return string_list(to);
+    return string_list(to, "to");
 }
 
 Event base_event(const json_t* body, const json_t* data,
