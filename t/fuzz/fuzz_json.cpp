@@ -69,6 +69,13 @@ void fuzz_parse(std::string_view text) {
     const JsonPtr again = parse_json(dumped);
     FUZZ_CHECK(again && json_equal(value.get(), again.get()));
     exercise_lookups(value.get());
+    {
+        // Again as a vendor parser sees them: type errors are noted, never
+        // fatal, and only for values that are present.
+        StrictTypes strict;
+        exercise_lookups(value.get());
+        if (!strict.error().empty()) FUZZ_CHECK(!json_is_null(value.get()));
+    }
     std::size_t index;
     json_t* item;
     json_array_foreach(value.get(), index, item) exercise_lookups(item);
