@@ -89,6 +89,9 @@ BounceClass bounce_class(const json_t* bounce) {
 // Resend tags arrive as {"name": "value"} or [{"name": .., "value": ..}].
 std::string tags_metadata(const json_t* tags) {
     if (json_is_object(tags)) return json_dump_compact(tags);
+    if (tags != nullptr && !json_is_null(tags) && !json_is_array(tags)) {
+        StrictTypes::note("tags", tags, "an object or an array");
+    }
     JsonPtr out(json_object());
     std::size_t index;
     const json_t* tag;
