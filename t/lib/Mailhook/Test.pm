@@ -13,8 +13,15 @@ use IO::Socket::INET;
 use JSON::PP;
 use POSIX qw(WNOHANG);
 use Redis;
+use Scalar::Util qw(weaken);
 use Test::More;
 use Time::HiRes qw(sleep time);
+
+# Live harnesses, so a test that dies half-way is torn down from END: that
+# runs before File::Temp's own END removes the test directory (END blocks
+# run in reverse order of definition), while pid file and reports exist.
+my @live;
+END { for my $self (grep { defined } @live) { $self->teardown } }
 
 sub new {
     my ($class, %opt) = @_;
@@ -36,6 +43,8 @@ sub new {
         json => JSON::PP->new->canonical,
     }, $class;
     diag("test dir: $dir") if $ENV{MAILHOOK_TEST_LEAVE};
+    push @live, $self;
+    weaken($live[-1]);
     return $self;
 }
 
@@ -189,6 +198,7 @@ sub start_nginx {
     my $out = $self->nginx_command("-p $self->{dir}/ -c nginx.conf -e error.log");
     die "nginx failed to start: $out" if $?;
     wait_for('nginx pid', 10, sub { -s "$self->{dir}/nginx.pid" });
+    $self->{nginx_master} = $self->nginx_pid;
     wait_for('nginx port', 10, sub { _port_open($self->{nginx_port}) });
     $self->check_sanitized if $self->sanitized;
     # workers connect to Redis right after start; let them get there
@@ -280,7 +290,7 @@ sub check_sanitized {
 
 sub stop_nginx {
     my ($self, $signal) = @_;
-    my $pid = $self->nginx_pid or return;
+    my $pid = $self->nginx_pid // delete $self->{nginx_master} or return;
     kill($signal // 'QUIT', $pid);
     wait_for('nginx exit', 20, sub { !kill(0, $pid) });
     unlink "$self->{dir}/nginx.pid";
@@ -295,15 +305,18 @@ sub error_log {
 
 # A test that dies half-way (e.g. a worker killed by a sanitizer) still
 # stops its daemons and shows what the sanitizers reported.
-sub DESTROY {
+sub teardown {
     my ($self) = @_;
     local ($?, $@, $!);
     return if $self->{finished} || !$self->{dir};
+    $self->{finished} = 1;
     eval { $self->stop_nginx };
     eval { $self->stop_redis };
     my $reports = eval { $self->sanitizer_reports } || {};
     diag(join "\n", map { "$_:\n$reports->{$_}" } sort keys %$reports) if %$reports;
 }
+
+sub DESTROY { $_[0]->teardown }
 
 # Ends the test file: stop everything, then assert the error log is clean.
 sub finish {
