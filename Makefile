@@ -4,6 +4,8 @@
 #   make run     install Debian packages, build the module, start Redis and nginx
 #   make stop    stop them
 #   make test    install packages, build, run unit + integration tests
+#   make test-asan  the same tests with ASan + UBSan (module and unit tests)
+#   make fuzz    libFuzzer targets for FUZZ_SECONDS each (t/fuzz/)
 #   make bench   benchmarks (not tests)
 #
 # NGINX_SRC=<dir> builds against another nginx source tree (configured with
@@ -45,7 +47,8 @@ TOKEN_BIN := $(BUILD)/bin/mailhook-token
 TOKEN_SRCS := src/cli/mailhook_token.cpp src/core/tracking_token.cpp \
 	src/core/crypto.cpp src/core/encoding.cpp src/core/json.cpp src/core/connection.cpp
 
-.PHONY: all deps module token unit test test-unit test-integration run stop clean
+.PHONY: all deps module token unit test test-unit test-integration test-asan fuzz \
+	fuzz-build fuzz-corpus run stop clean
 
 all: module token
 
@@ -120,6 +123,75 @@ test: deps
 	$(MAKE) test-unit
 	$(MAKE) test-integration
 
+# --- sanitizers ---------------------------------------------------------------
+# Debian's nginx is not instrumented, so the ASan/UBSan-built module is loaded
+# into it with the ASan runtime preloaded (the runtime must come first in the
+# process). The harness gives LD_PRELOAD and the options below to nginx only
+# and adds log_path=<test dir>/asan|ubsan; Mailhook::Test::finish fails on any
+# report file or report line in error.log. Separate build dir: the normal
+# build is untouched.
+ASAN_BUILD ?= build-asan
+SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer
+# UB is fatal in the module whatever UBSAN_OPTIONS says.
+MODULE_SANITIZE := $(SANITIZE) -fno-sanitize-recover=all
+SANITIZER_RUNTIME = $(shell readlink -f $$($(CC) -print-file-name=libasan.so))
+# Workers and the master run the leak check when they exit (graceful QUIT
+# destroys the cycle pool, so whatever is left is a real leak).
+ASAN_TEST_OPTIONS := detect_leaks=1:fast_unwind_on_malloc=0:halt_on_error=1:abort_on_error=0:detect_stack_use_after_return=1:check_initialization_order=1:strict_init_order=1:print_summary=1
+UBSAN_TEST_OPTIONS := print_stacktrace=1:halt_on_error=1
+LSAN_TEST_OPTIONS := suppressions=$(CURDIR)/t/sanitizers/lsan.supp:print_suppressions=0
+
+test-asan: deps
+	$(MAKE) BUILD=$(ASAN_BUILD) CXXFLAGS="-O1 -g $(SANITIZE) -fno-sanitize-recover=all" unit
+	ASAN_OPTIONS=$(ASAN_TEST_OPTIONS) UBSAN_OPTIONS=$(UBSAN_TEST_OPTIONS) \
+	  $(ASAN_BUILD)/unit/mailhook_unit --gtest_brief=1
+	ASAN_OPTIONS=detect_leaks=0 $(MAKE) BUILD=$(ASAN_BUILD) \
+	  MODULE_CFLAGS="$(MODULE_SANITIZE)" MODULE_LDFLAGS="$(MODULE_SANITIZE)" module
+	MAILHOOK_MODULE=$(CURDIR)/$(ASAN_BUILD)/modules/ngx_http_mailhook_module.so \
+	  NGINX_BIN=$(NGINX_BIN) MAILHOOK_SANITIZER_PRELOAD=$(SANITIZER_RUNTIME) \
+	  MAILHOOK_ASAN_OPTIONS=$(ASAN_TEST_OPTIONS) MAILHOOK_UBSAN_OPTIONS=$(UBSAN_TEST_OPTIONS) \
+	  MAILHOOK_LSAN_OPTIONS=$(LSAN_TEST_OPTIONS) prove -j2 -I t/lib t/
+
+# --- fuzzing (libFuzzer, clang) --------------------------------------------------
+# Targets are t/fuzz/fuzz_*.cpp; the core is compiled once with coverage and
+# ASan + UBSan. `make fuzz` replays the committed corpus, then fuzzes each
+# target for FUZZ_SECONDS and fails on a crash (the reproducer is written to
+# $(FUZZ_BUILD)/artifacts/). `make fuzz-corpus` only replays the corpus.
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_CXX ?= clang++
+FUZZ_SRCS := $(wildcard t/fuzz/fuzz_*.cpp)
+FUZZ_TARGETS := $(patsubst t/fuzz/%.cpp,%,$(FUZZ_SRCS))
+FUZZ_BINS := $(addprefix $(FUZZ_BUILD)/,$(FUZZ_TARGETS))
+FUZZ_CXXFLAGS := -std=c++17 -g -O1 -W -Wall -Wno-unused-parameter -Isrc -It/fuzz \
+	-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CORE_OBJS := $(patsubst src/%.cpp,$(FUZZ_BUILD)/obj/%.o,$(CORE_SRCS))
+
+$(FUZZ_BUILD)/obj/%.o: src/%.cpp $(ALL_HDRS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CXX) $(FUZZ_CXXFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_BUILD)/fuzz_%: t/fuzz/fuzz_%.cpp t/fuzz/fuzz_support.hpp $(FUZZ_CORE_OBJS)
+	$(FUZZ_CXX) $(FUZZ_CXXFLAGS) -fsanitize=fuzzer $< $(FUZZ_CORE_OBJS) \
+	  -ljansson -lcrypto -o $@
+
+.SECONDARY: $(FUZZ_CORE_OBJS)
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz-corpus: fuzz-build
+	@for target in $(FUZZ_TARGETS); do \
+	  echo "replaying t/fuzz/corpus/$$target"; \
+	  mkdir -p $(FUZZ_BUILD)/artifacts; \
+	  $(FUZZ_BUILD)/$$target -runs=0 -close_fd_mask=1 -artifact_prefix=$(FUZZ_BUILD)/artifacts/$$target- \
+	    t/fuzz/corpus/$$target \
+	    > $(FUZZ_BUILD)/$$target-replay.log 2>&1 \
+	    || { tail -40 $(FUZZ_BUILD)/$$target-replay.log; exit 1; }; \
+	done
+
+fuzz: fuzz-corpus
+	t/fuzz/run $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
 # --- run it for real (loopback): Redis on 6379, nginx with conf.example on 8080
 NGINX_RUN := $(NGINX_BIN) -p $(CURDIR)/ -c conf.example -e $(RUN_DIR)/error.log \
 	$(if $(filter 0,$(shell id -u)),-g "user root;")
@@ -148,7 +220,7 @@ stop:
 	  && echo "redis: stopped" || true
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
 
 FORCE:
 

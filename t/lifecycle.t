@@ -33,7 +33,7 @@ is($t->event_count, $n + 1, 'every acknowledged event is stored');
 
 # nginx -t with a broken directive fails cleanly.
 $t->write_config(http => 'mailhook_connection bad vendor=sendgrid secret=not-a-key;');
-my $out = `$t->{nginx_bin} -t -p @{[$t->dir]}/ -c nginx.conf -e check.log 2>&1`;
+my $out = $t->nginx_command("-t -p @{[$t->dir]}/ -c nginx.conf -e check.log");
 isnt($?, 0, 'nginx -t rejects an unusable static secret');
 like($out, qr/connection "bad": secret is not a SendGrid verification key/, 'and says why');
 $t->write_config(http => 'mailhook_connection c1 vendor=inboxroad secret=s1;');

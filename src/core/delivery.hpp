@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "encoding.hpp"
@@ -17,6 +18,11 @@ class HeaderLookup {
   public:
     // Case-insensitive; the first occurrence of the header.
     virtual std::optional<std::string_view> find(std::string_view name) const = 0;
+    // How many times the header was sent (case-insensitive). Lookups that
+    // cannot hold a header twice keep the default.
+    virtual std::size_t count(std::string_view name) const {
+        return find(name) ? 1 : 0;
+    }
 
   protected:
     ~HeaderLookup() = default;
@@ -42,9 +48,12 @@ class Delivery {
 
     std::string_view body() const { return body_; }
     EpochMillis now() const { return now_; }
-    std::optional<std::string_view> header(std::string_view name) const {
-        return headers_.find(name);
-    }
+    // A header sent more than once is ambiguous (which one did the vendor
+    // sign?): it counts as absent, so the vendor answers as for a missing
+    // header (401 for signature and credential headers). The first such name
+    // is kept for the rejection log.
+    std::optional<std::string_view> header(std::string_view name) const;
+    std::string_view repeated_header() const { return repeated_header_; }
     // Media type without parameters, lower-cased by the caller's convention.
     bool content_type_is(std::string_view media_type) const;
 
@@ -69,6 +78,10 @@ class Delivery {
     std::size_t max_events() const { return max_events_; }
     void set_max_events(std::size_t limit) { max_events_ = limit; }
 
+    // Deeper bodies are not JSON to json() (so: 400).
+    std::size_t max_json_depth() const { return max_json_depth_; }
+    void set_max_json_depth(std::size_t limit) { max_json_depth_ = limit; }
+
     // Where vendors that sign with published certificates find their keys;
     // nullptr: none available.
     const CertificateLookup* certificates() const { return certificates_; }
@@ -83,7 +96,9 @@ class Delivery {
     std::string_view public_url_;
     std::optional<std::int64_t> configured_tolerance_;
     std::size_t max_events_ = 10000;
+    std::size_t max_json_depth_ = kDefaultMaxJsonDepth;
     const CertificateLookup* certificates_ = nullptr;
+    mutable std::string repeated_header_;
     mutable JsonPtr json_;
     mutable bool json_parsed_ = false;
     mutable std::optional<FormFields> form_;

@@ -219,7 +219,8 @@ std::optional<FormFields> parse_form(std::string_view body) {
         auto value = percent_decode_form(
             eq == std::string_view::npos ? std::string_view{}
                                          : pair.substr(eq + 1));
-        if (!key || !value) {
+        if (!key || !value || key->find('\0') != std::string::npos ||
+            value->find('\0') != std::string::npos) {
             return std::nullopt;
         }
         fields.emplace_back(std::move(*key), std::move(*value));

@@ -35,6 +35,9 @@ std::string_view trim_ascii(std::string_view text);
 std::optional<std::string> percent_decode_form(std::string_view text);
 
 using FormFields = std::vector<std::pair<std::string, std::string>>;
+// nullopt when an escape is malformed or a name or value holds a NUL byte
+// (raw or %00): like JSON bodies (parse_json), form bodies never carry NUL,
+// and a NUL in a name cannot survive the trip through JSON.
 std::optional<FormFields> parse_form(std::string_view body);
 
 }  // namespace mailhook

@@ -1,6 +1,7 @@
 #include "intake.hpp"
 
 #include "encoding.hpp"
+#include "json.hpp"
 
 namespace mailhook {
 namespace {
@@ -17,6 +18,14 @@ ReadyEvent make_ready(const Event& event, const EventOrigin& origin) {
     return ready;
 }
 
+// A header the vendor needed arrived twice and was ignored: say so.
+void note_repeated_header(const Delivery& delivery, Verdict& verdict) {
+    if (!delivery.repeated_header().empty()) {
+        verdict.reason += " (header " + std::string(delivery.repeated_header()) +
+                          " sent more than once: ignored)";
+    }
+}
+
 }  // namespace
 
 Intake take_in(const Vendor& vendor, const Delivery& delivery,
@@ -26,11 +35,31 @@ Intake take_in(const Vendor& vendor, const Delivery& delivery,
     intake.verdict = vendor.verify(delivery, connection, batch);
     if (!intake.verdict.ok()) {
         intake.key_url = std::move(batch.key_url);
+        note_repeated_header(delivery, intake.verdict);
         return intake;
     }
-    intake.verdict = vendor.parse(delivery, connection, batch);
+    {
+        StrictTypes strict;
+        intake.verdict = vendor.parse(delivery, connection, batch);
+        if (intake.verdict.ok() && !strict.error().empty()) {
+            intake.verdict = Verdict::reject(Rejection::malformed, strict.error());
+        }
+    }
     intake.notice = std::move(batch.notice);
+    if (intake.verdict.ok()) {
+        // Every vendor names its events; one without a name is not the
+        // vendor's format (null or absent where the name belongs).
+        for (std::size_t i = 0; i < batch.events.size(); ++i) {
+            if (batch.events[i].vendor_event.empty()) {
+                intake.verdict = Verdict::reject(
+                    Rejection::malformed,
+                    "event " + std::to_string(i) + " has no event name");
+                break;
+            }
+        }
+    }
     if (!intake.verdict.ok()) {
+        note_repeated_header(delivery, intake.verdict);
         return intake;
     }
     if (batch.events.size() > delivery.max_events()) {

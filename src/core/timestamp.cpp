@@ -56,6 +56,8 @@ std::string format(EpochMillis at, bool millis) {
     const std::int64_t seconds = floor_div(at, 1000);
     const std::int64_t days = floor_div(seconds, 86400);
     const std::int64_t in_day = seconds - days * 86400;
+    // Not at - seconds * 1000: that overflows for the most negative inputs.
+    const int fraction = static_cast<int>(((at % 1000) + 1000) % 1000);
     const CivilDate date = civil_from_days(days);
     if (date.year < 0 || date.year > 9999) {
         return format(date.year < 0 ? -62167219200000 : 253402300799999, millis);
@@ -70,7 +72,7 @@ std::string format(EpochMillis at, bool millis) {
     if (!millis) {
         return std::string(buffer, 19) + 'Z';
     }
-    put_digits(buffer + 20, at - seconds * 1000, 3);
+    put_digits(buffer + 20, fraction, 3);
     return std::string(buffer, 23) + 'Z';
 }
 

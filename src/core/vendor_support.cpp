@@ -15,6 +15,9 @@ std::optional<std::string> text_field(const json_t* object, const char* key) {
 }
 
 std::optional<EpochMillis> time_field(const json_t* object, const char* key) {
+    if (object != nullptr && !json_is_null(object) && !json_is_object(object)) {
+        StrictTypes::note(key, object, "inside an object");
+    }
     const json_t* value = json_object_get(object, key);
     if (json_is_integer(value)) {
         const json_int_t seconds = json_integer_value(value);
@@ -29,6 +32,9 @@ std::optional<EpochMillis> time_field(const json_t* object, const char* key) {
     if (json_is_string(value)) {
         return parse_vendor_time(
             std::string_view(json_string_value(value), json_string_length(value)));
+    }
+    if (value != nullptr && !json_is_null(value)) {
+        StrictTypes::note(key, value, "a time");
     }
     return std::nullopt;
 }
@@ -81,7 +87,8 @@ std::optional<EpochMillis> first_time_field(const json_t* object,
     return std::nullopt;
 }
 
-std::vector<std::string> string_list(const json_t* value) {
+std::vector<std::string> string_list(const json_t* value, const char* what) {
+
     std::vector<std::string> out;
     if (json_is_string(value)) {
         if (json_string_length(value) > 0) {
@@ -89,18 +96,28 @@ std::vector<std::string> string_list(const json_t* value) {
         }
         return out;
     }
+    if (value != nullptr && !json_is_null(value) && !json_is_array(value)) {
+        StrictTypes::note(what, value, "a string or an array of strings");
+        return out;
+    }
     std::size_t index;
     const json_t* item;
     json_array_foreach(value, index, item) {
         if (json_is_string(item)) {
             out.emplace_back(json_string_value(item), json_string_length(item));
+        } else if (!json_is_null(item)) {
+            StrictTypes::note(what, item, "a string in the list");
         }
     }
     return out;
 }
 
-std::string object_json(const json_t* value) {
-    return json_is_object(value) ? json_dump_compact(value) : "{}";
+std::string object_json(const json_t* value, const char* what) {
+    if (json_is_object(value)) return json_dump_compact(value);
+    if (value != nullptr && !json_is_null(value)) {
+        StrictTypes::note(what, value, "an object");
+    }
+    return "{}";
 }
 
 std::string unreserved_members_json(const json_t* object,

@@ -14,9 +14,12 @@
 
 namespace mailhook {
 
+// The look-ups below note type errors under StrictTypes (json.hpp).
+//
 // A member as text (string or number), nullopt when absent or empty.
 std::optional<std::string> text_field(const json_t* object, const char* key);
-// Epoch seconds (integer, real or string) or an ISO 8601 string.
+// Epoch seconds (integer, real or string) or an ISO 8601 string. A string
+// that is no time gives nullopt (not a type error).
 std::optional<EpochMillis> time_field(const json_t* object, const char* key);
 // Epoch milliseconds (integer, real or decimal string), for vendors that
 // send them (Brevo `ts_epoch`); time_field() reads seconds.
@@ -28,10 +31,11 @@ std::optional<std::string> first_text_field(const json_t* object,
                                             std::initializer_list<const char*> keys);
 std::optional<EpochMillis> first_time_field(const json_t* object,
                                             std::initializer_list<const char*> keys);
-// A string, or an array of strings; anything else gives no tags.
-std::vector<std::string> string_list(const json_t* value);
-// The object serialized, or "{}" when it is not an object.
-std::string object_json(const json_t* value);
+// A string, or an array of strings (null elements skipped). `what` names
+// the member in type errors.
+std::vector<std::string> string_list(const json_t* value, const char* what = "tags");
+// The object serialized, or "{}" when it is absent or null.
+std::string object_json(const json_t* value, const char* what = "metadata");
 // Members of `object` whose keys are not in `reserved`, as a JSON object.
 std::string unreserved_members_json(const json_t* object,
                                     const std::string_view* reserved,

@@ -54,6 +54,7 @@ struct LocConf {
     time_t soft_bounce_window;
     ngx_flag_t include_raw;
     ngx_uint_t max_events;
+    ngx_uint_t max_json_depth;
     ngx_http_complex_value_t* public_url;
     ngx_array_t* tolerances;  // of TimestampTolerance
     ngx_str_t sns_fetch;      // internal location fetching SNS certificates

@@ -18,6 +18,23 @@ class RequestHeaders final : public HeaderLookup {
     explicit RequestHeaders(ngx_http_request_t* r) : r_(r) {}
 
     std::optional<std::string_view> find(std::string_view name) const override {
+        std::optional<std::string_view> found;
+        visit(name, [&](const ngx_table_elt_t& h) {
+            if (!found) found = to_view(h.value);
+        });
+        return found;
+    }
+
+    // Repeated headers count as absent in the core (Delivery::header).
+    std::size_t count(std::string_view name) const override {
+        std::size_t n = 0;
+        visit(name, [&](const ngx_table_elt_t&) { ++n; });
+        return n;
+    }
+
+  private:
+    template <typename F>
+    void visit(std::string_view name, F&& f) const {
         for (ngx_list_part_t* part = &r_->headers_in.headers.part; part != nullptr;
              part = part->next) {
             auto* headers = static_cast<ngx_table_elt_t*>(part->elts);
@@ -27,14 +44,12 @@ class RequestHeaders final : public HeaderLookup {
                     ngx_strncasecmp(h.key.data,
                                     reinterpret_cast<u_char*>(const_cast<char*>(name.data())),
                                     name.size()) == 0) {
-                    return to_view(h.value);
+                    f(h);
                 }
             }
         }
-        return std::nullopt;
     }
 
-  private:
     ngx_http_request_t* r_;
 };
 
@@ -296,6 +311,7 @@ void process(RequestCtx* ctx) {
     delivery.set_public_url(url);
     delivery.set_configured_tolerance(configured_tolerance(lcf, ctx->vendor->name()));
     delivery.set_max_events(lcf->max_events);
+    delivery.set_max_json_depth(lcf->max_json_depth);
 
     EventOrigin origin;
     origin.vendor = ctx->vendor->name();

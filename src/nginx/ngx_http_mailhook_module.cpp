@@ -292,6 +292,10 @@ ngx_command_t commands[] = {
      NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_TAKE1,
      ngx_conf_set_num_slot, NGX_HTTP_LOC_CONF_OFFSET, MAILHOOK_LOC_OFFSET(max_events),
      nullptr},
+    {ngx_string("mailhook_max_json_depth"),
+     NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_TAKE1,
+     ngx_conf_set_num_slot, NGX_HTTP_LOC_CONF_OFFSET, MAILHOOK_LOC_OFFSET(max_json_depth),
+     nullptr},
     {ngx_string("mailhook_public_url"),
      NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_TAKE1,
      ngx_http_set_complex_value_slot, NGX_HTTP_LOC_CONF_OFFSET,
@@ -380,6 +384,7 @@ void* create_loc_conf(ngx_conf_t* cf) noexcept {
     lcf->soft_bounce_window = NGX_CONF_UNSET;
     lcf->include_raw = NGX_CONF_UNSET;
     lcf->max_events = NGX_CONF_UNSET_UINT;
+    lcf->max_json_depth = NGX_CONF_UNSET_UINT;
     lcf->tolerances = static_cast<ngx_array_t*>(NGX_CONF_UNSET_PTR);
     return lcf;
 }
@@ -400,6 +405,8 @@ char* merge_loc_conf(ngx_conf_t*, void* parent, void* child) noexcept {
     }
     ngx_conf_merge_value(conf->include_raw, prev->include_raw, 1);
     ngx_conf_merge_uint_value(conf->max_events, prev->max_events, 10000);
+    ngx_conf_merge_uint_value(conf->max_json_depth, prev->max_json_depth,
+                              kDefaultMaxJsonDepth);
     ngx_conf_merge_ptr_value(conf->tolerances, prev->tolerances, nullptr);
     if (conf->stream == nullptr) conf->stream = prev->stream;
     if (conf->suppression_stream == nullptr) {

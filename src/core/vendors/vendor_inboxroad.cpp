@@ -36,7 +36,7 @@ constexpr EventMapping kEvents[] = {
 
 Event normalize(const json_t* item) {
     Event event;
-    event.vendor_event = json_text_at(item, "kind").value_or("");
+    event.vendor_event = json_string_at(item, "kind").value_or("");
     const std::string kind = to_lower_ascii(event.vendor_event);
     for (const EventMapping& mapping : kEvents) {
         if (mapping.kind == kind) {
@@ -50,7 +50,7 @@ Event normalize(const json_t* item) {
             explicit_bounce_class(item, {"bounce_type", "bounce_class", "bounce"});
         if (given != BounceClass::none) event.bounce_class = given;
     }
-    event.recipient = json_text_at(item, "recipient").value_or("");
+    event.recipient = json_string_at(item, "recipient").value_or("");
     event.message_id = text_field(item, "message_id");
     event.event_id = text_field(item, "id");
     event.timestamp = time_field(item, "timestamp");
@@ -65,8 +65,8 @@ Event normalize(const json_t* item) {
     const json_t* campaign = json_object_get(item, "campaign");
     event.campaign_id = json_is_object(campaign) ? text_field(campaign, "id")
                                                  : text_field(item, "campaign_id");
-    event.tags = string_list(json_object_get(item, "tags"));
-    event.metadata_json = object_json(json_object_get(item, "metadata"));
+    event.tags = string_list(json_object_get(item, "tags"), "tags");
+    event.metadata_json = object_json(json_object_get(item, "metadata"), "metadata");
     set_raw_with_content_key(event, item);
     return event;
 }

@@ -88,7 +88,7 @@ std::optional<std::string> first_campaign(const json_t* data) {
 
 Event normalize(const json_t* data) {
     Event event;
-    event.vendor_event = json_text_at(data, "event").value_or("");
+    event.vendor_event = json_string_at(data, "event").value_or("");
     event.type = event_type(event.vendor_event);
     set_delivery_status(data, event);
     if (event.vendor_event == "failed") {
@@ -97,7 +97,7 @@ Event normalize(const json_t* data) {
         event.reject_reason = RejectReason::other;
         event.description = text_field(json_object_get(data, "reject"), "reason");
     }
-    event.recipient = json_text_at(data, "recipient").value_or("");
+    event.recipient = json_string_at(data, "recipient").value_or("");
     event.message_id =
         text_field(json_path(data, {"message", "headers"}), "message-id");
     event.event_id = text_field(data, "id");
@@ -107,7 +107,7 @@ Event normalize(const json_t* data) {
     event.user_agent = text_field(json_object_get(data, "client-info"), "user-agent");
     event.campaign_id = first_campaign(data);
     event.tags = string_list(json_object_get(data, "tags"));
-    event.metadata_json = object_json(json_object_get(data, "user-variables"));
+    event.metadata_json = object_json(json_object_get(data, "user-variables"), "user-variables");
     set_raw(event, data);
     // Mailgun ids are unique within a day only: pair with the event time.
     const auto timestamp = json_text_at(data, "timestamp");

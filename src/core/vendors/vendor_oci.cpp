@@ -156,8 +156,10 @@ Event normalize(const json_t* entry, std::size_t index, std::size_t count,
     const auto action = text_field(record, "action");
     const auto error_type = text_field(record, "errorType");
     const auto smtp_status = text_field(record, "smtpStatus");
+    // OCI's record shapes are not published: a record naming no action is
+    // still kept (as "unknown") rather than refused.
     event.vendor_event = action.value_or(
-        json_text_at(envelope, "type").value_or(""));
+        json_text_at(envelope, "type").value_or("unknown"));
     event.recipient = json_text_at(record, "recipient").value_or("");
     event.message_id = text_field(record, "messageId");
     if (record != envelope) event.event_id = text_field(envelope, "id");

@@ -89,6 +89,9 @@ BounceClass bounce_class(const json_t* bounce) {
 // Resend tags arrive as {"name": "value"} or [{"name": .., "value": ..}].
 std::string tags_metadata(const json_t* tags) {
     if (json_is_object(tags)) return json_dump_compact(tags);
+    if (tags != nullptr && !json_is_null(tags) && !json_is_array(tags)) {
+        StrictTypes::note("tags", tags, "an object or an array");
+    }
     JsonPtr out(json_object());
     std::size_t index;
     const json_t* tag;
@@ -96,6 +99,8 @@ std::string tags_metadata(const json_t* tags) {
         const auto name = json_string_at(tag, "name");
         const json_t* value = json_object_get(tag, "value");
         if (name && value) {
+            // _new: the object takes over the copy (json_object_setn would
+            // add a reference of its own and leak the copy).
             json_object_setn_new(out.get(), name->data(), name->size(),
                                  json_deep_copy(value));
         }
@@ -106,7 +111,7 @@ std::string tags_metadata(const json_t* tags) {
 std::vector<std::string> recipients(const json_t* data) {
     const json_t* to = json_object_get(data, "to");
     if (to == nullptr) to = json_object_get(data, "email");
-    return string_list(to);
+    return string_list(to, "to");
 }
 
 Event base_event(const json_t* body, const json_t* data,

@@ -81,9 +81,9 @@ BounceClass bounce_class(const json_t* item) {
 
 Event normalize(const json_t* item) {
     Event event;
-    event.vendor_event = json_text_at(item, "event").value_or("");
+    event.vendor_event = json_string_at(item, "event").value_or("");
     event.type = event_type(event.vendor_event);
-    event.recipient = json_text_at(item, "email").value_or("");
+    event.recipient = json_string_at(item, "email").value_or("");
     event.message_id = text_field(item, "sg_message_id");
     event.event_id = text_field(item, "sg_event_id");
     event.timestamp = time_field(item, "timestamp");
@@ -93,7 +93,7 @@ Event normalize(const json_t* item) {
     event.click_url = text_field(item, "url");
     event.campaign_id = text_field(item, "marketing_campaign_id");
     if (!event.campaign_id) event.campaign_id = text_field(item, "singlesend_id");
-    event.tags = string_list(json_object_get(item, "category"));
+    event.tags = string_list(json_object_get(item, "category"), "category");
     event.metadata_json = unreserved_members_json(item, kReservedKeys);
 
     const auto reason = text_field(item, "reason");

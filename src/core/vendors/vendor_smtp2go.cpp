@@ -61,15 +61,15 @@ constexpr std::string_view kReservedKeys[] = {
 
 Event normalize(const json_t* item) {
     Event event;
-    event.vendor_event = json_text_at(item, "event").value_or("");
+    event.vendor_event = json_string_at(item, "event").value_or("");
     event.type = event_type(event.vendor_event);
     if (event.type == EventType::bounced) {
         event.bounce_class = bounce_class(item);
     } else if (event.type == EventType::rejected) {
         event.reject_reason = RejectReason::other;
     }
-    event.recipient = json_text_at(item, "rcpt").value_or(
-        json_text_at(item, "email").value_or(""));
+    event.recipient = json_string_at(item, "rcpt").value_or(
+        json_string_at(item, "email").value_or(""));
     event.message_id = text_field(item, "message-id");
     if (!event.message_id) event.message_id = text_field(item, "Message-Id");
     event.event_id = text_field(item, "id");

@@ -13,8 +13,15 @@ use IO::Socket::INET;
 use JSON::PP;
 use POSIX qw(WNOHANG);
 use Redis;
+use Scalar::Util qw(weaken);
 use Test::More;
 use Time::HiRes qw(sleep time);
+
+# Live harnesses, so a test that dies half-way is torn down from END: that
+# runs before File::Temp's own END removes the test directory (END blocks
+# run in reverse order of definition), while pid file and reports exist.
+my @live;
+END { for my $self (grep { defined } @live) { $self->teardown } }
 
 sub new {
     my ($class, %opt) = @_;
@@ -36,10 +43,65 @@ sub new {
         json => JSON::PP->new->canonical,
     }, $class;
     diag("test dir: $dir") if $ENV{MAILHOOK_TEST_LEAVE};
+    push @live, $self;
+    weaken($live[-1]);
     return $self;
 }
 
 sub dir { $_[0]{dir} }
+
+# --- sanitizers ----------------------------------------------------------------
+#
+# `make test-asan` loads an ASan/UBSan-built module into Debian's nginx, which
+# is not instrumented: the ASan runtime must be the first library of the
+# process, so it is preloaded (MAILHOOK_SANITIZER_PRELOAD, the path of
+# libasan.so). Only nginx gets it, never perl or redis-server. ASan and LSan
+# reports go to files in the test directory (asan.<pid>), which finish()
+# reads. UBSan reports go to stderr, which nginx points at error.log: GCC's
+# libubsan is a separate runtime whose report-path setter is shadowed by the
+# preloaded libasan's, so its log_path has no effect. The module is built
+# with -fno-sanitize-recover, so UB also kills the worker.
+
+sub sanitized { !!$ENV{MAILHOOK_SANITIZER_PRELOAD} }
+
+# Leaks are checked when each nginx process exits (see
+# t/sanitizers/lsan.supp for what belongs to nginx itself).
+sub sanitizer_env {
+    my ($self) = @_;
+    return () unless $self->sanitized;
+    my $opts = sub {
+        my ($base, $file, @more) = @_;
+        return join ':', grep { length } $base // '', @more,
+            "log_path=$self->{dir}/$file";
+    };
+    return (
+        LD_PRELOAD => $ENV{MAILHOOK_SANITIZER_PRELOAD},
+        ASAN_OPTIONS => $opts->($ENV{MAILHOOK_ASAN_OPTIONS}, 'asan'),
+        UBSAN_OPTIONS => $opts->($ENV{MAILHOOK_UBSAN_OPTIONS}, 'ubsan'),
+        LSAN_OPTIONS => $ENV{MAILHOOK_LSAN_OPTIONS} // '',
+    );
+}
+
+# Runs an nginx command line (start, -s reload, -t) with the sanitizer
+# environment; returns its output, $? set.
+sub nginx_command {
+    my ($self, $args) = @_;
+    local %ENV = (%ENV, $self->sanitizer_env);
+    return `$self->{nginx_bin} $args 2>&1`;
+}
+
+# Sanitizer report files written so far: { file => first lines }.
+sub sanitizer_reports {
+    my ($self) = @_;
+    my %reports;
+    for my $file (glob("$self->{dir}/asan.* $self->{dir}/ubsan.*")) {
+        open my $fh, '<', $file or next;
+        my @lines = <$fh>;
+        next unless @lines;
+        $reports{$file} = join '', @lines[0 .. ($#lines < 40 ? $#lines : 40)];
+    }
+    return \%reports;
+}
 
 sub _which {
     my ($bin) = @_;
@@ -133,10 +195,12 @@ sub start_nginx {
     $self->{nginx_port} //= free_port();
     $self->{nginx_opt} = \%opt;
     $self->write_config(%opt);
-    my $out = `$self->{nginx_bin} -p $self->{dir}/ -c nginx.conf -e error.log 2>&1`;
+    my $out = $self->nginx_command("-p $self->{dir}/ -c nginx.conf -e error.log");
     die "nginx failed to start: $out" if $?;
     wait_for('nginx pid', 10, sub { -s "$self->{dir}/nginx.pid" });
+    $self->{nginx_master} = $self->nginx_pid;
     wait_for('nginx port', 10, sub { _port_open($self->{nginx_port}) });
+    $self->check_sanitized if $self->sanitized;
     # workers connect to Redis right after start; let them get there
     sleep 0.1;
     return $self->{nginx_port};
@@ -203,7 +267,7 @@ sub reload {
     my ($self, %opt) = @_;
     $self->write_config(%{$self->{nginx_opt}}, %opt) if %opt;
     my @old = $self->worker_pids;
-    my $out = `$self->{nginx_bin} -p $self->{dir}/ -c nginx.conf -e error.log -s reload 2>&1`;
+    my $out = $self->nginx_command("-p $self->{dir}/ -c nginx.conf -e error.log -s reload");
     die "reload failed: $out" if $?;
     # new workers are up when the old ones are gone
     wait_for('old workers to exit', 20, sub {
@@ -213,9 +277,21 @@ sub reload {
     sleep 0.1;
 }
 
+# A sanitizer run that silently ran without the runtime would prove nothing:
+# the master must have libasan mapped.
+sub check_sanitized {
+    my ($self) = @_;
+    my $pid = $self->nginx_pid or die "no nginx pid";
+    open my $fh, '<', "/proc/$pid/maps" or die "/proc/$pid/maps: $!";
+    local $/;
+    my $maps = <$fh>;
+    die "nginx runs without the ASan runtime (LD_PRELOAD not applied?)\n"
+        unless $maps =~ /libasan/;
+}
+
 sub stop_nginx {
     my ($self, $signal) = @_;
-    my $pid = $self->nginx_pid or return;
+    my $pid = $self->nginx_pid // delete $self->{nginx_master} or return;
     kill($signal // 'QUIT', $pid);
     wait_for('nginx exit', 20, sub { !kill(0, $pid) });
     unlink "$self->{dir}/nginx.pid";
@@ -227,6 +303,21 @@ sub error_log {
     local $/;
     return <$fh>;
 }
+
+# A test that dies half-way (e.g. a worker killed by a sanitizer) still
+# stops its daemons and shows what the sanitizers reported.
+sub teardown {
+    my ($self) = @_;
+    local ($?, $@, $!);
+    return if $self->{finished} || !$self->{dir};
+    $self->{finished} = 1;
+    eval { $self->stop_nginx };
+    eval { $self->stop_redis };
+    my $reports = eval { $self->sanitizer_reports } || {};
+    diag(join "\n", map { "$_:\n$reports->{$_}" } sort keys %$reports) if %$reports;
+}
+
+sub DESTROY { $_[0]->teardown }
 
 # Every event in every stream of this Redis, as JSON text.
 sub all_event_json {
@@ -267,13 +358,19 @@ sub validate_events {
 sub finish {
     my ($self) = @_;
     $self->validate_events;
+    $self->{finished} = 1;
+
     $self->stop_nginx;
     $self->stop_redis;
     my $log = $self->error_log;
     my @bad = grep { /\[(alert|emerg|crit)\]/ } split /\n/, $log;
     ok(!@bad, 'no alert, crit or emerg in error.log')
         or diag(join "\n", @bad[0 .. ($#bad < 9 ? $#bad : 9)]);
-    unlike($log, qr/AddressSanitizer|runtime error:/, 'no sanitizer reports');
+    unlike($log, qr/AddressSanitizer|LeakSanitizer|runtime error:/,
+        'no sanitizer reports in error.log');
+    my $reports = $self->sanitizer_reports;
+    ok(!%$reports, 'no sanitizer report files')
+        or diag(join "\n", map { "$_:\n$reports->{$_}" } sort keys %$reports);
 }
 
 # --- HTTP --------------------------------------------------------------------
