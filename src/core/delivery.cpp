@@ -30,6 +30,46 @@ const json_t* Delivery::json() const {
     return json_.get();
 }
 
+// Children are matched to their bytes by position: jansson keeps arrays in
+// order and objects in insertion order, as the scanner sees them.
+std::optional<std::string_view> Delivery::source_text(const json_t* value) const {
+    const json_t* root = json();
+    if (value == nullptr || root == nullptr) {
+        return std::nullopt;
+    }
+    if (value == root) {
+        return trim_ascii(body_);
+    }
+    if (!children_mapped_) {
+        children_mapped_ = true;
+        child_spans_ = json_child_spans(body_);
+        if (json_is_array(root)) {
+            std::size_t index;
+            const json_t* item;
+            json_array_foreach(root, index, item) children_.push_back(item);
+        } else if (json_is_object(root)) {
+            const char* key;
+            json_t* item;
+            json_object_foreach(const_cast<json_t*>(root), key, item) {
+                children_.push_back(item);
+            }
+        }
+        // Duplicate object keys (jansson keeps one) break the pairing.
+        if (children_.size() != child_spans_.size()) {
+            children_.clear();
+        }
+    }
+    // Events are usually asked for in order: look from the last hit on.
+    for (std::size_t n = 0; n < children_.size(); ++n) {
+        const std::size_t i = (next_child_ + n) % children_.size();
+        if (children_[i] == value) {
+            next_child_ = i + 1;
+            return child_spans_[i];
+        }
+    }
+    return std::nullopt;
+}
+
 const FormFields* Delivery::form() const {
     if (!form_parsed_) {
         form_ = parse_form(body_);

@@ -59,6 +59,10 @@ class Delivery {
 
     // The body parsed as JSON, once; nullptr when it is not JSON.
     const json_t* json() const;
+    // The exact bytes a value of json() came from, when it is the body
+    // itself or one of its direct children (array element, member value);
+    // nullopt for anything else.
+    std::optional<std::string_view> source_text(const json_t* value) const;
     // The body parsed as application/x-www-form-urlencoded, once (Mandrill
     // verifies and parses the same fields); nullptr when it is not a form.
     const FormFields* form() const;
@@ -100,6 +104,10 @@ class Delivery {
     const CertificateLookup* certificates_ = nullptr;
     mutable std::string repeated_header_;
     mutable JsonPtr json_;
+    mutable std::vector<std::string_view> child_spans_;
+    mutable std::vector<const json_t*> children_;
+    mutable bool children_mapped_ = false;
+    mutable std::size_t next_child_ = 0;
     mutable bool json_parsed_ = false;
     mutable std::optional<FormFields> form_;
     mutable bool form_parsed_ = false;

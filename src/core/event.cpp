@@ -126,6 +126,18 @@ class EventWriter {
         key(name);
         out_.append(json);
     }
+    // A vendor's JSON as it was sent, on one line: JSON allows no raw line
+    // breaks or tabs inside strings, so every one is whitespace between
+    // tokens and a space means the same.
+    void raw_one_line(std::string_view name, std::string_view json) {
+        key(name);
+        const std::size_t start = out_.size();
+        out_.append(json);
+        for (std::size_t i = start; i < out_.size(); ++i) {
+            char& c = out_[i];
+            if (c == '\n' || c == '\r' || c == '\t') c = ' ';
+        }
+    }
     void string_array(std::string_view name,
                       const std::vector<std::string>& values) {
         key(name);
@@ -147,8 +159,13 @@ class EventWriter {
 
 std::string write_event_json(const Event& event, std::string_view id,
                              const EventOrigin& origin) {
+    return write_event_json(event, id, origin, event.raw_json);
+}
+
+std::string write_event_json(const Event& event, std::string_view id,
+                             const EventOrigin& origin, std::string_view raw_text) {
     std::string out;
-    out.reserve(512 + event.raw_json.size());
+    out.reserve(512 + raw_text.size());
     EventWriter w(out);
     w.raw("schema", "1");
     w.string("id", id);
@@ -175,7 +192,7 @@ std::string write_event_json(const Event& event, std::string_view id,
     w.raw("metadata", event.metadata_json);
     w.string("vendor_event", event.vendor_event);
     if (origin.include_raw) {
-        w.raw("raw", event.raw_json);
+        w.raw_one_line("raw", raw_text);
     }
     w.close();
     return out;

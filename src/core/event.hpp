@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "json.hpp"
 #include "timestamp.hpp"
 
 namespace mailhook {
@@ -42,9 +43,13 @@ struct Event {
     std::vector<std::string> tags;
     std::string metadata_json = "{}";  // a JSON object, already serialized
     std::string vendor_event;
-    std::string raw_json = "{}";       // the vendor's own event, serialized
-    // What identifies this event at the vendor (its event id, or a hash of
-    // its bytes); the schema `id` is derived from it, see event_id_for().
+    // The vendor's own event: its serialized text, or (preferred, see
+    // set_raw) the parsed value, written from the request's own bytes.
+    std::string raw_json = "{}";
+    JsonRef raw_value;
+    // What identifies this event at the vendor (its event id); the schema
+    // `id` is derived from it, see event_id_for(). Empty: a hash of the raw
+    // event's bytes is used (vendors without event ids).
     std::string dedup_key;
 };
 
@@ -67,6 +72,9 @@ std::string content_dedup_key(std::string_view canonical_bytes);
 
 std::string write_event_json(const Event& event, std::string_view id,
                              const EventOrigin& origin);
+// With the raw event's text given (event.raw_json is ignored).
+std::string write_event_json(const Event& event, std::string_view id,
+                             const EventOrigin& origin, std::string_view raw_text);
 
 // Suppression effect of an event (DESIGN.md §3.4).
 enum class SuppressionEffect { none, hard_bounce, complaint, unsubscribe,

@@ -6,10 +6,26 @@
 namespace mailhook {
 namespace {
 
-ReadyEvent make_ready(const Event& event, const EventOrigin& origin) {
+std::string_view raw_text(const Event& event, const Delivery& delivery,
+                          std::string& storage) {
+    if (!event.raw_value) {
+        return event.raw_json;
+    }
+    if (const auto source = delivery.source_text(event.raw_value.get())) {
+        return *source;
+    }
+    storage = json_dump_compact(event.raw_value.get());
+    return storage;
+}
+
+ReadyEvent make_ready(const Event& event, const Delivery& delivery,
+                      const EventOrigin& origin) {
     ReadyEvent ready;
-    ready.id = event_id_for(origin.vendor, origin.connection, event.dedup_key);
-    ready.json = write_event_json(event, ready.id, origin);
+    std::string storage;
+    const std::string_view raw = raw_text(event, delivery, storage);
+    ready.id = event_id_for(origin.vendor, origin.connection,
+                            effective_dedup_key(event, raw));
+    ready.json = write_event_json(event, ready.id, origin, raw);
     ready.type = event.type;
     ready.effect = suppression_effect(event);
     ready.recipient_key = to_lower_ascii(trim_ascii(event.recipient));
@@ -27,6 +43,15 @@ void note_repeated_header(const Delivery& delivery, Verdict& verdict) {
 }
 
 }  // namespace
+
+std::string raw_event_text(const Event& event, const Delivery& delivery) {
+    std::string storage;
+    return std::string(raw_text(event, delivery, storage));
+}
+
+std::string effective_dedup_key(const Event& event, std::string_view raw_text) {
+    return event.dedup_key.empty() ? content_dedup_key(raw_text) : event.dedup_key;
+}
 
 Intake take_in(const Vendor& vendor, const Delivery& delivery,
                const Connection& connection, const EventOrigin& origin) {
@@ -71,7 +96,7 @@ Intake take_in(const Vendor& vendor, const Delivery& delivery,
     }
     intake.events.reserve(batch.events.size());
     for (const Event& event : batch.events) {
-        intake.events.push_back(make_ready(event, origin));
+        intake.events.push_back(make_ready(event, delivery, origin));
     }
     intake.confirm_url = std::move(batch.confirm_url);
     if (batch.replay_guard) {

@@ -36,4 +36,12 @@ struct Intake {
 Intake take_in(const Vendor& vendor, const Delivery& delivery,
                const Connection& connection, const EventOrigin& origin);
 
+// The text stored as an event's `raw`: the request's own bytes when the
+// vendor's value came straight from the body (the body, an element of a body
+// array, a member of a body object), else the value serialized.
+std::string raw_event_text(const Event& event, const Delivery& delivery);
+// The key the event's id is derived from: the vendor's, or the hash of the
+// raw text for vendors without event ids.
+std::string effective_dedup_key(const Event& event, std::string_view raw_text);
+
 }  // namespace mailhook

@@ -64,6 +64,70 @@ JsonPtr parse_json(std::string_view text, std::size_t max_depth) {
     return JsonPtr(json_loadb(text.data(), text.size(), JSON_DECODE_ANY, &error));
 }
 
+namespace {
+
+bool is_json_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+// End of the string starting at text[i] (the opening quote): one past the
+// closing quote.
+std::size_t skip_string(std::string_view text, std::size_t i) {
+    for (++i; i < text.size(); ++i) {
+        if (text[i] == '\\') {
+            ++i;
+        } else if (text[i] == '"') {
+            return i + 1;
+        }
+    }
+    return text.size();
+}
+
+// End of the value starting at text[i].
+std::size_t skip_value(std::string_view text, std::size_t i) {
+    if (text[i] == '"') return skip_string(text, i);
+    if (text[i] != '[' && text[i] != '{') {
+        while (i < text.size() && text[i] != ',' && text[i] != ']' && text[i] != '}' &&
+               !is_json_space(text[i])) {
+            ++i;
+        }
+        return i;
+    }
+    std::size_t depth = 0;
+    for (; i < text.size(); ++i) {
+        const char c = text[i];
+        if (c == '"') {
+            i = skip_string(text, i) - 1;
+        } else if (c == '[' || c == '{') {
+            ++depth;
+        } else if ((c == ']' || c == '}') && --depth == 0) {
+            return i + 1;
+        }
+    }
+    return text.size();
+}
+
+}  // namespace
+
+std::vector<std::string_view> json_child_spans(std::string_view text) {
+    std::vector<std::string_view> spans;
+    std::size_t i = 0;
+    while (i < text.size() && is_json_space(text[i])) ++i;
+    if (i == text.size() || (text[i] != '[' && text[i] != '{')) return spans;
+    const bool object = text[i] == '{';
+    ++i;
+    while (i < text.size()) {
+        while (i < text.size() && (is_json_space(text[i]) || text[i] == ',')) ++i;
+        if (i == text.size() || text[i] == ']' || text[i] == '}') break;
+        if (object) {
+            i = skip_string(text, i);
+            while (i < text.size() && (is_json_space(text[i]) || text[i] == ':')) ++i;
+        }
+        const std::size_t end = skip_value(text, i);
+        spans.push_back(text.substr(i, end - i));
+        i = end;
+    }
+    return spans;
+}
+
 bool json_depth_exceeds(std::string_view text, std::size_t limit) {
     std::size_t depth = 0;
     bool in_string = false;

@@ -8,6 +8,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace mailhook {
 
@@ -15,6 +17,31 @@ struct JsonDecref {
     void operator()(json_t* value) const { json_decref(value); }
 };
 using JsonPtr = std::unique_ptr<json_t, JsonDecref>;
+
+// A shared reference to a jansson value (copies add a reference), so an
+// event can keep the value it came from alive past the vendor's parser.
+class JsonRef {
+  public:
+    JsonRef() = default;
+    explicit JsonRef(const json_t* value)
+        : value_(json_incref(const_cast<json_t*>(value))) {}
+    JsonRef(const JsonRef& other) : value_(json_incref(other.value_)) {}
+    JsonRef& operator=(JsonRef other) {
+        std::swap(value_, other.value_);
+        return *this;
+    }
+    ~JsonRef() { json_decref(value_); }
+    const json_t* get() const { return value_; }
+    explicit operator bool() const { return value_ != nullptr; }
+
+  private:
+    json_t* value_ = nullptr;
+};
+
+// The byte ranges of the direct children of a JSON array or object, in
+// order: for an array, each element; for an object, each member's value.
+// `text` must be valid JSON (already parsed by jansson).
+std::vector<std::string_view> json_child_spans(std::string_view text);
 
 // Parses exactly the given bytes (no NUL terminator needed). Rejects NUL
 // bytes inside strings and anything nested deeper than jansson's limit.

@@ -198,12 +198,8 @@ std::vector<PublicKey> rsa_keys_from_jwk(const json_t* jwk_or_set) {
 }
 
 void set_raw(Event& event, const json_t* vendor_event) {
-    event.raw_json = json_dump_compact(vendor_event);
-}
-
-void set_raw_with_content_key(Event& event, const json_t* vendor_event) {
-    set_raw(event, vendor_event);
-    event.dedup_key = content_dedup_key(event.raw_json);
+    event.raw_value = JsonRef(vendor_event);
+    event.raw_json.clear();
 }
 
 Verdict collect_objects(const json_t* body, std::vector<const json_t*>& out) {

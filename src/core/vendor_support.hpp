@@ -68,9 +68,11 @@ std::optional<PublicKey> public_key_from_text(std::string_view text);
 // ({"keys":[...]}); members of other key types are skipped.
 std::vector<PublicKey> rsa_keys_from_jwk(const json_t* jwk_or_set);
 
-// Raw JSON + content-hash dedup key for vendors that send no event id.
+// The vendor's event for `raw`. Only a reference is kept: take_in() writes
+// the request's own bytes when the value is the body, an element of a body
+// array or a member of a body object, and serializes it otherwise. Leaving
+// dedup_key empty makes the hash of those bytes the dedup key.
 void set_raw(Event& event, const json_t* vendor_event);
-void set_raw_with_content_key(Event& event, const json_t* vendor_event);
 
 // The elements of a JSON array body, or the body itself when it is one
 // object. Malformed when the body is neither or holds a non-object.

@@ -255,3 +255,19 @@ TEST(FindEnhancedStatus, RealMtaReplies) {
 
 }  // namespace
 }  // namespace mailhook
+
+namespace mailhook {
+namespace {
+
+TEST(EventJson, RawAsSentStaysOnOneLine) {
+    EventOrigin origin;
+    origin.vendor = "v";
+    origin.connection = "c";
+    const std::string json =
+        write_event_json(Event{}, "id", origin, "{\r\n\t\"a\": \"x\\ny\"\n}");
+    EXPECT_EQ(json.find('\n'), std::string::npos);
+    EXPECT_NE(json.find(R"("raw":{  "a": "x\ny" })"), std::string::npos) << json;
+}
+
+}  // namespace
+}  // namespace mailhook

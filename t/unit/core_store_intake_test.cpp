@@ -302,3 +302,45 @@ TEST(Verdict, HttpAnswers) {
 
 }  // namespace
 }  // namespace mailhook
+
+namespace mailhook {
+namespace {
+
+TEST(JsonChildSpans, ElementsAndMemberValuesAsWritten) {
+    EXPECT_EQ(json_child_spans(R"( [ {"a":"]"} , 2,"x\"]" ,[1,[2]] ,null] )"),
+              (std::vector<std::string_view>{R"({"a":"]"})", "2", R"("x\"]")", "[1,[2]]",
+                                             "null"}));
+    EXPECT_EQ(json_child_spans(R"({"k" : {"b": [1]} , "s":"v}"})"),
+              (std::vector<std::string_view>{R"({"b": [1]})", R"("v}")"}));
+    EXPECT_TRUE(json_child_spans("[]").empty());
+    EXPECT_TRUE(json_child_spans("42").empty());
+}
+
+TEST(RawText, TheRequestsOwnBytesWhenTheValueCameFromTheBody) {
+    const std::string body = "[ {\"kind\":\"open\",  \"recipient\":\"a@x\"} ,{\"kind\":\"click\"}]\r\n";
+    test::MapHeaders headers;
+    const Delivery delivery(body, headers, 0);
+    const json_t* root = delivery.json();
+    ASSERT_NE(root, nullptr);
+    Event first;
+    first.raw_value = JsonRef(json_array_get(root, 0));
+    Event second;
+    second.raw_value = JsonRef(json_array_get(root, 1));
+    EXPECT_EQ(raw_event_text(first, delivery), "{\"kind\":\"open\",  \"recipient\":\"a@x\"}");
+    EXPECT_EQ(raw_event_text(second, delivery), "{\"kind\":\"click\"}");
+    Event whole;
+    whole.raw_value = JsonRef(root);
+    EXPECT_EQ(raw_event_text(whole, delivery), body.substr(0, body.size() - 2));
+    // Anything else is serialized.
+    JsonPtr other(json_pack("{s:i}", "n", 1));
+    Event built;
+    built.raw_value = JsonRef(other.get());
+    EXPECT_EQ(raw_event_text(built, delivery), "{\"n\":1}");
+    EXPECT_EQ(effective_dedup_key(second, raw_event_text(second, delivery)),
+              content_dedup_key("{\"kind\":\"click\"}"));
+    second.dedup_key = "v:1";
+    EXPECT_EQ(effective_dedup_key(second, "ignored"), "v:1");
+}
+
+}  // namespace
+}  // namespace mailhook

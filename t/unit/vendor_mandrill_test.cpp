@@ -136,7 +136,7 @@ TEST(MandrillParse, HardBounceSample) {
         "ip": null, "campaign_id": null, "tags": ["webhook-example"],
         "metadata": {"user_id": 111}, "vendor_event": "hard_bounce"})");
     EXPECT_TRUE(raw_equals(events[0], kHardBounce));
-    EXPECT_EQ(events[0].dedup_key, content_dedup_key(events[0].raw_json));
+    EXPECT_EQ(events[0].dedup_key, "");  // take_in hashes the raw bytes
 }
 
 TEST(MandrillParse, MessageEventNames) {

@@ -103,7 +103,7 @@ TEST(SmtpComParse, BounceSample) {
         "vendor_event": "bounce"})");
     EXPECT_EQ(events[0].dedup_key, "smtpcom:f5a09b889153a22555af2de426dac8cd");
     const JsonPtr sample = parse_json(kBounceSample);
-    EXPECT_EQ(events[0].raw_json, json_dump_compact(json_array_get(sample.get(), 0)));
+    EXPECT_EQ(test::raw_text_of(events[0]), json_dump_compact(json_array_get(sample.get(), 0)));
 }
 
 TEST(SmtpComParse, LabelsAndBounceClasses) {
@@ -145,7 +145,7 @@ TEST(SmtpComParse, BatchWithStartTimeOnlyAndNoId) {
     ASSERT_EQ(events.size(), 2u);
     EXPECT_EQ(events[0].timestamp, at_seconds(1608037665));
     EXPECT_EQ(events[0].metadata_json, "{}");
-    EXPECT_EQ(events[1].dedup_key, content_dedup_key(events[1].raw_json));
+    EXPECT_EQ(events[1].dedup_key, "");  // take_in hashes the raw bytes
     EXPECT_EVENT(events[1], R"({
         "type": "opened", "bounce_class": null, "reject_reason": null,
         "recipient": "b@example.com", "message_id": null, "event_id": null,

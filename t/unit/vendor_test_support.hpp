@@ -110,7 +110,7 @@ inline ::testing::AssertionResult json_equals(const json_t* actual,
 
 inline ::testing::AssertionResult raw_equals(const Event& event,
                                              std::string_view expected_text) {
-    const JsonPtr raw = parse_json(event.raw_json);
+    const JsonPtr raw = parse_json(raw_text_of(event));
     return json_equals(raw.get(), expected_text);
 }
 

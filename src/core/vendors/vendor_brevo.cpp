@@ -63,7 +63,7 @@ Event normalize(const json_t* item) {
         custom_text_object("X-Mailin-custom", text_field(item, "X-Mailin-custom"));
     event.metadata_json = json_dump_compact(custom.get());
     // `id` is the webhook's id, the same for all its events: no event id.
-    set_raw_with_content_key(event, item);
+    set_raw(event, item);
     return event;
 }
 

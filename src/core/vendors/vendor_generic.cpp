@@ -79,7 +79,7 @@ Event normalize(const json_t* item) {
     event.metadata_json = object_json(json_object_get(item, "metadata"));
     set_raw(event, item);
     event.dedup_key = event.event_id ? "gen:" + *event.event_id
-                                     : content_dedup_key(event.raw_json);
+                                     : std::string();
     return event;
 }
 

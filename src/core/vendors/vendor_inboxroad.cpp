@@ -67,7 +67,7 @@ Event normalize(const json_t* item) {
                                                  : text_field(item, "campaign_id");
     event.tags = string_list(json_object_get(item, "tags"), "tags");
     event.metadata_json = object_json(json_object_get(item, "metadata"), "metadata");
-    set_raw_with_content_key(event, item);
+    set_raw(event, item);
     return event;
 }
 

@@ -113,7 +113,7 @@ Event normalize(const json_t* data) {
     const auto timestamp = json_text_at(data, "timestamp");
     event.dedup_key = event.event_id
                           ? "mg:" + *event.event_id + "@" + timestamp.value_or("")
-                          : content_dedup_key(event.raw_json);
+                          : std::string();
     return event;
 }
 

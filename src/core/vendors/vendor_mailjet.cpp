@@ -104,7 +104,7 @@ Event normalize(const json_t* item) {
     event.campaign_id = campaign(item);
     event.metadata_json = metadata_json(item);
     // No per-event id: the content identifies the event.
-    set_raw_with_content_key(event, item);
+    set_raw(event, item);
     return event;
 }
 

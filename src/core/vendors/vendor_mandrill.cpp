@@ -91,7 +91,7 @@ Event normalize(const json_t* item) {
     event.tags = string_list(json_object_get(msg, "tags"));
     event.metadata_json = object_json(json_object_get(msg, "metadata"));
     // Mandrill sends no per-event id: the event's own bytes identify it.
-    set_raw_with_content_key(event, item);
+    set_raw(event, item);
     return event;
 }
 

@@ -182,7 +182,7 @@ Event normalize(const json_t* entry, std::size_t index, std::size_t count,
         if (count > 1) event.dedup_key += ":" + std::to_string(index);
         event.dedup_key += ":" + to_lower_ascii(event.recipient);
     } else {
-        event.dedup_key = content_dedup_key(event.raw_json);
+        event.dedup_key.clear();  // the raw event's hash
     }
     return event;
 }

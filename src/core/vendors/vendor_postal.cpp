@@ -114,7 +114,7 @@ Event normalize(const json_t* envelope) {
     event.tags = string_list(json_object_get(message, "tag"));
     set_raw(event, envelope);
     event.dedup_key = event.event_id ? "postal:" + *event.event_id
-                                     : content_dedup_key(event.raw_json);
+                                     : std::string();
     return event;
 }
 

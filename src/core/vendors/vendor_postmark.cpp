@@ -111,7 +111,7 @@ std::string dedup_key(const json_t* record, const Event& event,
     if (event.event_id) return "postmark:bounce:" + *event.event_id;
     const auto at = mapping.time_key ? text_field(record, mapping.time_key)
                                      : std::nullopt;
-    if (!at) return content_dedup_key(event.raw_json);
+    if (!at) return {};  // the raw event's hash
     std::string key = "postmark:";
     key.append(mapping.name).push_back('|');
     key.append(text_field(record, "MessageID").value_or("")).push_back('|');

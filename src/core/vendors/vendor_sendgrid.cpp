@@ -122,7 +122,7 @@ Event normalize(const json_t* item) {
     }
     set_raw(event, item);
     event.dedup_key = event.event_id ? "sg:" + *event.event_id
-                                     : content_dedup_key(event.raw_json);
+                                     : std::string();
     return event;
 }
 

@@ -250,7 +250,7 @@ void ses_events(const json_t* message, const SnsContext& sns,
     // SNS keeps MessageId across retries: with the recipient it names each
     // event for good.
     const std::string key_prefix =
-        sns.message_id ? "sns:" + *sns.message_id : content_dedup_key(base.raw_json);
+        sns.message_id ? "sns:" + *sns.message_id : std::string();
     const std::vector<Recipient> list = recipients(kind, detail, mail);
     if (list.empty()) {
         out.push_back(base);
@@ -286,7 +286,7 @@ Event foreign_notification(std::string_view vendor_event, const json_t* raw,
     event.timestamp = sns.timestamp;
     set_raw(event, raw);
     event.dedup_key = sns.message_id ? "sns:" + *sns.message_id
-                                     : content_dedup_key(event.raw_json);
+                                     : std::string();
     return event;
 }
 
@@ -493,7 +493,7 @@ class Ses final : public Vendor {
         event.metadata_json = control_metadata(control, envelope);
         set_raw(event, envelope);
         event.dedup_key = sns.message_id ? "sns:" + *sns.message_id
-                                         : content_dedup_key(event.raw_json);
+                                         : std::string();
         return event;
     }
 

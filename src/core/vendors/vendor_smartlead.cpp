@@ -88,7 +88,7 @@ Event normalize(const json_t* body) {
     event.click_url = text_field(json_object_get(body, "link"), "url");
     event.campaign_id = text_field(body, "campaign_id");
     const JsonPtr stored = without_secret(body);
-    set_raw_with_content_key(event, stored.get());
+    set_raw(event, stored.get());
     return event;
 }
 

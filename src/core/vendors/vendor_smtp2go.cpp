@@ -86,7 +86,7 @@ Event normalize(const json_t* item) {
     event.metadata_json = unreserved_members_json(item, kReservedKeys);
     set_raw(event, item);
     event.dedup_key = event.event_id ? "s2g:" + *event.event_id
-                                     : content_dedup_key(event.raw_json);
+                                     : std::string();
     return event;
 }
 

@@ -174,7 +174,7 @@ Event normalize(const json_t* element, const json_t* fields) {
     event.metadata_json = object_json(json_object_get(fields, "rcpt_meta"));
     set_raw(event, element);
     event.dedup_key = event.event_id ? "sp:" + *event.event_id
-                                     : content_dedup_key(event.raw_json);
+                                     : std::string();
     return event;
 }
 
