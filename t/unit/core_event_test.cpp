@@ -266,7 +266,7 @@ TEST(EventJson, RawAsSentStaysOnOneLine) {
     const std::string json =
         write_event_json(Event{}, "id", origin, "{\r\n\t\"a\": \"x\\ny\"\n}");
     EXPECT_EQ(json.find('\n'), std::string::npos);
-    EXPECT_NE(json.find(R"("raw":{  "a": "x\ny" })"), std::string::npos) << json;
+    EXPECT_NE(json.find(R"("raw":{   "a": "x\ny" })"), std::string::npos) << json;
 }
 
 }  // namespace
