@@ -79,6 +79,19 @@ my ($f1) = grep { $_->{event_id} eq 'f1' } $t->events;
 is($f1->{id}, substr(Digest::SHA::sha256_hex("sendgrid\0sg1\0sg:f1"), 0, 32),
     'id = first 128 bits of SHA-256(vendor NUL connection NUL vendor key)');
 
+# The stream key itself of another type: the first XADD fails, before any
+# other write.
+$redis->del('events:acme');
+$redis->set('events:acme', 'not a stream');
+$r = post_batch(batch(event('w1'), event('w2', event => 'bounce', type => 'bounce')),
+    '/per-tenant/sendgrid/sg2');
+is($r->{status}, 503, 'stream key of the wrong type: 503');
+my $w1 = substr(Digest::SHA::sha256_hex("sendgrid\0sg2\0sg:w1"), 0, 32);
+is($redis->exists("mailhook:dedup:$w1"), 0, 'no dedup key written');
+is($redis->hlen('mailhook:suppression:acme'), 0, 'no suppression written');
+$redis->del('events:acme');
+is(post_batch(batch(event('w1')), '/per-tenant/sendgrid/sg2')->{status}, 200, 'fixed: stored');
+
 # Out of memory: Redis refuses the first write, nothing is half-stored.
 $before = $t->event_count;
 $redis->config_set('maxmemory', 1);

@@ -17,7 +17,7 @@ namespace {
 //   then (optional, for tracking) delivered ttl (0 = off), a count D and D
 //   pairs of event number (0-based) and its delivered key.
 // Redis does not roll back a script that fails half-way, so every check that
-// can fail runs before the first write.
+// can fail runs before the first write (or is the first write).
 constexpr std::string_view kSource = R"lua(
 local stream, supp, supp_stream = KEYS[1], KEYS[2], KEYS[3]
 local dedup_prefix, dedup_ttl = ARGV[1], tonumber(ARGV[2])
@@ -32,10 +32,6 @@ local function expect_type(key, want)
     return redis.error_reply('WRONGTYPE mailhook key ' .. key .. ' holds a ' .. t)
   end
 end
-local bad = expect_type(stream, 'stream') or expect_type(supp, 'hash')
-  or expect_type(supp_stream, 'stream')
-if bad then return bad end
-
 if replay_key ~= '' then
   local seen = redis.call('GET', replay_key)
   if seen and seen ~= replay_print then return {-1, 0} end
@@ -48,7 +44,7 @@ for j = 0, (tonumber(ARGV[tail + 1] or '0') or 0) - 1 do
   delivered_keys[13 + tonumber(ARGV[tail + 2 + 2 * j]) * 7] = ARGV[tail + 3 + 2 * j]
 end
 
-local fresh, seen_ids, duplicates = {}, {}, 0
+local fresh, seen_ids, duplicates, suppressing = {}, {}, 0, false
 for i = 0, n - 1 do
   local base = 13 + i * 7
   local id = ARGV[base]
@@ -57,7 +53,16 @@ for i = 0, n - 1 do
   else
     seen_ids[id] = true
     fresh[#fresh + 1] = base
+    suppressing = suppressing or (ARGV[base + 2] ~= '' and ARGV[base + 3] ~= '')
   end
+end
+
+-- The first write is the first XADD: a stream key of another type fails it
+-- before anything is written. The suppression keys are written after it, so
+-- their types are checked now (only when this request touches them).
+if suppressing then
+  local bad = expect_type(supp, 'hash') or expect_type(supp_stream, 'stream')
+  if bad then return bad end
 end
 
 local severity = {soft_bounce_limit = 1, unsubscribe = 2, hard_bounce = 3, complaint = 4}
@@ -101,18 +106,15 @@ local function soft_bounce(recipient, id, epoch, at)
   end
 end
 
-local xadd_head = {'XADD', stream}
-if maxlen > 0 then
-  xadd_head = {'XADD', stream, 'MAXLEN', '~', maxlen}
-end
 for _, base in ipairs(fresh) do
   local id, etype, effect, recipient = ARGV[base], ARGV[base + 1], ARGV[base + 2], ARGV[base + 3]
   local epoch, at, json = tonumber(ARGV[base + 4]), ARGV[base + 5], ARGV[base + 6]
-  local cmd = {unpack(xadd_head)}
-  for _, v in ipairs({'*', 'event', json, 'type', etype, 'vendor', vendor}) do
-    cmd[#cmd + 1] = v
+  if maxlen > 0 then
+    redis.call('XADD', stream, 'MAXLEN', '~', maxlen, '*', 'event', json, 'type', etype,
+      'vendor', vendor)
+  else
+    redis.call('XADD', stream, '*', 'event', json, 'type', etype, 'vendor', vendor)
   end
-  redis.call(unpack(cmd))
   redis.call('SET', dedup_prefix .. id, '1', 'EX', dedup_ttl)
   if delivered_ttl > 0 and delivered_keys[base] then
     redis.call('SET', delivered_keys[base], epoch, 'EX', delivered_ttl)
