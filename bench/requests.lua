@@ -29,9 +29,23 @@ function init(args)
     n = n + 1
   end
   index = 0
+  sent = 0
+  count = #requests
 end
 
 function request()
   index = index % #requests + 1
+  sent = sent + 1
   return requests[index]
+end
+
+-- Past its list a thread starts over (those repeats are duplicates): report
+-- how many distinct requests went out, for the stored-events check.
+function done(summary, latency, requests)
+  local unique = 0
+  for _, thread in ipairs(threads) do
+    local s, c = thread:get("sent"), thread:get("count")
+    unique = unique + math.min(s, c)
+  end
+  io.write(string.format("distinct requests sent: %d\n", unique))
 end
