@@ -144,7 +144,7 @@ print "mailhook benchmark: wrk -t$wrk_threads -c$connections, ${duration}s per r
 print "pre-signing requests...\n";
 my %files = (A => "$dir/a.req", B => "$dir/b.req", C => "$dir/c.req");
 write_requests($files{A}, 400_000, \&inboxroad_request);
-write_requests($files{B}, 4_000, \&sendgrid_request);
+write_requests($files{B}, 6_000, \&sendgrid_request);
 write_requests($files{C}, 300_000, \&mailgun_request);
 my %events_per_request = (A => 1, B => 100, C => 1);
 my %names = (A => 'A inboxroad 1 event (HMAC)', B => 'B sendgrid 100 events (ECDSA)',
