@@ -27,7 +27,8 @@ my %nginx = (
         . " log_format tracking '\$mailhook_tracking_result \$status';",
     server => 'location /t/ { mailhook_tracking;'
         . ' access_log ' . $t->dir . '/tracking.log tracking;'
-        . ' set_real_ip_from 127.0.0.1; real_ip_header X-Forwarded-For; }',
+        . ' set_real_ip_from 127.0.0.1; real_ip_header X-Forwarded-For; }'
+        . ' location = /status { mailhook_status; }',
 );
 $t->start_nginx(%nginx);
 my $redis = $t->redis;
@@ -162,8 +163,9 @@ like($log, qr/tracking click token rejected: signature: .*nothing stored/, 'tamp
 like($log, qr/tracking click token rejected: unknown_key/, 'unknown key logged');
 like($log, qr/tracking click token rejected: expired/, 'expired logged');
 like($log, qr/tracking click token rejected: url/, 'unsafe URL logged');
-like($log, qr/tracking open token rejected: \w+: .*\(3 in this worker\)/,
-    'invalid opens logged and counted');
+like($log, qr/tracking open token rejected: \w+: .*nothing stored/, 'invalid opens logged');
+like($t->request('GET', '/status')->{content},
+    qr/^mailhook_tracking_invalid_tokens_total\{kind="open"\} 3$/m, 'invalid opens counted');
 unlike($log, qr/k1-secret|k2-secret/, 'secrets never logged');
 my $results = do { local $/; open my $fh, '<', $t->dir . '/tracking.log' or die $!; <$fh> };
 like($results, qr/^opened 200$/m, '$mailhook_tracking_result: opened');

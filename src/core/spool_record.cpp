@@ -7,6 +7,7 @@ namespace {
 
 constexpr std::string_view kMagic = "MHS1";
 constexpr std::size_t kHeaderSize = 16;
+constexpr std::size_t kShaSize = 40;
 // Larger records than this are not something we wrote.
 constexpr std::uint32_t kMaxRecordBytes = 512u * 1024 * 1024;
 
@@ -48,8 +49,12 @@ std::uint32_t crc32(std::string_view bytes) {
     return c ^ 0xffffffffu;
 }
 
-std::string encode_spool_record(const RespArgs& args) {
-    const std::string_view payload = args.encoded();
+std::string encode_spool_record(std::string_view script_sha1, const RespArgs& args) {
+    std::string payload;
+    payload.reserve(kShaSize + args.encoded().size());
+    payload.append(script_sha1.substr(0, kShaSize));
+    payload.resize(kShaSize, '0');
+    payload.append(args.encoded());
     std::string out;
     out.reserve(kHeaderSize + payload.size());
     out.append(kMagic);
@@ -76,7 +81,7 @@ SpoolRecordView decode_spool_record(std::string_view bytes) {
     const std::uint32_t count = get_u32(bytes, 4);
     const std::uint32_t length = get_u32(bytes, 8);
     const std::uint32_t checksum = get_u32(bytes, 12);
-    if (length > kMaxRecordBytes || count == 0) {
+    if (length > kMaxRecordBytes || length < kShaSize || count == 0) {
         view.status = SpoolRecordView::Status::corrupt;
         return view;
     }
@@ -92,7 +97,8 @@ SpoolRecordView decode_spool_record(std::string_view bytes) {
     view.status = SpoolRecordView::Status::ok;
     view.size = kHeaderSize + length;
     view.arg_count = count;
-    view.args = payload;
+    view.script_sha1 = payload.substr(0, kShaSize);
+    view.args = payload.substr(kShaSize);
     return view;
 }
 

@@ -14,14 +14,16 @@ namespace mailhook {
 
 std::uint32_t crc32(std::string_view bytes);
 
-// "MHS1" | u32 argument count | u32 length | u32 crc32(arguments) | arguments
-std::string encode_spool_record(const RespArgs& args);
+// "MHS1" | u32 argument count | u32 length | u32 crc32(payload) | payload,
+// where payload = the script's SHA-1 (40 hex digits) | its arguments.
+std::string encode_spool_record(std::string_view script_sha1, const RespArgs& args);
 
 struct SpoolRecordView {
     enum class Status { ok, incomplete, corrupt };
     Status status = Status::incomplete;
     std::size_t size = 0;  // bytes the record occupies (header included)
     std::uint32_t arg_count = 0;
+    std::string_view script_sha1;
     std::string_view args;
 };
 

@@ -7,10 +7,6 @@
 namespace mailhook::nginx {
 namespace {
 
-// Per worker process (each worker has its own copy after fork). Trivial
-// type: no destructor runs at dlclose.
-DetachedCounters counters;
-
 // hiredis privdata: the job, and the state to resend it through.
 struct InFlight {
     ModuleState* state;
@@ -18,6 +14,26 @@ struct InFlight {
 };
 
 void on_reply(redisAsyncContext* ac, void* reply, void* privdata) noexcept;
+
+void lost(ModuleState& state, std::unique_ptr<DetachedStore> job,
+          std::string_view why) noexcept {
+    ++state.detached.lost;
+    ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                  "mailhook: event not stored %*s: %*s (%uL lost in this worker)",
+                  job->describe.size(), job->describe.data(), why.size(), why.data(),
+                  static_cast<uint64_t>(state.detached.lost));
+}
+
+// Redis could not take the job: the spool keeps it when there is one.
+void not_sent(ModuleState& state, std::unique_ptr<DetachedStore> job,
+              std::string_view why) noexcept {
+    if (state.spool) {
+        ++state.detached.spooled;
+        state.spool->append(job->script_sha1, job->args, nullptr);
+        return;
+    }
+    lost(state, std::move(job), why);
+}
 
 bool send(ModuleState& state, std::unique_ptr<DetachedStore>& job) {
     if (!state.link || !state.link->accepts_commands()) {
@@ -33,7 +49,7 @@ bool send(ModuleState& state, std::unique_ptr<DetachedStore>& job) {
         delete in_flight;
         return false;
     }
-    ++counters.in_flight;
+    ++state.detached.in_flight;
     return true;
 }
 
@@ -46,11 +62,12 @@ std::string_view reply_text(const redisReply* reply) {
 
 void on_reply(redisAsyncContext*, void* reply, void* privdata) noexcept {
     std::unique_ptr<InFlight> in_flight(static_cast<InFlight*>(privdata));
-    --counters.in_flight;
+    ModuleState& state = *in_flight->state;
+    --state.detached.in_flight;
     try {
         auto* r = static_cast<const redisReply*>(reply);
         if (r == nullptr) {
-            store_detached(std::move(in_flight->job), "redis connection lost");
+            not_sent(state, std::move(in_flight->job), "redis connection lost");
             return;
         }
         if (r->type == REDIS_REPLY_ERROR) {
@@ -58,16 +75,16 @@ void on_reply(redisAsyncContext*, void* reply, void* privdata) noexcept {
             if (noscript && !in_flight->job->sent_full_script) {
                 // Script cache empty (restart, SCRIPT FLUSH): send the source.
                 in_flight->job->sent_full_script = true;
-                if (!send(*in_flight->state, in_flight->job)) {
-                    store_detached(std::move(in_flight->job), "redis is not connected");
+                if (!send(state, in_flight->job)) {
+                    not_sent(state, std::move(in_flight->job), "redis is not connected");
                 }
                 return;
             }
-            store_detached(std::move(in_flight->job),
-                           "store script failed: " + std::string(reply_text(r)));
+            lost(state, std::move(in_flight->job),
+                 "store script failed: " + std::string(reply_text(r)));
             return;
         }
-        ++counters.stored;
+        ++state.detached.stored;
     } catch (const std::exception& e) {
         ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0, "mailhook: %s", e.what());
     }
@@ -75,34 +92,19 @@ void on_reply(redisAsyncContext*, void* reply, void* privdata) noexcept {
 
 }  // namespace
 
-const DetachedCounters& detached_counters() { return counters; }
-
 void submit_detached(ModuleState& state, std::unique_ptr<DetachedStore> job) noexcept {
-    ++counters.submitted;
-    if (counters.in_flight >= kMaxDetachedInFlight) {
-        store_detached(std::move(job), "too many stores waiting for redis");
-        return;
-    }
+    ++state.detached.submitted;
     try {
-        if (!send(state, job)) {
-            store_detached(std::move(job), "redis is not connected");
+        if (state.detached.in_flight >= kMaxDetachedInFlight) {
+            not_sent(state, std::move(job), "too many stores waiting for redis");
+        } else if (!send(state, job)) {
+            not_sent(state, std::move(job), "redis is not connected");
         }
     } catch (const std::exception& e) {
         if (job) {
-            store_detached(std::move(job), e.what());
+            lost(state, std::move(job), e.what());
         }
     }
-}
-
-void store_detached(std::unique_ptr<DetachedStore> job, std::string_view why) noexcept {
-    ++counters.lost;
-    if (!job) {
-        return;
-    }
-    ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
-                  "mailhook: event not stored %*s: %*s (%uL lost in this worker)",
-                  job->describe.size(), job->describe.data(), why.size(), why.data(),
-                  static_cast<uint64_t>(counters.lost));
 }
 
 }  // namespace mailhook::nginx

@@ -24,27 +24,23 @@ struct DetachedStore {
     bool sent_full_script = false;
 };
 
-// Per-worker counts (shared-memory metrics come later).
+// Per-worker counts, kept in the worker's ModuleState.
 struct DetachedCounters {
     std::uint64_t submitted = 0;
     std::uint64_t stored = 0;
+    std::uint64_t spooled = 0;
     std::uint64_t lost = 0;
     std::uint64_t in_flight = 0;
 };
-const DetachedCounters& detached_counters();
 
 // At most this many stores wait for Redis at once per worker; more go to
 // store_detached() at once instead of piling up in memory.
 constexpr std::uint64_t kMaxDetachedInFlight = 10000;
 
 // Queues the script call on the worker's Redis link (EVALSHA, then EVAL on
-// NOSCRIPT). Never blocks. When Redis cannot take it now or later (down,
-// connection lost, script error), the job ends in store_detached().
+// NOSCRIPT). Never blocks. When Redis cannot take it (down, connection
+// lost, too many waiting), it goes to the spool when there is one; a
+// script error is logged and counted as lost.
 void submit_detached(ModuleState& state, std::unique_ptr<DetachedStore> job) noexcept;
-
-// The one place where events that Redis could not take end up. Today it
-// logs the loss (error level) and counts it; the durable spool plugs in
-// here and keeps them for a later replay.
-void store_detached(std::unique_ptr<DetachedStore> job, std::string_view why) noexcept;
 
 }  // namespace mailhook::nginx

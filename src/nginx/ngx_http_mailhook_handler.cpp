@@ -195,7 +195,7 @@ void spool_or_unavailable(RequestCtx* ctx, std::string_view why) {
                   &ctx->connection_id, why.size(), why.data());
     auto* ticket = new PendingReply{ctx, PendingReply::Purpose::spool};
     ctx->pending = ticket;
-    spool->append(ctx->store_args, ticket);
+    spool->append(state_of(ctx->r).script_sha1, ctx->store_args, ticket);
 }
 
 // Queues one Redis command for the request and arms its deadline.

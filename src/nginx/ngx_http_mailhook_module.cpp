@@ -1,6 +1,8 @@
 // Module definition: directives, configuration, worker start and exit.
 #include <cstring>
 
+#include "../core/store_script.hpp"
+#include "../core/tracking_store.hpp"
 #include "../core/vendor.hpp"
 #include "ngx_http_mailhook_metrics.hpp"
 #include "ngx_http_mailhook_outbound.hpp"
@@ -453,7 +455,8 @@ ngx_int_t init_process(ngx_cycle_t* cycle) noexcept {
         if (state.spool_settings) {
             state.spool = std::make_unique<Spool>(*state.spool_settings, on_spooled,
                                                   &state.metrics, cycle->log);
-            state.spool->start(state.link.get(), &state.script_sha1);
+            state.spool->start(state.link.get(),
+                               {store_script_source(), tracking_script_source()});
         }
         state.link->set_state_hook(on_link_state, &state);
         state.metrics.redis_state(false, 0);

@@ -12,7 +12,6 @@
 #include <cstring>
 
 #include "../core/spool_record.hpp"
-#include "../core/store_script.hpp"
 
 namespace mailhook::nginx {
 namespace {
@@ -101,8 +100,8 @@ Spool::Spool(SpoolSettings settings, SpoolDone done, MetricsRecorder* metrics,
 
 Spool::~Spool() { shutdown(); }
 
-void Spool::append(const RespArgs& args, void* ticket) {
-    pending_.push_back({encode_spool_record(args), ticket});
+void Spool::append(std::string_view script_sha1, const RespArgs& args, void* ticket) {
+    pending_.push_back({encode_spool_record(script_sha1, args), ticket});
     if (!commit_event_.posted) {
         ngx_post_event(&commit_event_, &ngx_posted_events);
     }
@@ -164,7 +163,9 @@ void Spool::commit() {
         metrics_->spool_failed(batch.size());
     }
     for (PendingAppend& append : batch) {
-        done_(append.ticket, ok);
+        if (append.ticket != nullptr) {
+            done_(append.ticket, ok);
+        }
     }
     if (ok) {
         kick();  // Redis may already be back (a timeout, not an outage)
@@ -244,9 +245,9 @@ off_t Spool::scan_disk() {
     return total;
 }
 
-void Spool::start(RedisLink* link, const std::string* script_sha1) {
+void Spool::start(RedisLink* link, std::vector<std::string_view> scripts) {
     link_ = link;
-    script_sha1_ = script_sha1;
+    scripts_ = std::move(scripts);
     scan_disk();
     if (stats_.segments_on_disk > 0) {
         ngx_log_error(NGX_LOG_NOTICE, &log_, 0,
@@ -303,11 +304,12 @@ void Spool::replay_next() {
             continue;
         }
         replaying_ = run;
-        // Load the script first: EVALSHA behind it then never meets NOSCRIPT.
-        const std::string load = resp_command({"SCRIPT", "LOAD", store_script_source()});
-        std::string_view rest = run->data;
+        // Load the scripts first: EVALSHA behind them never meets NOSCRIPT.
         std::vector<std::string> commands;
-        commands.push_back(load);
+        for (const std::string_view script : scripts_) {
+            commands.push_back(resp_command({"SCRIPT", "LOAD", script}));
+        }
+        std::string_view rest = run->data;
         while (!rest.empty()) {
             const SpoolRecordView record = decode_spool_record(rest);
             if (record.status != SpoolRecordView::Status::ok) {
@@ -322,7 +324,7 @@ void Spool::replay_next() {
                                   ? "a torn write" : "not a record");
                 break;
             }
-            commands.push_back(resp_command({"EVALSHA", *script_sha1_},
+            commands.push_back(resp_command({"EVALSHA", record.script_sha1},
                                             RespArgs(record.arg_count, record.args)));
             rest.remove_prefix(record.size);
             ++run->records;

@@ -42,13 +42,16 @@ class Spool {
     Spool(const Spool&) = delete;
     Spool& operator=(const Spool&) = delete;
 
-    // Queues a record; it is written and fsync'd together with the other
-    // appends of this event-loop iteration (group commit).
-    void append(const RespArgs& args, void* ticket);
+    // Queues a call of the script `script_sha1` (one of those given to
+    // start()); it is written and fsync'd together with the other appends
+    // of this event-loop iteration (group commit). `ticket` may be null when
+    // nobody waits for the outcome.
+    void append(std::string_view script_sha1, const RespArgs& args, void* ticket);
 
     // Starts replaying sealed journals when Redis is usable; safe to call
-    // often (from the link's ready hook and a periodic timer).
-    void start(RedisLink* link, const std::string* script_sha1);
+    // often (from the link's ready hook and a periodic timer). `scripts` are
+    // the sources of every script a record may name (static storage).
+    void start(RedisLink* link, std::vector<std::string_view> scripts);
     void kick();
     // Worker exit: close (and unlock) the active journal.
     void shutdown();
@@ -85,7 +88,7 @@ class Spool {
     std::string active_path_;
     std::uint64_t sequence_ = 0;
     RedisLink* link_ = nullptr;
-    const std::string* script_sha1_ = nullptr;
+    std::vector<std::string_view> scripts_;
     ReplayRun* replaying_ = nullptr;
     bool stopping_ = false;
     SpoolStats stats_;

@@ -11,6 +11,7 @@
 #include "../core/connection.hpp"
 #include "../core/store_script.hpp"
 #include "ngx_http_mailhook.hpp"
+#include "ngx_http_mailhook_detached.hpp"
 #include "ngx_http_mailhook_metrics.hpp"
 #include "ngx_http_mailhook_outbound.hpp"
 #include "ngx_http_mailhook_redis.hpp"
@@ -53,6 +54,7 @@ class ModuleState {
     RedisSettings redis_settings;
     std::optional<SpoolSettings> spool_settings;
     MetricsRecorder metrics{nullptr};
+    DetachedCounters detached;
     // SNS signing certificates: pinned at configuration, fetched per worker.
     CertificateStore certificates;
     // Created in the worker only. The spool is declared first so that it

@@ -12,15 +12,6 @@
 namespace mailhook::nginx {
 namespace {
 
-// Per worker process; metrics come later.
-struct TrackingCounters {
-    std::uint64_t opens = 0;
-    std::uint64_t clicks = 0;
-    std::uint64_t invalid_opens = 0;
-    std::uint64_t invalid_clicks = 0;
-};
-TrackingCounters counters;
-
 struct TrackingState {
     TrackingKeyring keys;
     std::string script_sha1 = tracking_script_sha1();
@@ -174,9 +165,9 @@ void record(ngx_http_request_t* r, TrackingKind kind, const TrackingClaims& clai
     job->describe = "vendor=tracking connection=" + claims.connection +
                     " type=" + std::string(to_string(event.type)) + " id=" + event.id;
     if (kind == TrackingKind::open) {
-        ++counters.opens;
+        mcf->state->metrics.tracking_open(true);
     } else {
-        ++counters.clicks;
+        mcf->state->metrics.tracking_click(true);
     }
     set_result(r, event.machine.machine() ? (kind == TrackingKind::open ? "opened:machine"
                                                                         : "clicked:machine")
@@ -209,15 +200,17 @@ ngx_int_t tracking_handler(ngx_http_request_t* r) noexcept {
         const EpochMillis now = static_cast<EpochMillis>(r->start_sec) * 1000 + r->start_msec;
         const TokenVerdict verdict = verify_tracking_token(token, tmcf->state->keys, now, kind);
         if (!verdict.ok()) {
-            const std::uint64_t count = kind == TrackingKind::open ? ++counters.invalid_opens
-                                                                   : ++counters.invalid_clicks;
+            MetricsRecorder& metrics = main_conf(r)->state->metrics;
+            if (kind == TrackingKind::open) {
+                metrics.tracking_open(false);
+            } else {
+                metrics.tracking_click(false);
+            }
             const std::string_view label = to_string(verdict.error);
             ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                          "mailhook: tracking %s token rejected: %*s: %*s "
-                          "(%uL in this worker), nothing stored",
+                          "mailhook: tracking %s token rejected: %*s: %*s, nothing stored",
                           kind == TrackingKind::open ? "open" : "click", label.size(),
-                          label.data(), verdict.reason.size(), verdict.reason.data(),
-                          static_cast<uint64_t>(count));
+                          label.data(), verdict.reason.size(), verdict.reason.data());
             set_result(r, "rejected:" + std::string(label));
             // A broken image never shows in a mailbox; a bad link is no redirect.
             return kind == TrackingKind::open ? send_pixel(r) : NGX_HTTP_NOT_FOUND;

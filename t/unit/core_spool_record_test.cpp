@@ -5,6 +5,8 @@
 namespace mailhook {
 namespace {
 
+constexpr std::string_view kSha = "0123456789abcdef0123456789abcdef01234567";
+
 RespArgs sample_args() {
     RespArgs args;
     args.add(std::int64_t{3});
@@ -20,16 +22,17 @@ TEST(Crc32, MatchesTheStandardCheckValue) {
 
 TEST(SpoolRecord, RoundTrips) {
     const RespArgs args = sample_args();
-    const std::string record = encode_spool_record(args);
+    const std::string record = encode_spool_record(kSha, args);
     const SpoolRecordView view = decode_spool_record(record + "next record");
     ASSERT_EQ(view.status, SpoolRecordView::Status::ok);
     EXPECT_EQ(view.size, record.size());
     EXPECT_EQ(view.arg_count, 3u);
+    EXPECT_EQ(view.script_sha1, kSha);
     EXPECT_EQ(view.args, args.encoded());
 }
 
 TEST(SpoolRecord, TornTailIsIncomplete) {
-    const std::string record = encode_spool_record(sample_args());
+    const std::string record = encode_spool_record(kSha, sample_args());
     for (std::size_t cut = 0; cut < record.size(); ++cut) {
         EXPECT_EQ(decode_spool_record(record.substr(0, cut)).status,
                   SpoolRecordView::Status::incomplete)
@@ -38,7 +41,7 @@ TEST(SpoolRecord, TornTailIsIncomplete) {
 }
 
 TEST(SpoolRecord, FlippedBytesAreCorrupt) {
-    const std::string record = encode_spool_record(sample_args());
+    const std::string record = encode_spool_record(kSha, sample_args());
     for (std::size_t i = 0; i < record.size(); ++i) {
         if (i >= 4 && i < 12) continue;  // count/length changes may read as torn
         std::string bad = record;
