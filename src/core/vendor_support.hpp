@@ -61,6 +61,19 @@ const Row* find_by_name(const Row (&rows)[N], std::string_view name) {
     return nullptr;
 }
 
+// A vendor event name and the type it maps to.
+struct NamedEventType {
+    std::string_view name;
+    EventType type;
+};
+
+// The type of `name` in a vendor's table; unknown when it is not there.
+template <std::size_t N>
+EventType event_type_by_name(const NamedEventType (&rows)[N], std::string_view name) {
+    const NamedEventType* row = find_by_name(rows, name);
+    return row != nullptr ? row->type : EventType::unknown;
+}
+
 // A public key pasted as text: PEM ("-----BEGIN PUBLIC KEY-----") or base64
 // DER SubjectPublicKeyInfo, in which whitespace (line breaks) is ignored.
 std::optional<PublicKey> public_key_from_text(std::string_view text);

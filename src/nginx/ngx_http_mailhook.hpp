@@ -85,6 +85,10 @@ T* pool_new(ngx_pool_t* pool, Args&&... args) {
 
 ngx_str_t copy_to_pool(ngx_pool_t* pool, std::string_view text);
 
+// Adds a response header; `out`, when given, receives the header.
+ngx_int_t push_header(ngx_http_request_t* r, const char* key, std::string_view value,
+                      ngx_table_elt_t** out = nullptr);
+
 // Sends a complete response (headers already added by the caller).
 ngx_int_t send_body(ngx_http_request_t* r, ngx_uint_t status,
                     std::string_view content_type, std::string_view body);

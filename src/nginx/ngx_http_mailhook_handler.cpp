@@ -60,18 +60,6 @@ EpochMillis now_millis() {
 
 ModuleState& state_of(ngx_http_request_t* r) { return *main_conf(r)->state; }
 
-ngx_int_t push_header(ngx_http_request_t* r, const char* key, std::string_view value) {
-    ngx_table_elt_t* h = static_cast<ngx_table_elt_t*>(ngx_list_push(&r->headers_out.headers));
-    if (h == nullptr) {
-        return NGX_ERROR;
-    }
-    h->hash = 1;
-    h->key.data = reinterpret_cast<u_char*>(const_cast<char*>(key));
-    h->key.len = std::strlen(key);
-    h->value = copy_to_pool(r->pool, value);
-    return h->value.data == nullptr ? NGX_ERROR : NGX_OK;
-}
-
 ngx_int_t send_response(ngx_http_request_t* r, ngx_uint_t status,
                         std::string_view body) {
     if (ngx_http_discard_request_body(r) != NGX_OK) {

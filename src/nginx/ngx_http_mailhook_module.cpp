@@ -23,6 +23,23 @@ ngx_str_t copy_to_pool(ngx_pool_t* pool, std::string_view text) {
     return out;
 }
 
+ngx_int_t push_header(ngx_http_request_t* r, const char* key, std::string_view value,
+                      ngx_table_elt_t** out) {
+    auto* h = static_cast<ngx_table_elt_t*>(ngx_list_push(&r->headers_out.headers));
+    if (h == nullptr) {
+        return NGX_ERROR;
+    }
+    h->hash = 1;
+    h->key.data = reinterpret_cast<u_char*>(const_cast<char*>(key));
+    h->key.len = std::strlen(key);
+    h->value = copy_to_pool(r->pool, value);
+    if (h->value.data == nullptr) {
+        return NGX_ERROR;
+    }
+    if (out != nullptr) *out = h;
+    return NGX_OK;
+}
+
 ngx_int_t send_body(ngx_http_request_t* r, ngx_uint_t status,
                     std::string_view content_type, std::string_view body) {
     r->headers_out.status = status;

@@ -46,23 +46,6 @@ void set_result(ngx_http_request_t* r, std::string_view result) {
     ctx->result = copy_to_pool(r->pool, result);
 }
 
-ngx_int_t push_header(ngx_http_request_t* r, const char* key, std::string_view value,
-                      ngx_table_elt_t** out = nullptr) {
-    auto* h = static_cast<ngx_table_elt_t*>(ngx_list_push(&r->headers_out.headers));
-    if (h == nullptr) {
-        return NGX_ERROR;
-    }
-    h->hash = 1;
-    h->key.data = reinterpret_cast<u_char*>(const_cast<char*>(key));
-    h->key.len = std::strlen(key);
-    h->value = copy_to_pool(r->pool, value);
-    if (h->value.data == nullptr) {
-        return NGX_ERROR;
-    }
-    if (out != nullptr) *out = h;
-    return NGX_OK;
-}
-
 // 200, the 43-byte GIF, never cached (each open must reach us).
 ngx_int_t send_pixel(ngx_http_request_t* r) {
     const std::string_view gif = tracking_pixel_gif();

@@ -10,12 +10,7 @@ namespace {
 
 constexpr std::int64_t kDefaultToleranceSeconds = 300;
 
-struct EventMapping {
-    std::string_view name;
-    EventType type;
-};
-
-constexpr EventMapping kEvents[] = {
+constexpr NamedEventType kEvents[] = {
     {"accepted", EventType::queued},
     {"rejected", EventType::rejected},
     {"delivered", EventType::delivered},
@@ -37,13 +32,6 @@ constexpr ReasonMapping kSuppressReasons[] = {
     {"suppress-unsubscribe", RejectReason::unsubscribed},
     {"suppress-complaint", RejectReason::spam},
 };
-
-EventType event_type(std::string_view name) {
-    for (const EventMapping& mapping : kEvents) {
-        if (mapping.name == name) return mapping.type;
-    }
-    return EventType::unknown;
-}
 
 void classify_failure(const json_t* data, Event& event) {
     const auto severity = json_string_at(data, "severity");
@@ -89,7 +77,7 @@ std::optional<std::string> first_campaign(const json_t* data) {
 Event normalize(const json_t* data) {
     Event event;
     event.vendor_event = json_string_at(data, "event").value_or("");
-    event.type = event_type(event.vendor_event);
+    event.type = event_type_by_name(kEvents, event.vendor_event);
     set_delivery_status(data, event);
     if (event.vendor_event == "failed") {
         classify_failure(data, event);

@@ -53,12 +53,7 @@ bool any_v1_signature_matches(const std::vector<std::string>& keys,
     return matched;
 }
 
-struct EventMapping {
-    std::string_view name;
-    EventType type;
-};
-
-constexpr EventMapping kEvents[] = {
+constexpr NamedEventType kEvents[] = {
     {"email.scheduled", EventType::queued},
     {"email.sent", EventType::sent},
     {"email.delivered", EventType::delivered},
@@ -70,13 +65,6 @@ constexpr EventMapping kEvents[] = {
     {"email.failed", EventType::failed},
     {"email.suppressed", EventType::rejected},
 };
-
-EventType event_type(std::string_view name) {
-    for (const EventMapping& mapping : kEvents) {
-        if (mapping.name == name) return mapping.type;
-    }
-    return EventType::unknown;
-}
 
 BounceClass bounce_class(const json_t* bounce) {
     const auto kind = json_string_at(bounce, "type");
@@ -118,7 +106,7 @@ Event base_event(const json_t* body, const json_t* data,
                  std::string_view webhook_id) {
     Event event;
     event.vendor_event = json_text_at(body, "type").value_or("");
-    event.type = event_type(event.vendor_event);
+    event.type = event_type_by_name(kEvents, event.vendor_event);
     event.message_id = text_field(data, "email_id");
     event.event_id = std::string(webhook_id);
     event.timestamp = time_field(body, "created_at");

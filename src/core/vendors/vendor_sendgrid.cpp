@@ -12,12 +12,7 @@ constexpr std::string_view kSignatureHeader =
 constexpr std::string_view kTimestampHeader =
     "X-Twilio-Email-Event-Webhook-Timestamp";
 
-struct EventMapping {
-    std::string_view name;
-    EventType type;
-};
-
-constexpr EventMapping kEvents[] = {
+constexpr NamedEventType kEvents[] = {
     {"processed", EventType::queued},
     {"delivered", EventType::delivered},
     {"deferred", EventType::deferred},
@@ -56,13 +51,6 @@ constexpr std::string_view kReservedKeys[] = {
     "bounce_classification", "ab_variation_id", "ab_phase_id", "mc_stats",
     "phase_id", "variation_id", "sg_user_id", "newsletter"};
 
-EventType event_type(std::string_view name) {
-    for (const EventMapping& mapping : kEvents) {
-        if (mapping.name == name) return mapping.type;
-    }
-    return EventType::unknown;
-}
-
 RejectReason drop_reason(const std::optional<std::string>& text) {
     if (!text) return RejectReason::other;
     for (const DropReason& drop : kDropReasons) {
@@ -82,7 +70,7 @@ BounceClass bounce_class(const json_t* item) {
 Event normalize(const json_t* item) {
     Event event;
     event.vendor_event = json_string_at(item, "event").value_or("");
-    event.type = event_type(event.vendor_event);
+    event.type = event_type_by_name(kEvents, event.vendor_event);
     event.recipient = json_string_at(item, "email").value_or("");
     event.message_id = text_field(item, "sg_message_id");
     event.event_id = text_field(item, "sg_event_id");

@@ -7,12 +7,7 @@
 namespace mailhook {
 namespace {
 
-struct EventMapping {
-    std::string_view name;
-    EventType type;
-};
-
-constexpr EventMapping kEvents[] = {
+constexpr NamedEventType kEvents[] = {
     {"processed", EventType::queued},
     {"delivered", EventType::delivered},
     {"open", EventType::opened},
@@ -23,13 +18,6 @@ constexpr EventMapping kEvents[] = {
     {"resubscribe", EventType::subscribed},
     {"reject", EventType::rejected},
 };
-
-EventType event_type(std::string_view name) {
-    for (const EventMapping& mapping : kEvents) {
-        if (mapping.name == name) return mapping.type;
-    }
-    return EventType::unknown;
-}
 
 BounceClass bounce_class(const json_t* item) {
     const auto value = json_string_at(item, "bounce");
@@ -62,7 +50,7 @@ constexpr std::string_view kReservedKeys[] = {
 Event normalize(const json_t* item) {
     Event event;
     event.vendor_event = json_string_at(item, "event").value_or("");
-    event.type = event_type(event.vendor_event);
+    event.type = event_type_by_name(kEvents, event.vendor_event);
     if (event.type == EventType::bounced) {
         event.bounce_class = bounce_class(item);
     } else if (event.type == EventType::rejected) {
