@@ -23,7 +23,8 @@ TEST(Crc32, MatchesTheStandardCheckValue) {
 TEST(SpoolRecord, RoundTrips) {
     const RespArgs args = sample_args();
     const std::string record = encode_spool_record(kSha, args);
-    const SpoolRecordView view = decode_spool_record(record + "next record");
+    const std::string journal = record + "next record";
+    const SpoolRecordView view = decode_spool_record(journal);
     ASSERT_EQ(view.status, SpoolRecordView::Status::ok);
     EXPECT_EQ(view.size, record.size());
     EXPECT_EQ(view.arg_count, 3u);
