@@ -44,7 +44,7 @@ is(send_to('dyn1', 'k2', 'e@x.com')->{status}, 404, 'disabled: 404');
 $redis->hset('mailhook:connection:sg', vendor => 'sendgrid', secret => 'bm90IGEga2V5');
 my $r = $t->post('/webhooks/v2/sendgrid/sg', '[]', 'Content-Type' => 'application/json');
 is($r->{status}, 500, 'unusable secret: 500 (the vendor retries until it is fixed)');
-like($t->error_log, qr/connection=sg status=500 reason=connection_config: secret is not a SendGrid verification key/,
+like($t->error_log, qr/connection=sg status=500 reason=connection_config request_id=[0-9a-f]{32}: secret is not a SendGrid verification key/,
     'logged with the reason, without the secret');
 unlike($t->error_log, qr/bm90IGEga2V5/, 'the secret is never logged');
 

@@ -447,7 +447,7 @@ good_request();
 
 cmp_ok(scalar(@cases), '>=', 150, scalar(@cases) . ' hostile cases');
 is_deeply([sort $t->worker_pids], \@workers, 'the same workers served everything (none crashed)');
-like($t->error_log, qr/reason=signature: .*X-Signature sent more than once/,
+like($t->error_log, qr/reason=signature request_id=[0-9a-f]{32}: .*X-Signature sent more than once/,
     'a repeated signature header is logged as such');
 $t->finish;
 done_testing;

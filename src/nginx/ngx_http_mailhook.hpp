@@ -32,6 +32,7 @@ struct MainConf {
     off_t spool_max_size;
     ngx_flag_t used;     // some location has `mailhook;` or `mailhook_status;`
     ngx_shm_zone_t* metrics_zone;
+    ngx_int_t request_id_index;  // $request_id, for log lines
     ModuleState* state;  // C++ side, destroyed by a cycle pool cleanup
 };
 
@@ -84,6 +85,9 @@ T* pool_new(ngx_pool_t* pool, Args&&... args) {
 }
 
 ngx_str_t copy_to_pool(ngx_pool_t* pool, std::string_view text);
+
+// $request_id of the request (nginx's random 32 hex digits), for logs.
+ngx_str_t request_id(ngx_http_request_t* r);
 
 // Adds a response header; `out`, when given, receives the header.
 ngx_int_t push_header(ngx_http_request_t* r, const char* key, std::string_view value,

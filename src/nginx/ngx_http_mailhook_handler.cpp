@@ -122,11 +122,12 @@ void finish(RequestCtx* ctx, ngx_uint_t status, std::string_view body) {
 
 ngx_int_t rejection(RequestCtx* ctx, ngx_uint_t status, std::string_view label,
                     std::string_view reason, ngx_uint_t level = NGX_LOG_WARN) {
+    const ngx_str_t id = request_id(ctx->r);
     ngx_log_error(level, ctx->r->connection->log, 0,
                   "mailhook: rejected vendor=%V connection=%V status=%ui "
-                  "reason=%*s: %*s",
+                  "reason=%*s request_id=%V: %*s",
                   &ctx->vendor_name, &ctx->connection_id, status,
-                  label.size(), label.data(), reason.size(), reason.data());
+                  label.size(), label.data(), &id, reason.size(), reason.data());
     ctx->result = "rejected:" + std::string(label);
     state_of(ctx->r).metrics.rejection(to_view(ctx->vendor_name), label);
     return answer(ctx, status, error_body(label));
@@ -140,9 +141,10 @@ void reject(RequestCtx* ctx, ngx_uint_t status, std::string_view label,
 }
 
 void unavailable(RequestCtx* ctx, std::string_view why) {
+    const ngx_str_t id = request_id(ctx->r);
     ngx_log_error(NGX_LOG_ERR, ctx->r->connection->log, 0,
-                  "mailhook: not stored vendor=%V connection=%V: %*s",
-                  &ctx->vendor_name, &ctx->connection_id, why.size(), why.data());
+                  "mailhook: not stored vendor=%V connection=%V request_id=%V: %*s",
+                  &ctx->vendor_name, &ctx->connection_id, &id, why.size(), why.data());
     ctx->result = "unavailable";
     finish(ctx, NGX_HTTP_SERVICE_UNAVAILABLE, error_body("unavailable"));
 }
@@ -178,9 +180,10 @@ void spool_or_unavailable(RequestCtx* ctx, std::string_view why) {
         return;
     }
     stop_waiting(ctx);
+    const ngx_str_t id = request_id(ctx->r);
     ngx_log_error(NGX_LOG_INFO, ctx->r->connection->log, 0,
-                  "mailhook: spooling vendor=%V connection=%V: %*s", &ctx->vendor_name,
-                  &ctx->connection_id, why.size(), why.data());
+                  "mailhook: spooling vendor=%V connection=%V request_id=%V: %*s",
+                  &ctx->vendor_name, &ctx->connection_id, &id, why.size(), why.data());
     auto* ticket = new PendingReply{ctx, PendingReply::Purpose::spool};
     ctx->pending = ticket;
     spool->append(state_of(ctx->r).script_sha1, ctx->store_args, ticket);

@@ -40,6 +40,17 @@ ngx_int_t push_header(ngx_http_request_t* r, const char* key, std::string_view v
     return NGX_OK;
 }
 
+ngx_str_t request_id(ngx_http_request_t* r) {
+    ngx_str_t id = ngx_string("-");
+    ngx_http_variable_value_t* value =
+        ngx_http_get_indexed_variable(r, main_conf(r)->request_id_index);
+    if (value != nullptr && !value->not_found && value->valid) {
+        id.data = value->data;
+        id.len = value->len;
+    }
+    return id;
+}
+
 ngx_int_t send_body(ngx_http_request_t* r, ngx_uint_t status,
                     std::string_view content_type, std::string_view body) {
     r->headers_out.status = status;
@@ -360,6 +371,11 @@ char* init_main_conf(ngx_conf_t* cf, void* conf) noexcept {
     }
     if (mcf->redis_address.data == nullptr) {
         ngx_str_set(&mcf->redis_address, "127.0.0.1:6379");
+    }
+    ngx_str_t request_id_name = ngx_string("request_id");
+    mcf->request_id_index = ngx_http_get_variable_index(cf, &request_id_name);
+    if (mcf->request_id_index == NGX_ERROR) {
+        return static_cast<char*>(NGX_CONF_ERROR);
     }
     if (mcf->used) {
         mcf->metrics_zone = add_metrics_zone(cf);
