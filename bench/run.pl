@@ -205,8 +205,8 @@ for my $workers (@worker_counts) {
         if ($s eq 'A') {
             # p99 at about half the maximum rate: fewer connections, each
             # pausing between requests (wrk has no fixed-rate mode).
-            my $half = wrk($t->{nginx_port}, $files{A}, $seconds, connections => 8);
-            printf "   at %.0f req/s (%.0f%% of max, 8 connections): p50 %s ms, p99 %s ms\n",
+            my $half = wrk($t->{nginx_port}, $files{A}, $seconds, connections => 4);
+            printf "   at %.0f req/s (%.0f%% of max, 4 connections): p50 %s ms, p99 %s ms\n",
                 $half->{rps}, 100 * $half->{rps} / $r->{rps}, fmt_ms($half->{p50}),
                 fmt_ms($half->{p99});
         }
