@@ -344,3 +344,21 @@ test-upstream:
 	MAILHOOK_MODULE=$(abspath $(UPSTREAM_BUILD))/modules/ngx_http_mailhook_module.so \
 	  NGINX_BIN=$(abspath $(UPSTREAM_BUILD))/nginx-test \
 	  prove -j2 -I t/lib $(filter-out t/deb.t,$(wildcard t/*.t))
+
+# Instructions of the C++ request path alone (no nginx, no Redis), counted
+# by callgrind: reproducible whatever else the machine does.
+CORE_BENCH := $(BUILD)/bench/core_bench
+$(CORE_BENCH): bench/core_bench.cpp $(CORE_SRCS) $(ALL_HDRS) | $(DEPS_STAMP)
+	mkdir -p $(dir $@)
+	$(CXX) -std=c++17 -O2 -g -Isrc -I. -o $@ bench/core_bench.cpp $(CORE_SRCS) -ljansson -lcrypto
+
+.PHONY: bench-core
+bench-core: $(CORE_BENCH)
+	$(CORE_BENCH) 20000
+	@command -v valgrind >/dev/null || apt-get install -y --no-install-recommends valgrind
+	@for m in a b; do \
+	  one=$$(valgrind --tool=callgrind --callgrind-out-file=/dev/null $(CORE_BENCH) 1000 $$m 2>&1 | sed -n 's/.*refs: *//p' | tr -d ,); \
+	  three=$$(valgrind --tool=callgrind --callgrind-out-file=/dev/null $(CORE_BENCH) 3000 $$m 2>&1 | sed -n 's/.*refs: *//p' | tr -d ,); \
+	  if [ $$m = a ]; then echo "A: $$(( (three - one) / 2000 )) instructions per single-event request"; \
+	  else echo "B: $$(( (three - one) / 2000 )) instructions per event of a 100-event batch (no ECDSA)"; fi; \
+	done
