@@ -26,10 +26,29 @@ MODULE_CXXFLAGS ?=
 MODULE_CFLAGS ?=
 MODULE_LDFLAGS ?=
 
+# Debian packages: to build and run (`make`, `make run`), and what the tests
+# add (`make test`).
 APT_PACKAGES := nginx nginx-dev libhiredis-dev libjansson-dev libssl-dev \
-	libgtest-dev redis-server redis-tools libredis-perl libcryptx-perl \
-	python3-jsonschema g++ make perl openssl curl chromium
+	redis-server redis-tools g++ make perl openssl curl
+TEST_APT_PACKAGES := libgtest-dev libredis-perl libcryptx-perl python3-jsonschema \
+	chromium
 DEPS_STAMP := $(BUILD)/.deps-installed
+TEST_DEPS_STAMP := $(BUILD)/.test-deps-installed
+
+# Installs the missing ones of $(1) with apt (as root), then touches $@.
+define apt_install
+@missing=$$(for p in $(1); do \
+    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
+  done); \
+if [ -n "$$missing" ]; then \
+  echo "installing:" $$missing; \
+  if [ "$$(id -u)" -ne 0 ]; then echo "run as root (or install: $$missing)"; exit 1; fi; \
+  export DEBIAN_FRONTEND=noninteractive; \
+  apt-get install -y --no-install-recommends $$missing \
+    || { apt-get update && apt-get install -y --no-install-recommends $$missing; }; \
+fi
+@mkdir -p $(dir $@) && touch $@
+endef
 
 CORE_SRCS := $(wildcard src/core/*.cpp src/core/vendors/*.cpp)
 NGINX_SRCS := $(wildcard src/nginx/*.cpp)
@@ -47,25 +66,19 @@ TOKEN_BIN := $(BUILD)/bin/mailhook-token
 TOKEN_SRCS := src/cli/mailhook_token.cpp src/core/tracking_token.cpp \
 	src/core/crypto.cpp src/core/encoding.cpp src/core/json.cpp src/core/connection.cpp
 
-.PHONY: all deps module token unit test test-unit test-integration test-asan fuzz \
+.PHONY: all deps test-deps module token unit test test-unit test-integration test-asan fuzz \
 	fuzz-build fuzz-corpus run stop clean
 
 all: module token
 
-# Installs what the build, `make run` and the tests need (as root, via apt).
+# Installs what the build and `make run` need, and what the tests add.
 deps: $(DEPS_STAMP)
 $(DEPS_STAMP):
-	@missing=$$(for p in $(APT_PACKAGES); do \
-	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
-	  done); \
-	if [ -n "$$missing" ]; then \
-	  echo "installing:" $$missing; \
-	  if [ "$$(id -u)" -ne 0 ]; then echo "run as root (or install: $$missing)"; exit 1; fi; \
-	  export DEBIAN_FRONTEND=noninteractive; \
-	  apt-get install -y --no-install-recommends $$missing \
-	    || { apt-get update && apt-get install -y --no-install-recommends $$missing; }; \
-	fi
-	@mkdir -p $(dir $@) && touch $@
+	$(call apt_install,$(APT_PACKAGES))
+
+test-deps: $(TEST_DEPS_STAMP)
+$(TEST_DEPS_STAMP): | $(DEPS_STAMP)
+	$(call apt_install,$(TEST_APT_PACKAGES))
 
 module: $(MODULE)
 
@@ -99,7 +112,7 @@ $(MODULE): $(NGINX_BUILD)/objs/Makefile $(CORE_SRCS) $(NGINX_SRCS) $(ALL_HDRS)
 	mkdir -p $(dir $@)
 	cp $(NGINX_BUILD)/objs/ngx_http_mailhook_module.so $@
 
-$(UNIT_BIN): $(CORE_SRCS) $(UNIT_SRCS) $(ALL_HDRS) $(UNIT_HDRS) | $(DEPS_STAMP)
+$(UNIT_BIN): $(CORE_SRCS) $(UNIT_SRCS) $(ALL_HDRS) $(UNIT_HDRS) | $(TEST_DEPS_STAMP)
 	mkdir -p $(dir $@)
 	$(CXX) $(UNIT_CXXFLAGS) -o $@ $(CORE_SRCS) $(UNIT_SRCS) $(UNIT_LIBS)
 
@@ -119,7 +132,7 @@ test-integration: $(MODULE) $(TOKEN_BIN)
 	  MAILHOOK_TOKEN_BIN=$(CURDIR)/$(TOKEN_BIN) \
 	  prove -j2 -I t/lib t/
 
-test: deps
+test: test-deps
 	$(MAKE) test-unit
 	$(MAKE) test-integration
 
@@ -141,7 +154,7 @@ ASAN_TEST_OPTIONS := detect_leaks=1:fast_unwind_on_malloc=0:halt_on_error=1:abor
 UBSAN_TEST_OPTIONS := print_stacktrace=1:halt_on_error=1
 LSAN_TEST_OPTIONS := suppressions=$(CURDIR)/t/sanitizers/lsan.supp:print_suppressions=0
 
-test-asan: deps
+test-asan: test-deps
 	$(MAKE) BUILD=$(ASAN_BUILD) CXXFLAGS="-O1 -g $(SANITIZE) -fno-sanitize-recover=all" unit
 	ASAN_OPTIONS=$(ASAN_TEST_OPTIONS) UBSAN_OPTIONS=$(UBSAN_TEST_OPTIONS) \
 	  $(ASAN_BUILD)/unit/mailhook_unit --gtest_brief=1
@@ -267,17 +280,7 @@ deb: $(DEB)
 
 deb-deps: $(DEB_DEPS_STAMP)
 $(DEB_DEPS_STAMP):
-	@missing=$$(for p in $(DEB_APT_PACKAGES); do \
-	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
-	  done); \
-	if [ -n "$$missing" ]; then \
-	  echo "installing:" $$missing; \
-	  if [ "$$(id -u)" -ne 0 ]; then echo "run as root (or install: $$missing)"; exit 1; fi; \
-	  export DEBIAN_FRONTEND=noninteractive; \
-	  apt-get install -y --no-install-recommends $$missing \
-	    || { apt-get update && apt-get install -y --no-install-recommends $$missing; }; \
-	fi
-	@mkdir -p $(dir $@) && touch $@
+	$(call apt_install,$(DEB_APT_PACKAGES))
 
 # A scratch source package under build/deb: the module sources, README,
 # conf.example and packaging/debian as debian/, with a changelog written
