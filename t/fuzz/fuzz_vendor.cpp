@@ -57,16 +57,27 @@ constexpr std::string_view kSendgridPublicKey =
     "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE3VkkzPBG6O2290LRpL4bmJmaZqRObPPxBZanJVZ8IWP0"
     "ZvYVNyFYYBk2Oaw+yUpz2ISvsJescMg7FlYdFyLWqw==";
 
+// An RSA public key (base64 DER), as a Postal server's signing key.
+constexpr std::string_view kRsaPublicKey =
+    "MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQC9YIxL+BWjf904Y4tyzsrY907LVtMlcQn2XvyX"
+    "videZiSDFYA/f5JalDhPhF81rcO2XO9T/nqkcGFUmwWOFAgEvix53n3g69PtcASYX1dwIuI8q3lk"
+    "XG1AfGGzzTCgNrfXcSep453uofpAOXFALyJKzpvnueNVujLNX2EPvmvU5wIDAQAB";
+
 // Secrets tried in order with each vendor's prepare(); the first accepted is
-// `secret`, the same kind's second value `secret_next`.
+// `secret`, the same kind's second value `secret_next`, plus one option where
+// a vendor needs one (the generic HMAC scheme names its header).
 struct SecretPair {
     const char* secret;
     const char* next;
+    const char* option_name = "comment";
+    const char* option_value = "fuzz";
 };
 const SecretPair kSecretCandidates[] = {
     {"fuzz:secret-1", "fuzz:secret-2"},  // HMAC keys, user:password, tokens
     {"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "whsec_c2Vjb25kIGZ1enoga2V5IDEyMzQ="},
     {kSendgridPublicKey.data(), kSendgridPublicKey.data()},
+    {kRsaPublicKey.data(), kRsaPublicKey.data()},
+    {"fuzz:secret-1", "fuzz:secret-2", "signature_header", "X-Signature"},
 };
 
 struct SignContext {
@@ -201,6 +212,7 @@ std::vector<Target> make_targets() {
                 {{"vendor", std::string(name)},
                  {"secret", candidate.secret},
                  {"secret_next", candidate.next},
+                 {candidate.option_name, candidate.option_value},
                  {"tenant", "acme"}},
                 error);
             FUZZ_CHECK(connection.has_value());
