@@ -55,5 +55,23 @@ $r = send_event(3);
 is($r->{status}, 200, 'retry after the pause: 200');
 is(scalar(grep { $_->{recipient} eq 'r3@example.com' } $t->events), 1, 'stored once');
 
+# A hung Redis (SIGSTOP): each request gives up at the timeout; after three
+# in a row the worker drops the connection instead of queueing commands
+# forever, and serves again once Redis does.
+kill 'STOP', $t->{redis_pid};
+my @hung = map { send_event(3 + $_)->{status} } 1 .. 4;
+is_deeply(\@hung, [503, 503, 503, 503], 'hung Redis: 503 at the timeout');
+like($t->error_log, qr/redis did not answer in time, several times in a row: reconnecting/,
+    'the connection is dropped after three timeouts');
+kill 'CONT', $t->{redis_pid};
+$status = 0;
+$deadline = time + 10;
+while (time < $deadline) {
+    $status = send_event(9)->{status};
+    last if $status == 200;
+    sleep 0.1;
+}
+is($status, 200, 'Redis answering again: 200');
+
 $t->finish;
 done_testing;

@@ -154,7 +154,12 @@ void redis_failed(RequestCtx* ctx, std::string_view why);
 void on_timeout(ngx_event_t* ev) {
     RequestCtx* ctx = reinterpret_cast<RequestTimer*>(ev)->ctx;
     ngx_connection_t* c = ctx->r->connection;
+    ModuleState& state = state_of(ctx->r);
+    const bool waited_for_redis = ctx->pending != nullptr;
     redis_failed(ctx, "redis did not answer in time");
+    if (waited_for_redis && state.link) {
+        state.link->note_timeout();
+    }
     ngx_http_run_posted_requests(c);
 }
 
@@ -483,7 +488,11 @@ void on_store_reply(RequestCtx* ctx, const redisReply* reply) {
                ",\"duplicates\":" + std::to_string(duplicates) + "}\n");
 }
 
-void on_redis_reply(redisAsyncContext*, void* reply, void* privdata) noexcept {
+void on_redis_reply(redisAsyncContext* ac, void* reply, void* privdata) noexcept {
+    if (reply != nullptr) {
+        // Even a reply nobody waits for any more shows Redis is alive.
+        static_cast<RedisLink*>(ac->data)->note_reply();
+    }
     auto* pending = static_cast<PendingReply*>(privdata);
     RequestCtx* ctx = pending->ctx;
     const PendingReply::Purpose purpose = pending->purpose;

@@ -256,12 +256,29 @@ void RedisLink::on_connect_timeout(ngx_event_t* ev) {
     if (link->ac_ == nullptr || link->state_ != State::connecting) {
         return;
     }
-    ngx_log_error(NGX_LOG_ERR, &link->log_, 0, "mailhook: redis connect timed out");
-    redisAsyncContext* ac = link->ac_;
-    link->ac_ = nullptr;
+    link->drop("connect timed out");
+}
+
+void RedisLink::note_timeout() {
+    constexpr unsigned kTimeoutsBeforeDrop = 3;
+    if (ac_ != nullptr && ++unanswered_timeouts_ >= kTimeoutsBeforeDrop) {
+        drop("did not answer in time, several times in a row: reconnecting");
+    }
+}
+
+// Called from our own events, never inside a hiredis callback, so the
+// context is freed at once.
+void RedisLink::drop(const char* why) {
+    ngx_log_error(NGX_LOG_ERR, &log_, 0, "mailhook: redis %s", why);
+    unanswered_timeouts_ = 0;
+    redisAsyncContext* ac = ac_;
+    ac_ = nullptr;
+    if (connect_timer_.timer_set) {
+        ngx_del_timer(&connect_timer_);
+    }
     ac->onDisconnect = nullptr;
     redisAsyncFree(ac);  // pending commands are answered with NULL
-    link->schedule_reconnect();
+    schedule_reconnect();
 }
 
 // Level-triggered: hiredis reads at most 16 KB per call, and a level event

@@ -48,6 +48,14 @@ class RedisLink {
 
     std::uint64_t reconnects() const { return reconnects_; }
 
+    // A reply arrived / a request gave up waiting for one. After several
+    // timeouts in a row with no reply in between, Redis is taken as hung
+    // (SIGSTOP, a dead network path): the connection is dropped, which
+    // answers every queued command with NULL instead of letting them pile
+    // up, and a new one is made.
+    void note_reply() { unanswered_timeouts_ = 0; }
+    void note_timeout();
+
     // Called when the connection becomes ready or is lost.
     using StateHook = void (*)(void* data, bool ready, std::uint64_t reconnects);
     void set_state_hook(StateHook hook, void* data) {
@@ -60,6 +68,7 @@ class RedisLink {
     void attach();
     void schedule_reconnect();
     void lost();
+    void drop(const char* why);
 
     static void on_connect(const redisAsyncContext* ac, int status);
     static void on_disconnect(const redisAsyncContext* ac, int status);
@@ -82,6 +91,7 @@ class RedisLink {
     bool stopping_ = false;
     ngx_msec_t backoff_ = 0;
     std::uint64_t reconnects_ = 0;
+    unsigned unanswered_timeouts_ = 0;
     StateHook state_hook_ = nullptr;
     void* state_hook_data_ = nullptr;
     void report_state();
