@@ -5,6 +5,7 @@
 #include "../core/https_url.hpp"
 #include "ngx_http_mailhook_request.hpp"
 #include "ngx_http_mailhook_state.hpp"
+#include "ngx_http_mailhook_variables.hpp"
 
 namespace mailhook::nginx {
 
@@ -138,16 +139,7 @@ ngx_int_t get_fetch_variable(ngx_http_request_t* r, ngx_http_variable_value_t* v
             case FetchField::host: text = target->host; break;
             case FetchField::uri: text = target->uri; break;
         }
-        const ngx_str_t copy = copy_to_pool(r->pool, text);
-        if (copy.data == nullptr) {
-            return NGX_ERROR;
-        }
-        v->data = copy.data;
-        v->len = copy.len;
-        v->valid = 1;
-        v->no_cacheable = 1;
-        v->not_found = 0;
-        return NGX_OK;
+        return set_variable_value(r, v, text);
     } catch (...) {
         return NGX_ERROR;
     }

@@ -9,8 +9,10 @@ namespace {
 
 enum class Field { vendor, connection, tenant, events, duplicates, result, redis_time };
 
-ngx_int_t set_value(ngx_http_request_t* r, ngx_http_variable_value_t* v,
-                    std::string_view text) {
+}  // namespace
+
+ngx_int_t set_variable_value(ngx_http_request_t* r, ngx_http_variable_value_t* v,
+                             std::string_view text) {
     const ngx_str_t copy = copy_to_pool(r->pool, text);
     if (copy.data == nullptr) {
         return NGX_ERROR;
@@ -22,6 +24,8 @@ ngx_int_t set_value(ngx_http_request_t* r, ngx_http_variable_value_t* v,
     v->not_found = 0;
     return NGX_OK;
 }
+
+namespace {
 
 std::string field_text(const RequestCtx& ctx, Field field, bool& found) {
     found = true;
@@ -66,7 +70,7 @@ ngx_int_t get_variable(ngx_http_request_t* r, ngx_http_variable_value_t* v,
             v->not_found = 1;
             return NGX_OK;
         }
-        return set_value(r, v, text);
+        return set_variable_value(r, v, text);
     } catch (...) {
         return NGX_ERROR;
     }
