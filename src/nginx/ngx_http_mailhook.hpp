@@ -13,6 +13,10 @@ extern ngx_module_t ngx_http_mailhook_module;
 #include <string>
 #include <string_view>
 
+namespace mailhook {
+struct StoreKeys;
+}
+
 namespace mailhook::nginx {
 
 class ModuleState;
@@ -58,6 +62,10 @@ struct LocConf {
     ngx_uint_t max_json_depth;
     ngx_http_complex_value_t* public_url;
     ngx_array_t* tolerances;  // of TimestampTolerance
+    // Key names, built once when the location is merged; streams named with
+    // variables are filled in per request (store_keys_vary).
+    StoreKeys* store_keys;
+    ngx_flag_t store_keys_vary;
     ngx_str_t sns_fetch;      // internal location fetching SNS certificates
     ngx_str_t auto_confirm;   // internal location confirming subscriptions
 };
@@ -85,6 +93,11 @@ T* pool_new(ngx_pool_t* pool, Args&&... args) {
 }
 
 ngx_str_t copy_to_pool(ngx_pool_t* pool, std::string_view text);
+
+// The value of a directive that may hold variables; `fallback` when the
+// directive is unset or its value is empty.
+std::string complex_value_or(ngx_http_request_t* r, ngx_http_complex_value_t* value,
+                             std::string_view fallback);
 
 // $request_id of the request (nginx's random 32 hex digits), for logs.
 ngx_str_t request_id(ngx_http_request_t* r);

@@ -220,15 +220,6 @@ bool send_to_redis(RequestCtx* ctx, std::string_view command,
     return true;
 }
 
-std::string eval_value(ngx_http_request_t* r, ngx_http_complex_value_t* value,
-                       std::string_view fallback) {
-    ngx_str_t out;
-    if (value == nullptr || ngx_http_complex_value(r, value, &out) != NGX_OK) {
-        return std::string(fallback);
-    }
-    return std::string(to_view(out));
-}
-
 std::optional<std::int64_t> configured_tolerance(const LocConf* lcf,
                                                  std::string_view vendor) {
     if (lcf->tolerances == nullptr) {
@@ -246,7 +237,7 @@ std::optional<std::int64_t> configured_tolerance(const LocConf* lcf,
 // The URL the vendor was given, for vendors that sign it.
 std::string public_url(ngx_http_request_t* r, const LocConf* lcf) {
     if (lcf->public_url != nullptr) {
-        return eval_value(r, lcf->public_url, "");
+        return complex_value_or(r, lcf->public_url, "");
     }
     std::string url;
 #if (NGX_HTTP_SSL)
@@ -264,18 +255,15 @@ std::string public_url(ngx_http_request_t* r, const LocConf* lcf) {
 void store(RequestCtx* ctx, Intake& intake) {
     ngx_http_request_t* r = ctx->r;
     const LocConf* lcf = loc_conf(r);
-    const MainConf* mcf = main_conf(r);
-    const std::string_view prefix = to_view(mcf->key_prefix);
-
-    StoreKeys keys;
-    keys.stream = eval_value(r, lcf->stream, "mailhook:events");
-    keys.suppression_stream =
-        eval_value(r, lcf->suppression_stream, "mailhook:suppression-events");
-    keys.suppression = std::string(prefix) + "suppression:";
-    keys.dedup_prefix = std::string(prefix) + "dedup:";
-    keys.soft_bounce_prefix = std::string(prefix) + "softbounce:";
-    keys.replay_prefix = std::string(prefix) + "replay:";
-    keys.delivered_prefix = std::string(prefix) + "delivered:";
+    const StoreKeys* keys = lcf->store_keys;
+    StoreKeys evaluated;
+    if (lcf->store_keys_vary) {
+        evaluated = *keys;
+        evaluated.stream = complex_value_or(r, lcf->stream, "mailhook:events");
+        evaluated.suppression_stream =
+            complex_value_or(r, lcf->suppression_stream, "mailhook:suppression-events");
+        keys = &evaluated;
+    }
 
     StorePolicy policy;
     policy.dedup_ttl_seconds = lcf->dedup_ttl;
@@ -287,7 +275,7 @@ void store(RequestCtx* ctx, Intake& intake) {
 
     const Connection& connection = *ctx->connection;
     ctx->store_args = store_script_args(intake, ctx->vendor->name(), connection.id,
-                                        connection.suppression_scope(), keys, policy);
+                                        connection.suppression_scope(), *keys, policy);
     const std::string command =
         resp_command({"EVALSHA", state_of(r).script_sha1}, ctx->store_args);
     if (!send_to_redis(ctx, command, PendingReply::Purpose::store)) {

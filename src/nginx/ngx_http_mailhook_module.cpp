@@ -40,6 +40,16 @@ ngx_int_t push_header(ngx_http_request_t* r, const char* key, std::string_view v
     return NGX_OK;
 }
 
+std::string complex_value_or(ngx_http_request_t* r, ngx_http_complex_value_t* value,
+                             std::string_view fallback) {
+    ngx_str_t out;
+    if (value == nullptr || ngx_http_complex_value(r, value, &out) != NGX_OK ||
+        out.len == 0) {
+        return std::string(fallback);
+    }
+    return std::string(to_view(out));
+}
+
 ngx_str_t request_id(ngx_http_request_t* r) {
     ngx_str_t id = ngx_string("-");
     ngx_http_variable_value_t* value =
@@ -424,7 +434,36 @@ void* create_loc_conf(ngx_conf_t* cf) noexcept {
     return lcf;
 }
 
-char* merge_loc_conf(ngx_conf_t*, void* parent, void* child) noexcept {
+std::string constant_or(const ngx_http_complex_value_t* value, std::string_view fallback) {
+    return value == nullptr ? std::string(fallback) : std::string(to_view(value->value));
+}
+
+// The key names of a location: the prefixes from mailhook_key_prefix, and the
+// streams when they hold no variables.
+bool build_store_keys(ngx_conf_t* cf, LocConf* conf) {
+    const auto* mcf = static_cast<MainConf*>(
+        ngx_http_conf_get_module_main_conf(cf, ngx_http_mailhook_module));
+    auto* keys = pool_new<StoreKeys>(cf->pool);
+    if (keys == nullptr) {
+        return false;
+    }
+    const std::string prefix(to_view(mcf->key_prefix));
+    keys->suppression = prefix + "suppression:";
+    keys->dedup_prefix = prefix + "dedup:";
+    keys->soft_bounce_prefix = prefix + "softbounce:";
+    keys->replay_prefix = prefix + "replay:";
+    keys->delivered_prefix = prefix + "delivered:";
+    keys->stream = constant_or(conf->stream, "mailhook:events");
+    keys->suppression_stream =
+        constant_or(conf->suppression_stream, "mailhook:suppression-events");
+    conf->store_keys = keys;
+    conf->store_keys_vary = (conf->stream != nullptr && conf->stream->lengths != nullptr) ||
+                            (conf->suppression_stream != nullptr &&
+                             conf->suppression_stream->lengths != nullptr);
+    return true;
+}
+
+char* merge_loc_conf(ngx_conf_t* cf, void* parent, void* child) noexcept {
     auto* prev = static_cast<LocConf*>(parent);
     auto* conf = static_cast<LocConf*>(child);
     ngx_conf_merge_value(conf->enabled, prev->enabled, 0);
@@ -450,6 +489,14 @@ char* merge_loc_conf(ngx_conf_t*, void* parent, void* child) noexcept {
     if (conf->public_url == nullptr) conf->public_url = prev->public_url;
     ngx_conf_merge_str_value(conf->sns_fetch, prev->sns_fetch, "");
     ngx_conf_merge_str_value(conf->auto_confirm, prev->auto_confirm, "");
+    try {
+        if (!build_store_keys(cf, conf)) {
+            return static_cast<char*>(NGX_CONF_ERROR);
+        }
+    } catch (const std::exception& e) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "mailhook: %s", e.what());
+        return static_cast<char*>(NGX_CONF_ERROR);
+    }
     return NGX_CONF_OK;
 }
 

@@ -106,15 +106,6 @@ bool split_route(const ngx_str_t& uri, std::string_view& kind, std::string_view&
     return true;
 }
 
-std::string stream_key(ngx_http_request_t* r, const LocConf* lcf) {
-    ngx_str_t value;
-    if (lcf->stream == nullptr || ngx_http_complex_value(r, lcf->stream, &value) != NGX_OK ||
-        value.len == 0) {
-        return "mailhook:events";
-    }
-    return std::string(to_view(value));
-}
-
 // Builds the event and hands it to Redis without waiting.
 void record(ngx_http_request_t* r, TrackingKind kind, const TrackingClaims& claims,
             EpochMillis now) {
@@ -135,9 +126,9 @@ void record(ngx_http_request_t* r, TrackingKind kind, const TrackingClaims& clai
     const TrackingEvent event = make_tracking_event(claims, hit, random_event_id());
 
     TrackingStoreConfig config;
-    config.stream = stream_key(r, lcf);
+    config.stream = complex_value_or(r, lcf->stream, "mailhook:events");
     config.stream_maxlen = lcf->stream_maxlen;
-    config.delivered_prefix = std::string(to_view(mcf->key_prefix)) + "delivered:";
+    config.delivered_prefix = lcf->store_keys->delivered_prefix;
     config.click_window_seconds = tmcf->click_window;
 
     auto job = std::make_unique<DetachedStore>();
