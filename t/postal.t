@@ -42,13 +42,7 @@ my $sent = envelope('MessageSent', '820b47a4-4dfd-42e4-ae6a-1e5bed5a33fd', {
 });
 
 my $r = $t->post($path, $sent, postal_headers($key, $sent));
-is($r->{status}, 200, 'signed MessageSent stored');
-is($r->{content}, qq({"stored":1,"duplicates":0}\n), 'answer counts the event');
-
-my @events = $t->events;
-is(scalar @events, 1, 'one stream entry');
-my $event = Mailhook::Test::comparable($events[0]);
-like(delete $event->{id}, qr/^[0-9a-f]{32}$/, 'stable id');
+my $event = $t->only_stored_event($r, 'signed MessageSent stored');
 is_deeply($event, {
     schema => 1, vendor => 'postal', connection => 'pl1', tenant => 'acme',
     type => 'delivered', bounce_class => undef, reject_reason => undef,

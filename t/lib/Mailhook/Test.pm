@@ -446,6 +446,21 @@ sub comparable {
     return \%copy;
 }
 
+# The answer to a request that stored one event, and that event: asserts the
+# 200 (named $name), the counts in the answer, that the stream holds exactly
+# that entry and that its id is 32 hex digits. Returns it without `id` and
+# `received_at` (checked for format), for is_deeply.
+sub only_stored_event {
+    my ($self, $r, $name) = @_;
+    is($r->{status}, 200, $name);
+    is($r->{content}, qq({"stored":1,"duplicates":0}\n), 'answer counts the event');
+    my @events = $self->events;
+    is(scalar @events, 1, 'one stream entry');
+    my $event = comparable($events[0] // {});
+    like(delete $event->{id} // '', qr/^[0-9a-f]{32}$/, 'stable id');
+    return $event;
+}
+
 sub json { $_[0]{json} }
 
 1;
