@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # mailhook: build, run and test the nginx module.
 #
 #   make         build the module and build/bin/mailhook-token (tracking tokens)

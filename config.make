@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # C++ flags for mailhook's objects only (nginx compiles .cpp with $CC and its
 # C flags). Object paths follow nginx's auto/make: addon/<dir>/<file>.o
 for mailhook_src in $MAILHOOK_SRCS; do

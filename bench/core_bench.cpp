@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // The request path's C++ part without nginx or Redis: verify + parse +
 // normalize + build the store command, for the bench scenarios. Run under
 // `valgrind --tool=callgrind` (make bench-core) for instruction counts that

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: BSD-2-Clause
 -- wrk script: replays pre-signed requests from $MAILHOOK_BENCH_REQUESTS.
 -- Each line: path \t header: value (\x01-separated) \t body. Thread i sends
 -- lines i, i+threads, ... so no two threads send the same request.

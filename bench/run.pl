@@ -1,4 +1,5 @@
 #!/usr/bin/env perl
+# SPDX-License-Identifier: BSD-2-Clause
 # make bench: mailhook against nginx's own ceiling (a `return 204` location
 # fed the same requests through the same nginx), with wrk on loopback.
 #

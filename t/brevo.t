@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # Brevo: no signature; credentials in the URL (Basic) or a bearer token.
 use strict;
 use warnings;

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # Connections declared in Redis: no reload needed; cached briefly; disabled
 # connections and unusable secrets answered clearly.
 use strict;

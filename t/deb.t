@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # The Debian package: install it into the system nginx, check what it put
 # where, serve one signed webhook through /usr/sbin/nginx with the module
 # loaded by the package's own modules-enabled file, then purge it and check

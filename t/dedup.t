@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # Stored once, stored wholly: duplicates, in-batch repeats, all-or-nothing
 # batches, the NOSCRIPT fallback and key names with variables.
 use strict;

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # Breaking things for real while an ESP-like client sends signed events and
 # retries every non-2xx: SIGKILL Redis (spool on and off) and reload nginx
 # five times. Afterwards every event is in the stream exactly once.

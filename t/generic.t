@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # generic: an HMAC scheme configured per connection (signature_header,
 # algorithm, encoding, prefix, timestamp_header, ...) and the common-field
 # normalizer.

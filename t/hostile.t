@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # Hostile-input catalog (DESIGN.md §3.5: every bad input gets a clear status
 # and stores nothing). One table of cases against a real nginx + redis; each
 # case asserts its exact status (and, when the module answers, its error

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # HTTP answers that do not depend on the vendor (DESIGN.md §3.5).
 use strict;
 use warnings;

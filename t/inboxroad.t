@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # Inboxroad: X-Signature = base64(HMAC-SHA256(secret, raw body)).
 use strict;
 use warnings;

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # Reload and graceful quit leave nothing behind (no [alert] such as an
 # "open socket left"), with requests in between and two workers.
 use strict;

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # Mailgun: HMAC-SHA256(key, timestamp + token) in the JSON body; tokens are
 # single-use for one event; 5-minute tolerance by default.
 use strict;

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # Mailjet: no signature; Basic credentials embedded in the callback URL.
 use strict;
 use warnings;

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # Mandrill: form body mandrill_events=<JSON array>, X-Mandrill-Signature =
 # base64(HMAC-SHA1(key, URL + "mandrill_events" + JSON)), URL from
 # mailhook_public_url; HEAD answered 200.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # mailhook_status: counters summed over two workers change exactly as a
 # scripted sequence says; the log variables carry the same facts.
 use strict;

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # OCI Email Delivery through OCI Notifications: Basic auth with the 401
 # challenge, the subscription confirmation recorded and confirmed (through a
 # local server block playing OCI), Email Delivery log entries normalized.

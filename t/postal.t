@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # Postal: X-Postal-Signature-256 = base64(RSA-SHA256(raw body)) with the
 # installation's signing key; X-Postal-Signature (SHA-1) when the former is absent.
 use strict;

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # Postmark: credentials in the webhook URL arrive as Authorization: Basic.
 use strict;
 use warnings;

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # Redis down: 503 + Retry-After and nothing acknowledged; back up: 200 again
 # without restarting nginx. A slow Redis: 503 when the timeout passes.
 use strict;

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # Resend (Standard Webhooks / Svix): HMAC-SHA256 over "id.timestamp.body".
 use strict;
 use warnings;

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # SendGrid: ECDSA P-256/SHA-256 over timestamp + raw body; JSON array batches.
 use strict;
 use warnings;

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # AWS SES via SNS: signatures over the SNS string to sign with a pinned or a
 # fetched certificate, one event per recipient, the subscription handshake
 # with auto-confirmation, raw delivery, and the 503 when a certificate cannot

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # SmartLead: one JSON object per request, authenticated by its secret_key
 # field (never stored) or by a configured HMAC header.
 use strict;

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # SMTP2GO: no signature; Basic or Bearer credentials; JSON or form bodies.
 use strict;
 use warnings;

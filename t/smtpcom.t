@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # SMTP.com: JSON array of callbacks; Basic/Bearer credentials, or the
 # configured HMAC scheme when the connection names a signature_header.
 use strict;

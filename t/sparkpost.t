@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # SparkPost: JSON array of {"msys":{...}} batches, authenticated by Basic,
 # Bearer or the legacy X-MessageSystems-Webhook-Token header.
 use strict;

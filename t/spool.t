@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # The durable spool: Redis down → the events go to disk (fsync'd) and the
 # vendor hears 200; Redis back → replayed through the dedup script, exactly
 # once, across reloads and restarts.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # Tracking served by nginx: the open pixel and the click redirect, signed
 # tokens, machine flags, the delivery window, Redis down, key rotation, and
 # tokens made by mailhook-token and by the README's Python example.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # End to end in a real browser: headless Chromium opens an HTML email served by
 # the test nginx, loads its tracking pixel, follows its rewritten link through
 # the 302 and lands on the target page; the stream then holds one `opened` and

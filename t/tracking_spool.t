@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # Opens and clicks while Redis is down: answered at once, kept in the spool,
 # stored when Redis is back.
 use strict;

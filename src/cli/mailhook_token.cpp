@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // mailhook-token: makes and checks tracking tokens with the module's own core
 // code (src/core/tracking_token.cpp).
 //

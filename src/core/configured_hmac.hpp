@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // An HMAC signature scheme described by connection options, for senders
 // that publish no scheme of their own: the `generic` vendor, and SMTP.com and
 // SmartLead when their connection sets `signature_header`.

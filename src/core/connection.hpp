@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // A connection: one ESP account sending to us (DESIGN.md §3.2).
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // OpenSSL behind RAII: HMAC, digests, and public-key signature checks.
 #pragma once
 

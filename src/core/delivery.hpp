@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // One webhook request as the vendor sent it: exact body bytes, headers, the
 // URL the vendor was given, and the clock. Vendors read nothing else.
 #pragma once

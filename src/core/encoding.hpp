@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // Byte encodings used by vendor signatures: base64, hex, percent-encoding,
 // and the constant-time comparison every secret check goes through.
 #pragma once

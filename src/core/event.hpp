@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // The normalized event (DESIGN.md §3.3, schema 1) and its JSON writer.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // Strict parsing of the https URLs vendors ask us to fetch (signing
 // certificates, subscription confirmations): what passes here is safe to
 // hand to nginx as a proxy_pass target.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // verify → parse → normalize: everything a request needs before Redis.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // jansson behind RAII, plus the small look-ups every vendor parser needs.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // Metrics as a plain snapshot, rendered for Prometheus (text exposition
 // format 0.0.4) or as JSON. The counters themselves live in nginx shared
 // memory (src/nginx); this is only their presentation.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // Redis protocol (RESP) commands built directly into one buffer.
 #pragma once
 

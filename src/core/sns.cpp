@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 #include "sns.hpp"
 
 #include "https_url.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // Amazon SNS HTTP/S messages: the canonical string SNS signs, the signature
 // versions, and which URLs may be fetched on SNS's behalf.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // The on-disk record of a store that Redis could not take: the store
 // script's arguments, length-prefixed and checksummed so a torn write at the
 // end of a journal is recognised and everything before it is kept.

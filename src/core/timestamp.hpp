@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // Vendor timestamps in, RFC 3339 UTC out.
 #pragma once
 

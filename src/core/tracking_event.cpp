@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 #include "tracking_event.hpp"
 
 #include <openssl/rand.h>

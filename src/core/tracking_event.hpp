@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // Opens and clicks served by nginx itself: the pixel, machine-traffic
 // flags, and the normalized event (schema 1) for one hit.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // The Lua script that stores one open or click: XADD to the event stream,
 // choosing the metadata variant by the message's delivery time.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 #include "tracking_token.hpp"
 
 #include "connection.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // Signed tracking tokens for the open pixel and the click redirect.
 //
 //   token   = base64url(payload) "." base64url(HMAC-SHA256(secret, payload))

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // The one interface every vendor implements (one file per vendor under
 // vendors/, one row in vendor_registry.cpp).
 #pragma once

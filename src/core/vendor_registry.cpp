@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // The vendor table: adding a vendor is adding a file and a row here.
 #include <array>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // Small helpers shared by the vendor parsers.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // Why a delivery was refused, and the HTTP answer for it (DESIGN.md §3.5).
 #pragma once
 

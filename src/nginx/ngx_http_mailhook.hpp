@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // The only place nginx headers are included; shared glue declarations.
 #pragma once
 

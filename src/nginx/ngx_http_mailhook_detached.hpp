@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // Storing events that no request waits for (tracking opens and clicks): the
 // person was answered already, Redis gets the events when it can.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // The content handler: read the body, resolve the connection, verify and
 // normalize, store through Redis, answer.
 #include <cstring>

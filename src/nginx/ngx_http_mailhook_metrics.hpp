@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // Counters in a shared memory zone, summed over all workers and kept across
 // reloads; served by `mailhook_status;` as Prometheus text or JSON.
 #pragma once

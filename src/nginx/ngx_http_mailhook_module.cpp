@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // Module definition: directives, configuration, worker start and exit.
 #include <cstring>
 

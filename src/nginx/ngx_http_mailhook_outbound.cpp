@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 #include "ngx_http_mailhook_outbound.hpp"
 
 #include <string>

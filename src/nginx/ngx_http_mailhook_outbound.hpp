@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // Requests nginx makes on a vendor's behalf, as subrequests to internal
 // locations the user configures (so DNS, TLS verification and timeouts are
 // ordinary proxy settings): fetching an SNS signing certificate

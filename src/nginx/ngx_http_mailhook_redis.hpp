@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // One hiredis async connection per worker, driven by nginx's event loop.
 #pragma once
 

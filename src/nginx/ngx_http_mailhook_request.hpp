@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // Per-request state and the request's way through the module.
 #pragma once
 

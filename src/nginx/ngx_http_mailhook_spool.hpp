@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // The durable local spool: when Redis cannot take a verified request, its
 // store-script arguments go to an append-only journal on disk (fsync'd
 // before the vendor hears 200) and are replayed through the same dedup

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // Per-cycle C++ state: static connections, the worker's Redis link and its
 // cache of connections loaded from Redis.
 #pragma once

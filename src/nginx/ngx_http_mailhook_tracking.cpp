@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // The tracking pixel and click redirect (README "Tracking").
 #include "ngx_http_mailhook_tracking.hpp"
 

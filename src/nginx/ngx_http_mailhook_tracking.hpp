@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // Opens and clicks served by nginx: GET .../o/{token}.gif answers the pixel,
 // GET .../c/{token} redirects, and both feed the event stream without making
 // the reader wait for Redis. A second nginx module in the same .so, with its

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // $mailhook_* variables for log_format and key names.
 #pragma once
 

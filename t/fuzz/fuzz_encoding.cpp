@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // Fuzz target: the byte-level helpers vendors build on. The first byte picks
 // the helper, the rest is its input. Each case checks a property, not just
 // "does not crash":

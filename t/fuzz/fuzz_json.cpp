@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // Fuzz target: the structured helpers. The first byte picks the case:
 //   0 parse_json + the json/vendor_support look-ups every vendor uses;
 //     compact dumps re-parse to an equal value

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // Shared pieces of the libFuzzer targets (t/fuzz/fuzz_*.cpp, `make fuzz`).
 //
 // Targets abort (FUZZ_CHECK) when an invariant of the core breaks, so a

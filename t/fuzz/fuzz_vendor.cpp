@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // Fuzz target: every vendor's verify + parse path through take_in(), the
 // request's whole way through the core before Redis.
 //

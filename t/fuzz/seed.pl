@@ -1,4 +1,5 @@
 #!/usr/bin/env perl
+# SPDX-License-Identifier: BSD-2-Clause
 # Writes the seed corpus t/fuzz/corpus/<target>/seed-* from the vendor
 # samples (/work/shared/vendors.md, copied below verbatim or compacted) and
 # the signature vectors in t/vectors/. Run from the repository root:

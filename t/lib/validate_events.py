@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Validates every event (one JSON document per line on stdin) against the
 mailhook event schema; prints each failure and exits 1 if there was one."""
 import json

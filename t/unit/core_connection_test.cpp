@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // connection.hpp and the vendor table: how a Redis hash or a directive
 // becomes a connection, and what prepare() derives from it.
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // Failed checks must not leave errors in OpenSSL's per-thread queue: nginx's
 // TLS code in the same worker would log them as "[alert] ignoring stale
 // global SSL error".

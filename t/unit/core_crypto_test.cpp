@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // crypto.hpp: HMAC against the RFC vectors, digests, public-key checks
 // against the vendors' official vectors and keys made in the test.
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // event.hpp: the schema-1 JSON writer, stable ids, suppression effects and
 // enhanced status codes in MTA text.
 #include <gtest/gtest.h>

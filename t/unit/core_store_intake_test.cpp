@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // store_script.hpp / resp.hpp: the argument layout the Lua script reads;
 // intake.hpp: limits, ready events and the replay-guard fingerprint.
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // timestamp.hpp: RFC 3339 output and the vendor time formats we accept.
 #include <gtest/gtest.h>
 

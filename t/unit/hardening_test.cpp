@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // Regression tests for bugs found by sanitizer builds, fuzzing (t/fuzz/) and
 // the hostile-input catalog (t/hostile.t). Each test names what it guards.
 #include <gtest/gtest.h>

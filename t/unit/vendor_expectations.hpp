@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // Vendor unit tests: run a vendor the way a request does (verify, parse,
 // normalize, write the stored JSON) and compare every field of the result.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // generic: the configured HMAC scheme and the common-field normalizer.
 // Expected signatures were computed with Python's hmac module.
 #include <cctype>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // Inboxroad and SMTP2GO normalization: the Inboxroad samples of vendors.md
 // §8, and SMTP2GO's documented fields (§9) as JSON and as a form body.
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // Mailgun normalization: the samples of vendors.md §4.4 and Mailgun's
 // Events reference, wrapped in a signed webhook body and run through
 // take_in(), plus the one-time-token replay guard.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // Mandrill: X-Mandrill-Signature over URL + sorted form fields, and the
 // events of vendors.md §11. Reference signatures were computed with Python.
 #include <cctype>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // OCI Email Delivery through OCI Notifications: Basic auth, the subscription
 // handshake, and normalization of Email Delivery log entries.
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // Resend normalization: the email.bounced sample of vendors.md §12 and the
 // delivered/clicked/opened shapes of Resend's own webhook types, signed the
 // Svix way and run through take_in().

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // SendGrid normalization: every sample of the Event Webhook Reference
 // (vendors.md §1.4), signed with a key made in the test and run through
 // take_in(), plus batches and missing fields.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // AWS SES via SNS: the official SNS vectors, the canonical string, URL rules,
 // and every SES sample of vendors.md normalized field by field.
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // SmartLead: the body's secret_key (or a configured HMAC header), both
 // documented payload shapes, and secret_key never reaching `raw`.
 #include "vendor_test_support.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // SMTP.com: Basic/Bearer credentials, or the configured HMAC scheme when the
 // connection names a signature_header; the callback sample of vendors.md §3.
 #include "vendor_test_support.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // SparkPost: Basic / Bearer / legacy-token authentication and the
 // normalizer against SparkPost's sample events (vendors.md §2.4, from
 // SparkPost/gosparkpost events/events.json; SMS fields left out).

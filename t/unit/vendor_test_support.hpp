@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // Helpers for vendor unit tests: a connection prepared the way the glue
 // prepares it, one delivery run through verify + parse, and the normalized
 // fields of an event as JSON for whole-event comparisons.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // Signature checks of every vendor: the official vectors in t/vectors/,
 // timestamp tolerance with an injected clock, key rotation, and the exact
 // bytes (SendGrid's trailing CRLF) being what is signed.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // Brevo (ex-Sendinblue) transactional webhooks: no signature; credentials in
 // the URL (Basic) or a bearer token configured on the webhook. One JSON
 // object per event, or an array of them when the webhook is `batched`.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // generic: any sender that signs its body with an HMAC the connection options
 // describe (configured_hmac.hpp), posting a JSON object or an array of them
 // with commonly named fields. What the normalizer reads, first match wins:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // Inboxroad: X-Signature = HMAC-SHA256(secret, raw body), base64 (hex also
 // accepted). The header name can be changed per connection
 // (`signature_header`) since Inboxroad does not publish it.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // Mailgun webhooks: HMAC-SHA256(signing key, timestamp + token), hex, inside
 // the JSON body; one event per request. The body itself is not signed, so a
 // token may carry only the event it was first seen with.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // Mailjet Event API: no signature; Basic credentials embedded in the
 // callback URL. A JSON object per event, or an array of them (Event API v2
 // groups the events of one second).

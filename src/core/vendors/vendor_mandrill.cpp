@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // Mandrill (Mailchimp Transactional): a form body whose one field,
 // mandrill_events, holds a JSON array of up to 1000 events.
 // X-Mandrill-Signature = base64(HMAC-SHA1(webhook key, URL + every POST

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // OCI Email Delivery, through an OCI Notifications (ONS) HTTPS (Custom URL)
 // subscription. ONS authenticates only with HTTP Basic credentials in the
 // subscription URL (secret "user:password"), sent after a 401 challenge; the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // Postal (self-hosted): RSA PKCS#1 v1.5 signatures over the raw body with the
 // installation's signing key. X-Postal-Signature-256 (SHA-256) is the one to
 // check; X-Postal-Signature (SHA-1, "for legacy use") counts only when the

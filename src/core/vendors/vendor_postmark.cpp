@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // Postmark: no signature. The webhook URL carries credentials
 // (https://user:pass@host/...), which arrive as `Authorization: Basic`; a
 // Bearer token set as a custom webhook header works too. One JSON object per

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // Resend, signed the Standard Webhooks (Svix) way: HMAC-SHA256 over
 // "id.timestamp.body" with the base64 key after "whsec_"; the signature
 // header lists "v1,<base64>" entries, any of which may match.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // SendGrid Event Webhook: ECDSA P-256/SHA-256 over timestamp header + raw
 // body; JSON array batches; `sg_event_id` identifies each event.
 #include "../encoding.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // Amazon SES event notifications delivered by an Amazon SNS HTTP/S
 // subscription. SNS signs a canonical string (not the body) with RSA-SHA1
 // (SignatureVersion 1) or RSA-SHA256 (2); the key is the certificate at

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // SmartLead: one JSON object per request. SmartLead puts the webhook's
 // `secret_key` in the body; it is compared with the connection secret and
 // never stored. A connection that names a signature_header is checked with

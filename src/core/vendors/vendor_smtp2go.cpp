@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // SMTP2GO: no signature; Basic or Bearer credentials from the connection
 // secret. The body is JSON or form-encoded, chosen per webhook at SMTP2GO.
 #include "../encoding.hpp"

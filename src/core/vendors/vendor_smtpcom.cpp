@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // SMTP.com callbacks: a JSON array of 1 to 1000 events, `id` identifying
 // each. SMTP.com publishes no signature scheme, so a connection either names
 // a signature_header (the configured HMAC scheme, configured_hmac.hpp) or

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // SparkPost (Bird) event webhooks: a JSON array of
 // {"msys": {"<class>_event": {...}}} elements. SparkPost signs nothing; it
 // authenticates with Basic (secret "user:password"), an OAuth2 Bearer token

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // One accessor per vendor file; vendor_registry.cpp lists them.
 #pragma once
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 package Mailhook::SNS;
 
 # Amazon SNS the way SNS does it, for the integration tests: a self-signed

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 package Mailhook::Sign;
 
 # Signing the way each vendor signs, for the integration tests.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 package Mailhook::Test;
 
 # Test harness in the spirit of nginx-tests: a temp dir per test file, free
