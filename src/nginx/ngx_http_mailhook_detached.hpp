@@ -10,6 +10,7 @@
 
 #include "../core/resp.hpp"
 #include "ngx_http_mailhook.hpp"
+#include "ngx_http_mailhook_redis.hpp"
 
 namespace mailhook::nginx {
 
@@ -17,12 +18,10 @@ class ModuleState;
 
 // One script call, self-contained: it outlives the request that made it.
 struct DetachedStore {
-    std::string_view script_source;  // static storage
-    std::string script_sha1;
-    RespArgs args;                   // numkeys, KEYS, ARGV (kept for EVAL after NOSCRIPT)
-    std::string event_json;          // the event as stored in the common case
-    std::string describe;            // "vendor=.. connection=.. type=.. id=..", for logs
-    bool sent_full_script = false;
+    const RedisScript* script = nullptr;    // the worker's (ModuleState)
+    std::shared_ptr<const RespArgs> args;   // numkeys, KEYS, ARGV
+    std::string event_json;                 // the event as stored in the common case
+    std::string describe;                   // "vendor=.. connection=.. type=.. id=..", for logs
 };
 
 // Per-worker counts, kept in the worker's ModuleState.
@@ -38,8 +37,7 @@ struct DetachedCounters {
 // store_detached() at once instead of piling up in memory.
 constexpr std::uint64_t kMaxDetachedInFlight = 10000;
 
-// Queues the script call on the worker's Redis link (EVALSHA, then EVAL on
-// NOSCRIPT). Never blocks. When Redis cannot take it (down, connection
+// Queues the script call on the worker's Redis link. Never blocks. When Redis cannot take it (down, connection
 // lost, too many waiting), it goes to the spool when there is one; a
 // script error is logged and counted as lost.
 void submit_detached(ModuleState& state, std::unique_ptr<DetachedStore> job) noexcept;

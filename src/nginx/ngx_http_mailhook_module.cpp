@@ -533,11 +533,12 @@ ngx_int_t init_process(ngx_cycle_t* cycle) noexcept {
             mcf->metrics_zone ? static_cast<SharedMetrics*>(mcf->metrics_zone->data)
                               : nullptr);
         state.link = std::make_unique<RedisLink>(state.redis_settings, cycle->log);
+        state.link->add_script(&state.store_script);
+        state.link->add_script(&state.tracking_script);
         if (state.spool_settings) {
             state.spool = std::make_unique<Spool>(*state.spool_settings, on_spooled,
                                                   &state.metrics, cycle->log);
-            state.spool->start(state.link.get(),
-                               {store_script_source(), tracking_script_source()});
+            state.spool->start(state.link.get(), {&state.store_script, &state.tracking_script});
         }
         state.link->set_state_hook(on_link_state, &state);
         state.metrics.redis_state(false, 0);

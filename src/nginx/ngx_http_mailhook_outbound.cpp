@@ -129,12 +129,12 @@ ngx_int_t get_fetch_variable(ngx_http_request_t* r, ngx_http_variable_value_t* v
         // The subrequest asks; its main request (the webhook) knows.
         const RequestCtx* ctx = request_ctx(r->main);
         const auto target =
-            ctx != nullptr ? target_of(ctx->fetch_url) : std::optional<Target>();
+            ctx != nullptr ? target_of(ctx->fetch.url) : std::optional<Target>();
         if (!target) {
             v->not_found = 1;
             return NGX_OK;
         }
-        std::string_view text = ctx->fetch_url;
+        std::string_view text = ctx->fetch.url;
         switch (static_cast<FetchField>(data)) {
             case FetchField::url: break;
             case FetchField::host: text = target->host; break;
@@ -154,7 +154,7 @@ ngx_http_request_t* start_subrequest(RequestCtx* ctx, ngx_str_t* location,
                                      ngx_http_post_subrequest_t* post,
                                      ngx_uint_t flags) {
     ngx_http_request_t* r = ctx->r;
-    ctx->fetch_url = std::string(url);
+    ctx->fetch.url = std::string(url);
     ngx_http_request_t* sr = nullptr;
     if (ngx_http_subrequest(r, location, nullptr, &sr, post, flags) != NGX_OK) {
         return nullptr;
@@ -191,7 +191,7 @@ std::string_view body_of(const ngx_http_request_t* sr) {
 // May run more than once (an error page follows a failed upstream); the
 // parent looks at the final state when it is woken.
 ngx_int_t on_fetch_done(ngx_http_request_t*, void* data, ngx_int_t rc) noexcept {
-    static_cast<RequestCtx*>(data)->fetch_done = true;
+    static_cast<RequestCtx*>(data)->fetch.done = true;
     return rc;
 }
 
@@ -199,13 +199,14 @@ ngx_int_t on_fetch_done(ngx_http_request_t*, void* data, ngx_int_t rc) noexcept 
 // subrequest is finalized.
 void on_fetch_resumed(ngx_http_request_t* r) noexcept {
     RequestCtx* ctx = request_ctx(r);
-    if (ctx == nullptr || !ctx->fetching || !ctx->fetch_done) {
+    if (ctx == nullptr || !ctx->fetch.fetching || !ctx->fetch.done) {
         return;
     }
-    ctx->fetching = false;
+    FetchState& fetch = ctx->fetch;
+    fetch.fetching = false;
     r->write_event_handler = ngx_http_request_empty_handler;
-    ngx_http_request_t* sr = ctx->fetch_request;
-    ctx->fetch_request = nullptr;
+    ngx_http_request_t* sr = fetch.request;
+    fetch.request = nullptr;
     try {
         const ngx_uint_t status = sr->headers_out.status;
         std::optional<PublicKey> key;
@@ -213,8 +214,8 @@ void on_fetch_resumed(ngx_http_request_t* r) noexcept {
             key = PublicKey::from_certificate_pem(body_of(sr));
         }
         if (!key) {
-            answer_unavailable(
-                ctx, "fetching signing certificate " + ctx->fetch_url +
+            fetch.on_fetched(
+                ctx, "fetching signing certificate " + fetch.url +
                          (status == NGX_HTTP_OK
                               ? std::string(" gave no PEM certificate")
                               : " failed with status " + std::to_string(status)));
@@ -222,21 +223,21 @@ void on_fetch_resumed(ngx_http_request_t* r) noexcept {
         }
         ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
                       "mailhook: fetched signing certificate %s",
-                      ctx->fetch_url.c_str());
-        main_conf(r)->state->certificates.remember(ctx->fetch_url, std::move(*key));
-        resume_processing(ctx);
+                      fetch.url.c_str());
+        main_conf(r)->state->certificates.remember(fetch.url, std::move(*key));
+        fetch.on_fetched(ctx, {});
     } catch (const std::exception& e) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "mailhook: %s", e.what());
-        answer_unavailable(ctx, "internal error after the certificate fetch");
+        fetch.on_fetched(ctx, "internal error after the certificate fetch");
     }
 }
 
 ngx_int_t on_confirm_done(ngx_http_request_t* sr, void* data, ngx_int_t rc) noexcept {
     auto* ctx = static_cast<RequestCtx*>(data);
-    if (ctx->confirm_reported) {
+    if (ctx->fetch.confirm_reported) {
         return rc;
     }
-    ctx->confirm_reported = true;
+    ctx->fetch.confirm_reported = true;
     ngx_uint_t status = sr->headers_out.status;
     if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
         status = static_cast<ngx_uint_t>(rc);
@@ -244,7 +245,7 @@ ngx_int_t on_confirm_done(ngx_http_request_t* sr, void* data, ngx_int_t rc) noex
         status = 0;
     }
     // The URL's query carries the subscription token: log the host only.
-    const auto target = target_of(ctx->fetch_url);
+    const auto target = target_of(ctx->fetch.url);
     const std::string host(target ? target->host : std::string_view("?"));
     if (status >= 200 && status < 300) {
         ngx_log_error(NGX_LOG_NOTICE, sr->connection->log, 0,
@@ -318,34 +319,31 @@ ngx_int_t add_outbound_variables(ngx_conf_t* cf) noexcept {
     return NGX_OK;
 }
 
-bool start_certificate_fetch(RequestCtx* ctx, std::string_view url) {
+bool start_certificate_fetch(RequestCtx* ctx, std::string_view url, KeyFetched on_fetched) {
     ngx_http_request_t* r = ctx->r;
     LocConf* lcf = loc_conf(r);
-    if (lcf->sns_fetch.len == 0 || ctx->fetch_attempted || !target_of(url)) {
+    FetchState& fetch = ctx->fetch;
+    if (lcf->sns_fetch.len == 0 || fetch.attempted || !target_of(url)) {
         return false;
     }
-    ctx->fetch_attempted = true;
+    fetch.attempted = true;
     ngx_http_post_subrequest_t* post = post_handler(r, on_fetch_done, ctx);
     if (post == nullptr) {
         return false;
     }
-    ctx->fetch_done = false;
+    fetch.done = false;
     ngx_http_request_t* sr =
         start_subrequest(ctx, &lcf->sns_fetch, url, post,
                          NGX_HTTP_SUBREQUEST_IN_MEMORY | NGX_HTTP_SUBREQUEST_WAITED);
     if (sr == nullptr) {
         return false;
     }
-    ctx->fetch_request = sr;
-    ctx->fetching = true;
-    // No Redis deadline while the certificate is fetched (proxy timeouts of
-    // the fetch location apply); storing arms a new one.
-    if (ctx->timer.event.timer_set) {
-        ngx_del_timer(&ctx->timer.event);
-    }
+    fetch.request = sr;
+    fetch.on_fetched = on_fetched;
+    fetch.fetching = true;
     r->write_event_handler = on_fetch_resumed;
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "mailhook: fetching signing certificate %s", ctx->fetch_url.c_str());
+                   "mailhook: fetching signing certificate %s", fetch.url.c_str());
     return true;
 }
 

@@ -18,6 +18,21 @@ namespace mailhook::nginx {
 
 struct RequestCtx;
 
+// The end of a certificate fetch: `why` is empty when the key is in the
+// worker's store, else what went wrong.
+using KeyFetched = void (*)(RequestCtx* ctx, std::string_view why);
+
+// A request's requests on the vendor's behalf (held in RequestCtx).
+struct FetchState {
+    std::string url;  // what $mailhook_fetch_* describe
+    ngx_http_request_t* request = nullptr;
+    KeyFetched on_fetched = nullptr;
+    bool attempted = false;
+    bool fetching = false;
+    bool done = false;
+    bool confirm_reported = false;
+};
+
 // SNS signing certificates: pinned from `mailhook_sns_certificates` at
 // configuration time (looked up by the file name of the certificate URL), or
 // fetched by this worker and kept (by URL). Parsed once either way.
@@ -42,16 +57,12 @@ char* set_internal_uri(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept;
 ngx_int_t add_outbound_variables(ngx_conf_t* cf) noexcept;
 
 // Fetches the certificate at `url` (already validated by the vendor) through
-// the `mailhook_sns_fetch` location, then verifies the request again. False
-// when fetching is off or was tried already for this request.
-bool start_certificate_fetch(RequestCtx* ctx, std::string_view url);
+// the `mailhook_sns_fetch` location; `on_fetched` runs when it has ended.
+// False when fetching is off or was tried already for this request.
+bool start_certificate_fetch(RequestCtx* ctx, std::string_view url, KeyFetched on_fetched);
 // Fire-and-forget GET of a subscription confirmation URL (already validated
 // by the vendor) through the `mailhook_auto_confirm` location; the answer to
 // the vendor does not wait for it. Call before finalizing the request.
 void start_confirmation(RequestCtx* ctx, std::string_view url);
-
-// Provided by the handler.
-void resume_processing(RequestCtx* ctx);
-void answer_unavailable(RequestCtx* ctx, std::string_view reason);
 
 }  // namespace mailhook::nginx

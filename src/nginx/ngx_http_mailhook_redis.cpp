@@ -2,6 +2,7 @@
 #include "ngx_http_mailhook_redis.hpp"
 
 #include <cstdlib>
+#include <cstring>
 
 namespace mailhook::nginx {
 namespace {
@@ -17,7 +18,22 @@ ngx_connection_t* connection_of(void* privdata) {
     return static_cast<ngx_connection_t*>(privdata);
 }
 
+bool is_noscript(const redisReply* reply) {
+    return reply->type == REDIS_REPLY_ERROR && reply->len >= 8 &&
+           std::strncmp(reply->str, "NOSCRIPT", 8) == 0;
+}
+
 }  // namespace
+
+// hiredis privdata of one call; what EVAL needs after NOSCRIPT.
+struct RedisLink::Call {
+    RedisLink* link;
+    RedisCallback callback;
+    void* data;
+    const RedisScript* script;  // null: a plain command
+    std::shared_ptr<const RespArgs> args;
+    bool sent_source;
+};
 
 bool parse_redis_address(std::string_view address, RedisSettings& settings) {
     if (address.substr(0, 5) == "unix:") {
@@ -124,6 +140,17 @@ void RedisLink::connect() {
         redisAsyncCommandArgv(ac, on_setup_reply, const_cast<char*>("SELECT"), 2,
                               argv, lengths);
     }
+    load_scripts();
+}
+
+// Queued first, so no EVALSHA behind them meets NOSCRIPT.
+void RedisLink::load_scripts() {
+    for (const RedisScript* script : scripts_) {
+        const char* argv[] = {"SCRIPT", "LOAD", script->source.data()};
+        const size_t lengths[] = {6, 4, script->source.size()};
+        redisAsyncCommandArgv(ac_, on_setup_reply, const_cast<char*>("SCRIPT LOAD"), 3,
+                              argv, lengths);
+    }
 }
 
 void RedisLink::attach() {
@@ -160,13 +187,69 @@ void RedisLink::schedule_reconnect() {
     }
 }
 
-bool RedisLink::send(std::string_view command, redisCallbackFn* callback,
-                     void* privdata) {
-    if (ac_ == nullptr) {
+bool RedisLink::call(std::string_view command, RedisCallback callback, void* data) {
+    return send(command, new Call{this, callback, data, nullptr, nullptr, false});
+}
+
+bool RedisLink::eval(const RedisScript& script, std::shared_ptr<const RespArgs> args,
+                     RedisCallback callback, void* data) {
+    auto* call = new Call{this, callback, data, &script, std::move(args), false};
+    return send(resp_command({"EVALSHA", script.sha1}, *call->args), call);
+}
+
+// Takes `call`; false (and `call` deleted) when it cannot be queued.
+bool RedisLink::send(std::string_view command, Call* call) {
+    if (ac_ == nullptr ||
+        redisAsyncFormattedCommand(ac_, on_call_reply, call, command.data(),
+                                   command.size()) != REDIS_OK) {
+        delete call;
         return false;
     }
-    return redisAsyncFormattedCommand(ac_, callback, privdata, command.data(),
-                                      command.size()) == REDIS_OK;
+    return true;
+}
+
+void RedisLink::on_call_reply(redisAsyncContext*, void* reply, void* privdata) noexcept {
+    std::unique_ptr<Call> call(static_cast<Call*>(privdata));
+    const auto* r = static_cast<const redisReply*>(reply);
+    RedisOutcome outcome;
+    outcome.reply = r;
+    if (r == nullptr) {
+        outcome.failure = RedisFailure::transient;
+        outcome.error = "redis connection lost";
+    } else if (call->script != nullptr && !call->sent_source && is_noscript(r)) {
+        // Script cache empty (SCRIPT FLUSH, a failover): send the source once.
+        call->link->unanswered_timeouts_ = 0;
+        if (call->link->resend_with_source(call)) {
+            return;
+        }
+        outcome.reply = nullptr;
+        outcome.failure = RedisFailure::transient;
+        outcome.error = "redis connection lost";
+    } else {
+        call->link->unanswered_timeouts_ = 0;
+        if (r->type == REDIS_REPLY_ERROR) {
+            outcome.error = std::string_view(r->str, r->len);
+            outcome.failure = classify_redis_error(outcome.error);
+        }
+    }
+    call->callback(call->data, outcome);
+}
+
+// True when `call` was taken (queued again as EVAL).
+bool RedisLink::resend_with_source(std::unique_ptr<Call>& call) noexcept {
+    try {
+        call->sent_source = true;
+        const std::string command =
+            resp_command({"EVAL", call->script->source}, *call->args);
+        Call* again = new Call(*call);
+        if (!send(command, again)) {
+            return false;
+        }
+        call.reset();
+        return true;
+    } catch (const std::exception&) {
+        return false;
+    }
 }
 
 void RedisLink::lost() {
@@ -220,10 +303,14 @@ void RedisLink::on_setup_reply(redisAsyncContext* ac, void* reply, void* privdat
     auto* r = static_cast<redisReply*>(reply);
     if (r != nullptr && r->type == REDIS_REPLY_ERROR) {
         RedisLink* link = link_of(ac);
-        ngx_log_error(NGX_LOG_ERR, &link->log_, 0, "mailhook: redis %s failed: %*s",
-                      static_cast<const char*>(privdata), (int) r->len, r->str);
-        // Commands would fail on an unauthenticated or wrong database.
-        redisAsyncDisconnect(ac);
+        const char* what = static_cast<const char*>(privdata);
+        ngx_log_error(NGX_LOG_ERR, &link->log_, 0, "mailhook: redis %s failed: %*s", what,
+                      (int) r->len, r->str);
+        // Calls would fail on an unauthenticated or wrong database; without
+        // a loaded script, EVALSHA still works through EVAL.
+        if (std::strcmp(what, "SCRIPT LOAD") != 0) {
+            redisAsyncDisconnect(ac);
+        }
     }
 }
 

@@ -9,17 +9,22 @@
 #include "../core/resp.hpp"
 #include "../core/vendor.hpp"
 #include "ngx_http_mailhook.hpp"
+#include "ngx_http_mailhook_outbound.hpp"
 
 namespace mailhook::nginx {
 
 struct RequestCtx;
 
-// hiredis privdata. It can outlive the request (a reply after the timeout),
-// so it points back only while the request waits for it.
-struct PendingReply {
-    enum class Purpose { lookup, store, spool };
+// Where the request is on its way: receive → resolve → verify (maybe
+// fetching a signing key) → store (maybe spooling) → answered. Each
+// asynchronous step ends in advance(), which goes on from the stage.
+enum class Stage { receiving, resolving, fetching_key, storing, spooling, answered };
+
+// What a Redis call or a spool append hands back to the request. It can
+// outlive the request (a reply after the timeout), so it points back only
+// while the request waits for it.
+struct WaitTicket {
     RequestCtx* ctx;
-    Purpose purpose;
 };
 
 // An nginx timer whose owner can be found from the event (the event is the
@@ -39,16 +44,17 @@ struct RequestCtx {
     RequestCtx& operator=(const RequestCtx&) = delete;
 
     ngx_http_request_t* r;
+    Stage stage = Stage::receiving;
     const Vendor* vendor = nullptr;
     ngx_str_t vendor_name = ngx_null_string;
     ngx_str_t connection_id = ngx_null_string;
     std::string_view body;
     std::shared_ptr<const Connection> connection;
-    PendingReply* pending = nullptr;
-    RequestTimer timer;
-    RespArgs store_args;      // kept for the EVAL fallback after NOSCRIPT
-    bool sent_full_script = false;
-    bool answered = false;
+    WaitTicket* waiting = nullptr;  // the Redis call or spool append waited for
+    RequestTimer timer;             // mailhook_redis_timeout of that call
+    std::shared_ptr<const RespArgs> store_args;  // what the spool keeps, too
+    std::string confirm_url;  // confirmed once the control entry is stored
+    FetchState fetch;         // requests on the vendor's behalf
 
     // For log variables and metrics.
     ngx_int_t events = -1;
@@ -57,15 +63,6 @@ struct RequestCtx {
     std::uint64_t redis_started_usec = 0;
     std::uint64_t redis_usec = 0;
     bool redis_timed = false;
-
-    // Requests on the vendor's behalf (ngx_http_mailhook_outbound.cpp).
-    std::string fetch_url;  // what $mailhook_fetch_* describe
-    ngx_http_request_t* fetch_request = nullptr;
-    bool fetch_attempted = false;
-    bool fetching = false;
-    bool fetch_done = false;
-    bool confirm_reported = false;
-    std::string confirm_url;  // confirmed once the control entry is stored
 };
 
 ngx_int_t content_handler(ngx_http_request_t* r) noexcept;

@@ -246,7 +246,7 @@ off_t Spool::scan_disk() {
     return total;
 }
 
-void Spool::start(RedisLink* link, std::vector<std::string_view> scripts) {
+void Spool::start(RedisLink* link, std::vector<const RedisScript*> scripts) {
     link_ = link;
     scripts_ = std::move(scripts);
     scan_disk();
@@ -305,11 +305,7 @@ void Spool::replay_next() {
             continue;
         }
         replaying_ = run;
-        // Load the scripts first: EVALSHA behind them never meets NOSCRIPT.
-        std::vector<std::string> commands;
-        for (const std::string_view script : scripts_) {
-            commands.push_back(resp_command({"SCRIPT", "LOAD", script}));
-        }
+        std::vector<std::pair<const RedisScript*, std::shared_ptr<const RespArgs>>> calls;
         std::string_view rest = run->data;
         while (!rest.empty()) {
             const SpoolRecordView record = decode_spool_record(rest);
@@ -325,13 +321,22 @@ void Spool::replay_next() {
                                   ? "a torn write" : "not a record");
                 break;
             }
-            commands.push_back(resp_command({"EVALSHA", record.script_sha1},
-                                            RespArgs(record.arg_count, record.args)));
+            const auto script =
+                std::find_if(scripts_.begin(), scripts_.end(), [&](const RedisScript* s) {
+                    return s->sha1 == record.script_sha1;
+                });
+            if (script == scripts_.end()) {
+                ++run->failed;
+                run->last_error = "a record names a script this version does not have";
+            } else {
+                calls.emplace_back(*script, std::make_shared<const RespArgs>(
+                                                record.arg_count, record.args));
+            }
             rest.remove_prefix(record.size);
             ++run->records;
         }
-        for (const std::string& command : commands) {
-            if (!link_->send(command, on_replay_reply, run)) {
+        for (const auto& [script, args] : calls) {
+            if (!link_->eval(*script, args, on_replay_outcome, run)) {
                 run->lost_connection = true;
                 break;
             }
@@ -344,17 +349,20 @@ void Spool::replay_next() {
     }
 }
 
-void Spool::on_replay_reply(redisAsyncContext*, void* reply, void* privdata) {
-    auto* run = static_cast<ReplayRun*>(privdata);
-    const auto* r = static_cast<const redisReply*>(reply);
-    if (r == nullptr) {
-        run->lost_connection = true;
-    } else if (r->type == REDIS_REPLY_ERROR) {
-        ++run->failed;
-        run->last_error.assign(r->str, r->len);
-    }
-    if (--run->outstanding == 0) {
-        run->spool->replay_finished(run);
+void Spool::on_replay_outcome(void* data, const RedisOutcome& outcome) noexcept {
+    auto* run = static_cast<ReplayRun*>(data);
+    try {
+        if (outcome.reply == nullptr) {
+            run->lost_connection = true;
+        } else if (outcome.failure != RedisFailure::none) {
+            ++run->failed;
+            run->last_error.assign(outcome.error);
+        }
+        if (--run->outstanding == 0) {
+            run->spool->replay_finished(run);
+        }
+    } catch (const std::exception& e) {
+        ngx_log_error(NGX_LOG_ERR, &run->spool->log_, 0, "mailhook: %s", e.what());
     }
 }
 

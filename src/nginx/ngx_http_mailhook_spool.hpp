@@ -51,8 +51,8 @@ class Spool {
 
     // Starts replaying sealed journals when Redis is usable; safe to call
     // often (from the link's ready hook and a periodic timer). `scripts` are
-    // the sources of every script a record may name (static storage).
-    void start(RedisLink* link, std::vector<std::string_view> scripts);
+    // the scripts a record may name (loaded by the link).
+    void start(RedisLink* link, std::vector<const RedisScript*> scripts);
     void kick();
     // Worker exit: close (and unlock) the active journal.
     void shutdown();
@@ -68,7 +68,7 @@ class Spool {
 
     static void on_commit_event(ngx_event_t* ev);
     static void on_replay_timer(ngx_event_t* ev);
-    static void on_replay_reply(redisAsyncContext* ac, void* reply, void* privdata);
+    static void on_replay_outcome(void* data, const RedisOutcome& outcome) noexcept;
 
     void commit();
     bool write_pending(off_t incoming);
@@ -89,7 +89,7 @@ class Spool {
     std::string active_path_;
     std::uint64_t sequence_ = 0;
     RedisLink* link_ = nullptr;
-    std::vector<std::string_view> scripts_;
+    std::vector<const RedisScript*> scripts_;
     ReplayRun* replaying_ = nullptr;
     bool stopping_ = false;
     SpoolStats stats_;

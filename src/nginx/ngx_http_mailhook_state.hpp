@@ -11,6 +11,7 @@
 
 #include "../core/connection.hpp"
 #include "../core/store_script.hpp"
+#include "../core/tracking_store.hpp"
 #include "ngx_http_mailhook.hpp"
 #include "ngx_http_mailhook_detached.hpp"
 #include "ngx_http_mailhook_metrics.hpp"
@@ -51,7 +52,9 @@ class ModuleState {
     // Static connections, prepared (keys parsed) at configuration time.
     std::unordered_map<std::string, ResolvedConnection> static_connections;
     ConnectionCache cache;
-    std::string script_sha1 = store_script_sha1();
+    // The scripts every Redis connection loads.
+    RedisScript store_script{store_script_source(), store_script_sha1()};
+    RedisScript tracking_script{tracking_script_source(), tracking_script_sha1()};
     RedisSettings redis_settings;
     std::optional<SpoolSettings> spool_settings;
     MetricsRecorder metrics{nullptr};

@@ -15,7 +15,6 @@ namespace {
 
 struct TrackingState {
     TrackingKeyring keys;
-    std::string script_sha1 = tracking_script_sha1();
 };
 
 struct TrackingMainConf {
@@ -133,9 +132,8 @@ void record(ngx_http_request_t* r, TrackingKind kind, const TrackingClaims& clai
     config.click_window_seconds = tmcf->click_window;
 
     auto job = std::make_unique<DetachedStore>();
-    job->script_source = tracking_script_source();
-    job->script_sha1 = tmcf->state->script_sha1;
-    job->args = tracking_script_args(event, now, config);
+    job->script = &mcf->state->tracking_script;
+    job->args = std::make_shared<const RespArgs>(tracking_script_args(event, now, config));
     job->event_json = event.json();
     job->describe = "vendor=tracking connection=" + claims.connection +
                     " type=" + std::string(to_string(event.type)) + " id=" + event.id;
