@@ -2,7 +2,7 @@
 #include "configured_hmac.hpp"
 
 #include "encoding.hpp"
-#include "vendor.hpp"
+#include "vendor_auth.hpp"
 
 namespace mailhook {
 namespace {

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include "connection.hpp"
 
+#include "encoding.hpp"
+
 namespace mailhook {
 
 std::optional<std::string_view> Connection::option(std::string_view name) const {
@@ -17,7 +19,20 @@ bool is_false(std::string_view value) {
     return value == "0" || value == "false" || value == "no" || value == "off";
 }
 
+bool is_true(std::string_view value) {
+    return value == "1" || value == "true" || value == "yes" || value == "on";
+}
+
 }  // namespace
+
+std::optional<bool> Connection::flag(std::string_view name) const {
+    const auto value = option(name);
+    if (!value) return std::nullopt;
+    const std::string lower = to_lower_ascii(trim_ascii(*value));
+    if (is_true(lower)) return true;
+    if (is_false(lower)) return false;
+    return std::nullopt;
+}
 
 std::optional<Connection> connection_from_fields(std::string_view id,
                                                  const FieldList& fields,

@@ -28,6 +28,9 @@ struct Connection {
     std::vector<PublicKey> public_keys;
 
     std::optional<std::string_view> option(std::string_view name) const;
+    // An on/off option: 1/true/yes/on or 0/false/no/off (any case);
+    // nullopt when it is absent or says neither.
+    std::optional<bool> flag(std::string_view name) const;
     // Where suppression entries of this connection live.
     std::string_view suppression_scope() const {
         return tenant ? std::string_view(*tenant) : std::string_view(id);

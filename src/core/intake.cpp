@@ -64,12 +64,9 @@ Intake take_in(const Vendor& vendor, const Delivery& delivery,
         note_repeated_header(delivery, intake.verdict);
         return intake;
     }
-    {
-        StrictTypes strict;
-        intake.verdict = vendor.parse(delivery, connection, batch);
-        if (intake.verdict.ok() && !strict.error().empty()) {
-            intake.verdict = Verdict::reject(Rejection::malformed, strict.error());
-        }
+    intake.verdict = vendor.parse(delivery, connection, batch);
+    if (intake.verdict.ok() && batch.fields.failed()) {
+        intake.verdict = Verdict::reject(Rejection::malformed, batch.fields.error());
     }
     intake.notice = std::move(batch.notice);
     if (intake.verdict.ok()) {

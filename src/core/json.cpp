@@ -8,41 +8,6 @@
 
 namespace mailhook {
 
-namespace {
-
-thread_local StrictTypes* active_strict_types = nullptr;
-
-bool present(const json_t* value) {
-    return value != nullptr && !json_is_null(value);
-}
-
-// A member looked up in something that is not an object (e.g. a string
-// where the vendor sends a nested object).
-void check_container(const json_t* object, const char* key) {
-    if (present(object) && !json_is_object(object)) {
-        StrictTypes::note(key, object, "inside an object");
-    }
-}
-
-}  // namespace
-
-StrictTypes::StrictTypes() : outer_(active_strict_types) {
-    active_strict_types = this;
-}
-
-StrictTypes::~StrictTypes() { active_strict_types = outer_; }
-
-void StrictTypes::note(const char* key, const json_t* value,
-                       std::string_view expected) {
-    StrictTypes* scope = active_strict_types;
-    if (scope == nullptr || !scope->error_.empty()) {
-        return;
-    }
-    scope->error_ = "\"" + sanitize_utf8(key ? key : "") + "\" is " +
-                    std::string(json_type_name(value)) + ", expected " +
-                    std::string(expected);
-}
-
 std::string_view json_type_name(const json_t* value) {
     switch (value ? json_typeof(value) : JSON_NULL) {
         case JSON_OBJECT: return "an object";
@@ -153,17 +118,12 @@ bool json_depth_exceeds(std::string_view text, std::size_t limit) {
 
 std::optional<std::string_view> json_string_at(const json_t* object,
                                                const char* key) {
-    check_container(object, key);
     const json_t* value = json_object_get(object, key);
-    if (!json_is_string(value)) {
-        if (present(value)) StrictTypes::note(key, value, "a string");
-        return std::nullopt;
-    }
+    if (!json_is_string(value)) return std::nullopt;
     return std::string_view(json_string_value(value), json_string_length(value));
 }
 
 std::optional<std::string> json_text_at(const json_t* object, const char* key) {
-    check_container(object, key);
     const json_t* value = json_object_get(object, key);
     if (json_is_string(value)) {
         return std::string(json_string_value(value), json_string_length(value));
@@ -176,15 +136,12 @@ std::optional<std::string> json_text_at(const json_t* object, const char* key) {
         std::snprintf(buffer, sizeof(buffer), "%.17g", json_real_value(value));
         return std::string(buffer);
     }
-    if (present(value)) StrictTypes::note(key, value, "text");
     return std::nullopt;
 }
 
 std::optional<double> json_number_at(const json_t* object, const char* key) {
-    check_container(object, key);
     const json_t* value = json_object_get(object, key);
     if (!json_is_number(value)) {
-        if (present(value)) StrictTypes::note(key, value, "a number");
         return std::nullopt;
     }
     const double number = json_number_value(value);
@@ -198,7 +155,6 @@ const json_t* json_path(const json_t* object,
                         std::initializer_list<const char*> keys) {
     const json_t* current = object;
     for (const char* key : keys) {
-        check_container(current, key);
         current = json_object_get(current, key);
         if (current == nullptr) {
             return nullptr;

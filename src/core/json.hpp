@@ -50,46 +50,19 @@ std::vector<std::string_view> json_child_spans(std::string_view text);
 inline constexpr std::size_t kDefaultMaxJsonDepth = 64;
 JsonPtr parse_json(std::string_view text, std::size_t max_depth = kDefaultMaxJsonDepth);
 
-// Strict types for vendor parsers (DESIGN.md §3.5: a body that is not the
-// vendor's format is a 400). While a StrictTypes scope is alive (take_in()
-// holds one around Vendor::parse), the look-ups below and those in
-// vendor_support.hpp note the first member present with a JSON type that
-// cannot hold what is looked up: an object where text is expected, text where
-// an object is expected, a look-up inside something that is not an object.
-// null counts as absent, never as an error. Without a scope (verify, tools,
-// tests) nothing is noted. One scope per thread at a time (nginx workers
-// are single-threaded).
-class StrictTypes {
-  public:
-    StrictTypes();
-    ~StrictTypes();
-    StrictTypes(const StrictTypes&) = delete;
-    StrictTypes& operator=(const StrictTypes&) = delete;
-
-    // The first type error, for the rejection; empty when there was none.
-    const std::string& error() const { return error_; }
-
-    // Notes `value` (found under `key`) as not being `expected`.
-    static void note(const char* key, const json_t* value, std::string_view expected);
-
-  private:
-    StrictTypes* outer_;
-    std::string error_;
-};
-
 // JSON type name for messages: "object", "array", "string", "number", ...
 std::string_view json_type_name(const json_t* value);
 
-// A borrowed string member; nullopt when absent, null or not a string (a
-// type error under StrictTypes).
+// Plain look-ups: no type errors are noted (vendor parsers use the strict
+// readers of vendor_fields.hpp). A borrowed string member; nullopt when
+// absent, null or not a string.
 std::optional<std::string_view> json_string_at(const json_t* object,
                                                const char* key);
 // A string member, or a number rendered as text (vendors mix both for ids
-// and codes); other types are type errors under StrictTypes.
+// and codes); nullopt for other types.
 std::optional<std::string> json_text_at(const json_t* object, const char* key);
 std::optional<double> json_number_at(const json_t* object, const char* key);
-// Follows a path of object keys; nullptr when any step is missing (a step
-// that is not an object is a type error under StrictTypes).
+// Follows a path of object keys; nullptr when any step is missing.
 const json_t* json_path(const json_t* object,
                         std::initializer_list<const char*> keys);
 

@@ -1,14 +1,28 @@
 // SPDX-License-Identifier: BSD-2-Clause
-// Amazon SNS HTTP/S messages: the canonical string SNS signs, the signature
-// versions, and which URLs may be fetched on SNS's behalf.
+// Amazon SNS HTTP/S subscriptions as a transport for another service's
+// events (SES): the canonical string SNS signs, the signature versions,
+// which URLs may be fetched on SNS's behalf, and the verify/parse steps of a
+// vendor that receives through SNS.
+//
+// SNS signs a canonical string (not the body) with RSA-SHA1
+// (SignatureVersion 1) or RSA-SHA256 (2); the key is the certificate at
+// SigningCertURL, looked up through Delivery::certificates() (pinned or
+// fetched by the caller). Connection options: `topic_arn` (comma-separated
+// allow-list; without it any AWS-signed message is accepted),
+// `allow_raw_delivery` (accept SNS raw message delivery, which is NOT
+// signed), `auto_confirm` (off: never confirm subscriptions). An optional
+// `secret` (user:password) additionally requires HTTP Basic credentials,
+// which SNS sends after a 401 challenge.
 #pragma once
 
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "crypto.hpp"
 #include "json.hpp"
+#include "vendor.hpp"
 
 namespace mailhook {
 
@@ -35,5 +49,29 @@ bool is_sns_host(std::string_view host);
 bool is_sns_certificate_url(std::string_view url);
 // https on an SNS host (SubscribeURL).
 bool is_sns_url(std::string_view url);
+
+// What the SNS layer tells about the message an event came in.
+struct SnsMessage {
+    std::optional<std::string> message_id;  // the same on every retry
+    std::optional<EpochMillis> timestamp;
+};
+
+// The events of one service inside an SNS message (the decoded `Message`,
+// or a raw delivery's body), appended to `out`; false, appending nothing,
+// when `message` is not one of that service's events.
+using SnsPayloadParser = bool (*)(Fields& fields, const json_t* message,
+                                  const SnsMessage& sns, std::vector<Event>& out);
+
+// Vendor::verify for a vendor that receives through SNS.
+Verdict sns_verify(const Delivery& delivery, const Connection& connection,
+                   Batch& batch);
+// Vendor::parse: notifications through `payload`; SNS's own messages
+// (subscription handshakes, notifications that are not the service's
+// events) as events of their own.
+Verdict sns_parse(const Delivery& delivery, const Connection& connection,
+                  Batch& batch, SnsPayloadParser payload);
+// Vendor::www_authenticate: the Basic challenge when the connection has a
+// secret.
+std::string_view sns_www_authenticate(const Connection& connection);
 
 }  // namespace mailhook

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 // The one interface every vendor implements (one file per vendor under
-// vendors/, one row in vendor_registry.cpp).
+// vendors/, one row in vendor_registry.cpp), and the registry. Helpers for
+// reading payloads: vendor_fields.hpp; for authenticating: vendor_auth.hpp.
 #pragma once
 
 #include <optional>
@@ -11,6 +12,7 @@
 #include "connection.hpp"
 #include "delivery.hpp"
 #include "event.hpp"
+#include "vendor_fields.hpp"
 #include "verdict.hpp"
 
 namespace mailhook {
@@ -25,6 +27,9 @@ struct ReplayGuard {
 
 // What a vendor extracts from one delivery.
 struct Batch {
+    // The strict reader parse() reads the payload with; a type error it
+    // noted refuses the request (take_in).
+    Fields fields;
     std::vector<Event> events;
     std::optional<ReplayGuard> replay_guard;
     // With Rejection::key_unavailable: the URL of the missing signing key,
@@ -67,27 +72,5 @@ std::vector<std::string_view> vendor_names();
 // vendor_count() when unknown; metrics are indexed by it.
 std::size_t vendor_index(std::string_view name);
 std::size_t vendor_count();
-
-// Seconds of clock skew accepted for a signed timestamp: the connection's
-// `timestamp_tolerance` option, else the configured value, else the
-// vendor's default. 0 turns the check off.
-std::int64_t timestamp_tolerance(const Delivery& delivery,
-                                 const Connection& connection,
-                                 std::int64_t vendor_default);
-Verdict check_timestamp(EpochMillis signed_at, const Delivery& delivery,
-                        std::int64_t tolerance_seconds);
-
-// Which Authorization schemes a connection accepts.
-enum class HttpAuthScheme { any, basic, bearer };
-
-// `secret` holds "user:password" (Basic) or a token (Bearer); either secret
-// of a rotation passes.
-Verdict check_authorization_header(const Delivery& delivery,
-                                   const Connection& connection,
-                                   HttpAuthScheme accepted = HttpAuthScheme::any);
-// Whether `presented` equals one of the connection's secrets (constant time
-// per secret, and every secret is compared).
-bool secret_matches_any(const Connection& connection, std::string_view presented);
-Verdict require_secret(const Connection& connection);
 
 }  // namespace mailhook

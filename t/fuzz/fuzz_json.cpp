@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 // Fuzz target: the structured helpers. The first byte picks the case:
-//   0 parse_json + the json/vendor_support look-ups every vendor uses;
+//   0 parse_json + the json.hpp look-ups and the Fields reader every vendor
+//     uses;
 //     compact dumps re-parse to an equal value
 //   1 write_event_json of a fuzzed Event (arbitrary bytes in every string,
 //     any int64 time): always one valid JSON object whose strings are the
@@ -14,34 +15,37 @@
 #include "core/event.hpp"
 #include "core/resp.hpp"
 #include "core/vendor.hpp"
-#include "core/vendor_support.hpp"
+#include "core/vendor_auth.hpp"
+#include "core/vendor_fields.hpp"
 #include "fuzz_support.hpp"
 
 namespace mailhook::fuzz {
 namespace {
 
-void exercise_lookups(const json_t* value) {
+void exercise_lookups(Fields& f, const json_t* value) {
     static const char* const kKeys[] = {"email", "event", "timestamp", "id", "tags",
                                         "", "a", "signature", "data", "to"};
     for (const char* key : kKeys) {
         const auto text = json_text_at(value, key);
-        const auto field = text_field(value, key);
+        const auto field = f.text(value, key);
         FUZZ_CHECK(!field || !field->empty());
         if (field) FUZZ_CHECK(text == field);
         if (const auto number = json_number_at(value, key)) {
             FUZZ_CHECK(std::isfinite(*number));
         }
-        if (const auto at = time_field(value, key)) {
+        if (const auto at = f.time(value, key)) {
             // ISO 8601 years 0000..9999 (± a day of offset), epoch seconds
             // up to 1e11.
             FUZZ_CHECK(*at >= -62167219200000 - 86400000 &&
                        *at < 253402300800000 + 86400000);
         }
         (void) json_string_at(value, key);
+        (void) f.string(value, key);
         (void) json_path(value, {key, key});
+        (void) f.path(value, {key, key});
     }
-    for (const std::string& tag : string_list(value)) (void) tag;
-    const std::string object = object_json(value);
+    for (const std::string& tag : f.list(value)) (void) tag;
+    const std::string object = f.object_text(value);
     FUZZ_CHECK(json_is_object(reparse(object).get()));
     static const std::string_view kReserved[] = {"email", "event", "timestamp"};
     const std::string extra = unreserved_members_json(value, kReserved);
@@ -69,19 +73,16 @@ void fuzz_parse(std::string_view text) {
     const std::string dumped = json_dump_compact(value.get());
     const JsonPtr again = parse_json(dumped);
     FUZZ_CHECK(again && json_equal(value.get(), again.get()));
-    exercise_lookups(value.get());
-    {
-        // Again as a vendor parser sees them: type errors are noted, never
-        // fatal, and only for values that are present.
-        StrictTypes strict;
-        exercise_lookups(value.get());
-        if (!strict.error().empty()) FUZZ_CHECK(!json_is_null(value.get()));
-    }
+    // Type errors are noted, never fatal, and only for values that are
+    // present.
+    Fields fields;
+    exercise_lookups(fields, value.get());
+    if (fields.failed()) FUZZ_CHECK(!json_is_null(value.get()));
     std::size_t index;
     json_t* item;
-    json_array_foreach(value.get(), index, item) exercise_lookups(item);
+    json_array_foreach(value.get(), index, item) exercise_lookups(fields, item);
     const char* key;
-    json_object_foreach(value.get(), key, item) exercise_lookups(item);
+    json_object_foreach(value.get(), key, item) exercise_lookups(fields, item);
 }
 
 std::optional<std::string> maybe(Reader& in) {

@@ -19,7 +19,7 @@
 //   metadata      metadata        (object)
 #include "../configured_hmac.hpp"
 #include "../encoding.hpp"
-#include "../vendor_support.hpp"
+#include "../vendor_auth.hpp"
 #include "vendors.hpp"
 
 namespace mailhook {
@@ -38,46 +38,41 @@ std::string canonical_event_name(std::string_view name) {
     return out;
 }
 
-EventKind event_kind(const json_t* item, std::string_view vendor_event) {
-    EventKind kind = common_event_kind(canonical_event_name(vendor_event))
-                         .value_or(EventKind{});
-    if (kind.type == EventType::bounced) {
+void set_kind(Event& event, const json_t* item) {
+    classify(event, common_event_row(canonical_event_name(event.vendor_event)));
+    if (event.type == EventType::bounced) {
         const BounceClass given =
             explicit_bounce_class(item, {"bounce_type", "bounce_class", "bounce"});
-        if (given != BounceClass::none) kind.bounce_class = given;
+        if (given != BounceClass::none) event.bounce_class = given;
     }
-    return kind;
 }
 
-std::vector<std::string> tags_of(const json_t* item) {
+std::vector<std::string> tags_of(Fields& f, const json_t* item) {
     const json_t* tags = json_object_get(item, "tags");
-    return string_list(tags != nullptr ? tags : json_object_get(item, "category"));
+    return f.list(tags != nullptr ? tags : json_object_get(item, "category"));
 }
 
-Event normalize(const json_t* item) {
+Event normalize(Fields& f, const json_t* item) {
     Event event;
-    event.vendor_event = first_text_field(item, {"event", "type", "event_type"}).value_or("");
-    const EventKind kind = event_kind(item, event.vendor_event);
-    event.type = kind.type;
-    event.bounce_class = kind.bounce_class;
-    event.reject_reason = kind.reject_reason;
+    event.vendor_event = f.first_text(item, {"event", "type", "event_type"}).value_or("");
+    set_kind(event, item);
     event.recipient =
-        first_text_field(item, {"email", "recipient", "rcpt_to", "rcpt", "to"}).value_or("");
-    event.timestamp = first_time_field(item, {"timestamp", "time", "ts", "created_at"});
-    event.message_id = first_text_field(item, {"message_id", "message-id", "messageId"});
-    event.event_id = first_text_field(item, {"event_id", "id"});
-    event.mta_response = first_text_field(item, {"smtp_response", "mta_response", "response"});
-    event.smtp_status = text_field(item, "smtp_status");
+        f.first_text(item, {"email", "recipient", "rcpt_to", "rcpt", "to"}).value_or("");
+    event.timestamp = f.first_time(item, {"timestamp", "time", "ts", "created_at"});
+    event.message_id = f.first_text(item, {"message_id", "message-id", "messageId"});
+    event.event_id = f.first_text(item, {"event_id", "id"});
+    event.mta_response = f.first_text(item, {"smtp_response", "mta_response", "response"});
+    event.smtp_status = f.text(item, "smtp_status");
     if (!event.smtp_status && event.mta_response) {
         event.smtp_status = find_enhanced_status(*event.mta_response);
     }
-    event.description = first_text_field(item, {"reason", "description"});
-    event.click_url = first_text_field(item, {"url", "click_url", "link"});
-    event.user_agent = first_text_field(item, {"user_agent", "useragent", "user-agent"});
-    event.ip = first_text_field(item, {"ip", "ip_address"});
-    event.campaign_id = text_field(item, "campaign_id");
-    event.tags = tags_of(item);
-    event.metadata_json = object_json(json_object_get(item, "metadata"));
+    event.description = f.first_text(item, {"reason", "description"});
+    event.click_url = f.first_text(item, {"url", "click_url", "link"});
+    event.user_agent = f.first_text(item, {"user_agent", "useragent", "user-agent"});
+    event.ip = f.first_text(item, {"ip", "ip_address"});
+    event.campaign_id = f.text(item, "campaign_id");
+    event.tags = tags_of(f, item);
+    event.metadata_json = f.object_text(json_object_get(item, "metadata"));
     set_raw(event, item);
     event.dedup_key = event.event_id ? "gen:" + *event.event_id
                                      : std::string();
@@ -100,7 +95,7 @@ class Generic final : public Vendor {
     Verdict parse(const Delivery& delivery, const Connection&,
                   Batch& batch) const override {
         return normalize_objects(delivery.json(), BodyShape::object_or_array, normalize,
-                                 batch.events);
+                                 batch);
     }
 };
 

@@ -3,7 +3,7 @@
 // accepted). The header name can be changed per connection
 // (`signature_header`) since Inboxroad does not publish it.
 #include "../encoding.hpp"
-#include "../vendor_support.hpp"
+#include "../vendor_auth.hpp"
 #include "vendors.hpp"
 
 namespace mailhook {
@@ -11,63 +11,52 @@ namespace {
 
 constexpr std::string_view kDefaultSignatureHeader = "X-Signature";
 
-struct EventMapping {
-    std::string_view kind;
-    EventType type;
-    BounceClass bounce_class;
-};
-
-constexpr EventMapping kEvents[] = {
-    {"sent", EventType::sent, BounceClass::none},
-    {"delivered", EventType::delivered, BounceClass::none},
+// `kind` values, compared in lower case.
+constexpr EventRow kEvents[] = {
+    {"sent", EventType::sent},
+    {"delivered", EventType::delivered},
     {"deferred", EventType::deferred, BounceClass::soft},
-    {"open", EventType::opened, BounceClass::none},
-    {"opened", EventType::opened, BounceClass::none},
-    {"click", EventType::clicked, BounceClass::none},
-    {"clicked", EventType::clicked, BounceClass::none},
+    {"open", EventType::opened},
+    {"opened", EventType::opened},
+    {"click", EventType::clicked},
+    {"clicked", EventType::clicked},
     {"bounce", EventType::bounced, BounceClass::undetermined},
     {"bounced", EventType::bounced, BounceClass::undetermined},
     {"hard_bounce", EventType::bounced, BounceClass::hard},
     {"soft_bounce", EventType::bounced, BounceClass::soft},
-    {"complaint", EventType::complained, BounceClass::none},
-    {"spam", EventType::complained, BounceClass::none},
-    {"unsubscribe", EventType::unsubscribed, BounceClass::none},
-    {"unsubscribed", EventType::unsubscribed, BounceClass::none},
+    {"complaint", EventType::complained},
+    {"spam", EventType::complained},
+    {"unsubscribe", EventType::unsubscribed},
+    {"unsubscribed", EventType::unsubscribed},
 };
 
-Event normalize(const json_t* item) {
+Event normalize(Fields& f, const json_t* item) {
     Event event;
-    event.vendor_event = json_string_at(item, "kind").value_or("");
-    const std::string kind = to_lower_ascii(event.vendor_event);
-    for (const EventMapping& mapping : kEvents) {
-        if (mapping.kind == kind) {
-            event.type = mapping.type;
-            event.bounce_class = mapping.bounce_class;
-        }
-    }
+    event.vendor_event = f.string(item, "kind").value_or("");
+    classify(event, find_by_name(kEvents, to_lower_ascii(event.vendor_event)));
     if (event.type == EventType::bounced) {
         // An explicit hard/soft field wins over the kind's default.
         const BounceClass given =
             explicit_bounce_class(item, {"bounce_type", "bounce_class", "bounce"});
         if (given != BounceClass::none) event.bounce_class = given;
     }
-    event.recipient = json_string_at(item, "recipient").value_or("");
-    event.message_id = text_field(item, "message_id");
-    event.event_id = text_field(item, "id");
-    event.timestamp = time_field(item, "timestamp");
-    event.click_url = text_field(item, "url");
-    event.user_agent = text_field(item, "user_agent");
-    event.ip = text_field(item, "ip");
-    event.mta_response = text_field(item, "smtp_response");
-    event.description = text_field(item, "reason");
+    event.recipient = f.string(item, "recipient").value_or("");
+    event.message_id = f.text(item, "message_id");
+    event.event_id = f.text(item, "id");
+    event.timestamp = f.time(item, "timestamp");
+    event.click_url = f.text(item, "url");
+    event.user_agent = f.text(item, "user_agent");
+    event.ip = f.text(item, "ip");
+    event.mta_response = f.text(item, "smtp_response");
+    event.description = f.text(item, "reason");
     if (event.mta_response) {
         event.smtp_status = find_enhanced_status(*event.mta_response);
     }
     const json_t* campaign = json_object_get(item, "campaign");
-    event.campaign_id = json_is_object(campaign) ? text_field(campaign, "id")
-                                                 : text_field(item, "campaign_id");
-    event.tags = string_list(json_object_get(item, "tags"), "tags");
-    event.metadata_json = object_json(json_object_get(item, "metadata"), "metadata");
+    event.campaign_id = json_is_object(campaign) ? f.text(campaign, "id")
+                                                 : f.text(item, "campaign_id");
+    event.tags = f.list(json_object_get(item, "tags"), "tags");
+    event.metadata_json = f.object_text(json_object_get(item, "metadata"), "metadata");
     set_raw(event, item);
     return event;
 }
@@ -100,7 +89,7 @@ class Inboxroad final : public Vendor {
             return verdict;
         }
         for (const json_t* item : items) {
-            batch.events.push_back(normalize(item));
+            batch.events.push_back(normalize(batch.fields, item));
         }
         return Verdict::accept();
     }

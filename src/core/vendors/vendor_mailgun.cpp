@@ -3,7 +3,7 @@
 // the JSON body; one event per request. The body itself is not signed, so a
 // token may carry only the event it was first seen with.
 #include "../encoding.hpp"
-#include "../vendor_support.hpp"
+#include "../vendor_auth.hpp"
 #include "vendors.hpp"
 
 namespace mailhook {
@@ -11,7 +11,7 @@ namespace {
 
 constexpr std::int64_t kDefaultToleranceSeconds = 300;
 
-constexpr NamedEventType kEvents[] = {
+constexpr EventRow kEvents[] = {
     {"accepted", EventType::queued},
     {"rejected", EventType::rejected},
     {"delivered", EventType::delivered},
@@ -22,32 +22,25 @@ constexpr NamedEventType kEvents[] = {
     {"complained", EventType::complained},
 };
 
-struct ReasonMapping {
-    std::string_view reason;
-    RejectReason reject_reason;
-};
-
 // `reason` values meaning Mailgun refused to send at all.
-constexpr ReasonMapping kSuppressReasons[] = {
-    {"suppress-bounce", RejectReason::bounced},
-    {"suppress-unsubscribe", RejectReason::unsubscribed},
-    {"suppress-complaint", RejectReason::spam},
+constexpr EventRow kSuppressReasons[] = {
+    {"suppress-bounce", EventType::rejected, BounceClass::none, RejectReason::bounced},
+    {"suppress-unsubscribe", EventType::rejected, BounceClass::none,
+     RejectReason::unsubscribed},
+    {"suppress-complaint", EventType::rejected, BounceClass::none, RejectReason::spam},
 };
 
-void classify_failure(const json_t* data, Event& event) {
-    const auto severity = json_string_at(data, "severity");
-    const auto reason = json_string_at(data, "reason");
+void classify_failure(Fields& f, const json_t* data, Event& event) {
+    const auto severity = f.string(data, "severity");
+    const auto reason = f.string(data, "reason");
     if (severity && *severity == "temporary") {
         event.type = EventType::deferred;
         event.bounce_class = BounceClass::soft;
         return;
     }
-    for (const ReasonMapping& mapping : kSuppressReasons) {
-        if (reason && mapping.reason == *reason) {
-            event.type = EventType::rejected;
-            event.reject_reason = mapping.reject_reason;
-            return;
-        }
+    if (const EventRow* row = reason ? find_by_name(kSuppressReasons, *reason) : nullptr) {
+        classify(event, row);
+        return;
     }
     if (reason && *reason == "espblock") {
         event.bounce_class = BounceClass::block;
@@ -58,45 +51,45 @@ void classify_failure(const json_t* data, Event& event) {
     }
 }
 
-void set_delivery_status(const json_t* data, Event& event) {
+void set_delivery_status(Fields& f, const json_t* data, Event& event) {
     const json_t* status = json_object_get(data, "delivery-status");
-    event.smtp_status = text_field(status, "enhanced-code");
-    event.mta_response = text_field(status, "message");
-    event.description = text_field(status, "description");
+    event.smtp_status = f.text(status, "enhanced-code");
+    event.mta_response = f.text(status, "message");
+    event.description = f.text(status, "description");
     if (!event.smtp_status && event.mta_response) {
         event.smtp_status = find_enhanced_status(*event.mta_response);
     }
 }
 
-std::optional<std::string> first_campaign(const json_t* data) {
+std::optional<std::string> first_campaign(Fields& f, const json_t* data) {
     const json_t* first = json_array_get(json_object_get(data, "campaigns"), 0);
-    if (json_is_object(first)) return text_field(first, "id");
+    if (json_is_object(first)) return f.text(first, "id");
     if (json_is_string(first)) return std::string(json_string_value(first));
     return std::nullopt;
 }
 
-Event normalize(const json_t* data) {
+Event normalize(Fields& f, const json_t* data) {
     Event event;
-    event.vendor_event = json_string_at(data, "event").value_or("");
-    event.type = event_type_by_name(kEvents, event.vendor_event);
-    set_delivery_status(data, event);
+    event.vendor_event = f.string(data, "event").value_or("");
+    classify(event, find_by_name(kEvents, event.vendor_event));
+    set_delivery_status(f, data, event);
     if (event.vendor_event == "failed") {
-        classify_failure(data, event);
+        classify_failure(f, data, event);
     } else if (event.type == EventType::rejected) {
         event.reject_reason = RejectReason::other;
-        event.description = text_field(json_object_get(data, "reject"), "reason");
+        event.description = f.text(json_object_get(data, "reject"), "reason");
     }
-    event.recipient = json_string_at(data, "recipient").value_or("");
+    event.recipient = f.string(data, "recipient").value_or("");
     event.message_id =
-        text_field(json_path(data, {"message", "headers"}), "message-id");
-    event.event_id = text_field(data, "id");
-    event.timestamp = time_field(data, "timestamp");
-    event.click_url = text_field(data, "url");
-    event.ip = text_field(data, "ip");
-    event.user_agent = text_field(json_object_get(data, "client-info"), "user-agent");
-    event.campaign_id = first_campaign(data);
-    event.tags = string_list(json_object_get(data, "tags"));
-    event.metadata_json = object_json(json_object_get(data, "user-variables"), "user-variables");
+        f.text(f.path(data, {"message", "headers"}), "message-id");
+    event.event_id = f.text(data, "id");
+    event.timestamp = f.time(data, "timestamp");
+    event.click_url = f.text(data, "url");
+    event.ip = f.text(data, "ip");
+    event.user_agent = f.text(json_object_get(data, "client-info"), "user-agent");
+    event.campaign_id = first_campaign(f, data);
+    event.tags = f.list(json_object_get(data, "tags"));
+    event.metadata_json = f.object_text(json_object_get(data, "user-variables"), "user-variables");
     set_raw(event, data);
     // Mailgun ids are unique within a day only: pair with the event time.
     const auto timestamp = json_text_at(data, "timestamp");
@@ -147,7 +140,7 @@ class Mailgun final : public Vendor {
         if (!json_is_object(data)) {
             return Verdict::reject(Rejection::malformed, "no event-data object");
         }
-        batch.events.push_back(normalize(data));
+        batch.events.push_back(normalize(batch.fields, data));
         return Verdict::accept();
     }
 };

@@ -2,18 +2,13 @@
 // Mailjet Event API: no signature; Basic credentials embedded in the
 // callback URL. A JSON object per event, or an array of them (Event API v2
 // groups the events of one second).
-#include "../vendor_support.hpp"
+#include "../vendor_auth.hpp"
 #include "vendors.hpp"
 
 namespace mailhook {
 namespace {
 
-struct EventMapping {
-    std::string_view name;
-    EventType type;
-};
-
-constexpr EventMapping kEvents[] = {
+constexpr EventRow kEvents[] = {
     // "sent": accepted by the recipient's mail server, which is what the
     // schema calls delivered (Mailjet has no later delivery event).
     {"sent", EventType::delivered},
@@ -26,19 +21,14 @@ constexpr EventMapping kEvents[] = {
 };
 
 // `error` values of a blocked event that say why; the rest are `other`.
-struct BlockReason {
-    std::string_view name;
-    RejectReason reason;
-};
-
-constexpr BlockReason kBlockReasons[] = {
-    {"user unknown", RejectReason::invalid},
-    {"invalid domain", RejectReason::invalid},
-    {"no mail host", RejectReason::invalid},
-    {"preblocked", RejectReason::blocked},
-    {"blacklisted", RejectReason::blocked},
-    {"spam preblocked", RejectReason::spam},
-    {"spam reporter", RejectReason::spam},
+constexpr EventRow kBlockReasons[] = {
+    {"user unknown", EventType::rejected, BounceClass::none, RejectReason::invalid},
+    {"invalid domain", EventType::rejected, BounceClass::none, RejectReason::invalid},
+    {"no mail host", EventType::rejected, BounceClass::none, RejectReason::invalid},
+    {"preblocked", EventType::rejected, BounceClass::none, RejectReason::blocked},
+    {"blacklisted", EventType::rejected, BounceClass::none, RejectReason::blocked},
+    {"spam preblocked", EventType::rejected, BounceClass::none, RejectReason::spam},
+    {"spam reporter", EventType::rejected, BounceClass::none, RejectReason::spam},
 };
 
 // A permanent error is hard even when Mailjet also blocks the address after
@@ -53,21 +43,21 @@ BounceClass bounce_class(const json_t* item) {
 }
 
 RejectReason block_reason(const std::optional<std::string>& error) {
-    const BlockReason* row = error ? find_by_name(kBlockReasons, *error) : nullptr;
+    const EventRow* row = error ? find_by_name(kBlockReasons, *error) : nullptr;
     return row ? row->reason : RejectReason::other;
 }
 
 // Mailjet sends 0 for "no campaign"; `customcampaign` is the sender's name.
-std::optional<std::string> campaign(const json_t* item) {
-    auto id = text_field(item, "mj_campaign_id");
+std::optional<std::string> campaign(Fields& f, const json_t* item) {
+    auto id = f.text(item, "mj_campaign_id");
     if (id && *id != "0") return id;
-    return text_field(item, "customcampaign");
+    return f.text(item, "customcampaign");
 }
 
 // The sender's data from send time: EventPayload (`Payload`) and CustomID.
-std::string metadata_json(const json_t* item) {
-    const JsonPtr metadata = custom_text_object("Payload", text_field(item, "Payload"));
-    if (auto custom_id = text_field(item, "CustomID");
+std::string metadata_json(Fields& f, const json_t* item) {
+    const JsonPtr metadata = custom_text_object("Payload", f.text(item, "Payload"));
+    if (auto custom_id = f.text(item, "CustomID");
         custom_id && json_object_get(metadata.get(), "CustomID") == nullptr) {
         json_object_set_new(metadata.get(), "CustomID",
                             json_stringn(custom_id->data(), custom_id->size()));
@@ -75,19 +65,17 @@ std::string metadata_json(const json_t* item) {
     return json_dump_compact(metadata.get());
 }
 
-Event normalize(const json_t* item) {
+Event normalize(Fields& f, const json_t* item) {
     Event event;
-    event.vendor_event = json_text_at(item, "event").value_or("");
-    if (const EventMapping* mapping = find_by_name(kEvents, event.vendor_event)) {
-        event.type = mapping->type;
-    }
+    event.vendor_event = f.text(item, "event").value_or("");
+    classify(event, find_by_name(kEvents, event.vendor_event));
     if (event.type == EventType::bounced || event.type == EventType::rejected) {
-        event.description = text_field(item, "error");
-        event.mta_response = text_field(item, "comment");
+        event.description = f.text(item, "error");
+        event.mta_response = f.text(item, "comment");
     } else if (event.type == EventType::complained) {
-        event.description = text_field(item, "source");
+        event.description = f.text(item, "source");
     } else {
-        event.mta_response = text_field(item, "smtp_reply");
+        event.mta_response = f.text(item, "smtp_reply");
     }
     if (event.type == EventType::bounced) event.bounce_class = bounce_class(item);
     if (event.type == EventType::rejected) {
@@ -96,14 +84,14 @@ Event normalize(const json_t* item) {
     if (event.mta_response) {
         event.smtp_status = find_enhanced_status(*event.mta_response);
     }
-    event.recipient = json_text_at(item, "email").value_or("");
-    event.message_id = text_field(item, "MessageID");
-    event.timestamp = time_field(item, "time");
-    event.click_url = text_field(item, "url");
-    event.user_agent = text_field(item, "agent");
-    event.ip = text_field(item, "ip");
-    event.campaign_id = campaign(item);
-    event.metadata_json = metadata_json(item);
+    event.recipient = f.text(item, "email").value_or("");
+    event.message_id = f.text(item, "MessageID");
+    event.timestamp = f.time(item, "time");
+    event.click_url = f.text(item, "url");
+    event.user_agent = f.text(item, "agent");
+    event.ip = f.text(item, "ip");
+    event.campaign_id = campaign(f, item);
+    event.metadata_json = metadata_json(f, item);
     // No per-event id: the content identifies the event.
     set_raw(event, item);
     return event;
@@ -121,7 +109,7 @@ class Mailjet final : public Vendor {
     Verdict parse(const Delivery& delivery, const Connection&,
                   Batch& batch) const override {
         return normalize_objects(delivery.json(), BodyShape::object_or_array, normalize,
-                                 batch.events, "event");
+                                 batch, "event");
     }
 };
 

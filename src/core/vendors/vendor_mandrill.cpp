@@ -9,7 +9,7 @@
 
 #include "../configured_hmac.hpp"
 #include "../encoding.hpp"
-#include "../vendor_support.hpp"
+#include "../vendor_auth.hpp"
 #include "vendors.hpp"
 
 namespace mailhook {
@@ -38,59 +38,43 @@ std::string signed_data(std::string_view url, const FormFields& fields) {
     return data;
 }
 
-struct EventMapping {
-    std::string_view name;
-    EventType type;
-    BounceClass bounce_class;
-};
-
 // Sync (whitelist/blacklist) and inbound events stay unknown.
-constexpr EventMapping kEvents[] = {
-    {"send", EventType::sent, BounceClass::none},
-    {"delivered", EventType::delivered, BounceClass::none},
+constexpr EventRow kEvents[] = {
+    {"send", EventType::sent},
+    {"delivered", EventType::delivered},
     {"deferral", EventType::deferred, BounceClass::soft},
     {"hard_bounce", EventType::bounced, BounceClass::hard},
     {"soft_bounce", EventType::bounced, BounceClass::soft},
-    {"open", EventType::opened, BounceClass::none},
-    {"click", EventType::clicked, BounceClass::none},
-    {"spam", EventType::complained, BounceClass::none},
-    {"unsub", EventType::unsubscribed, BounceClass::none},
-    {"reject", EventType::rejected, BounceClass::none},
+    {"open", EventType::opened},
+    {"click", EventType::clicked},
+    {"spam", EventType::complained},
+    {"unsub", EventType::unsubscribed},
+    // Mandrill's reject events name no reason we could map.
+    {"reject", EventType::rejected, BounceClass::none, RejectReason::other},
 };
 
-void set_type(Event& event) {
-    for (const EventMapping& mapping : kEvents) {
-        if (mapping.name != event.vendor_event) continue;
-        event.type = mapping.type;
-        event.bounce_class = mapping.bounce_class;
-        // Mandrill's reject events name no reason we could map.
-        if (event.type == EventType::rejected) event.reject_reason = RejectReason::other;
-        return;
-    }
-}
-
-Event normalize(const json_t* item) {
+Event normalize(Fields& f, const json_t* item) {
     Event event;
     // Message events name themselves in `event`, sync events in `type`.
-    event.vendor_event = first_text_field(item, {"event", "type"}).value_or("");
-    set_type(event);
+    event.vendor_event = f.first_text(item, {"event", "type"}).value_or("");
+    classify(event, find_by_name(kEvents, event.vendor_event));
     const json_t* msg = json_object_get(item, "msg");
-    auto recipient = text_field(msg, "email");
-    if (!recipient) recipient = text_field(json_object_get(item, "reject"), "email");
+    auto recipient = f.text(msg, "email");
+    if (!recipient) recipient = f.text(json_object_get(item, "reject"), "email");
     event.recipient = recipient.value_or("");
-    event.message_id = text_field(msg, "_id");
-    if (!event.message_id) event.message_id = text_field(item, "_id");
-    event.timestamp = time_field(item, "ts");
-    event.mta_response = text_field(msg, "diag");
+    event.message_id = f.text(msg, "_id");
+    if (!event.message_id) event.message_id = f.text(item, "_id");
+    event.timestamp = f.time(item, "ts");
+    event.mta_response = f.text(msg, "diag");
     if (event.mta_response) {
         event.smtp_status = find_enhanced_status(*event.mta_response);
     }
-    event.description = text_field(msg, "bounce_description");
-    event.click_url = text_field(item, "url");
-    event.user_agent = text_field(item, "user_agent");
-    event.ip = text_field(item, "ip");
-    event.tags = string_list(json_object_get(msg, "tags"));
-    event.metadata_json = object_json(json_object_get(msg, "metadata"));
+    event.description = f.text(msg, "bounce_description");
+    event.click_url = f.text(item, "url");
+    event.user_agent = f.text(item, "user_agent");
+    event.ip = f.text(item, "ip");
+    event.tags = f.list(json_object_get(msg, "tags"));
+    event.metadata_json = f.object_text(json_object_get(msg, "metadata"));
     // Mandrill sends no per-event id: the event's own bytes identify it.
     set_raw(event, item);
     return event;
@@ -143,7 +127,7 @@ class Mandrill final : public Vendor {
                                    "mandrill_events is not a JSON array");
         }
         return normalize_objects(events.get(), BodyShape::array, normalize,
-                                 batch.events);
+                                 batch);
     }
 };
 

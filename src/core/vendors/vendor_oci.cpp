@@ -13,13 +13,11 @@
 // host ([...].notification.<region>[.oci].oraclecloud.com).
 #include "../encoding.hpp"
 #include "../https_url.hpp"
-#include "../vendor_support.hpp"
+#include "../vendor_auth.hpp"
 #include "vendors.hpp"
 
 namespace mailhook {
 namespace {
-
-constexpr std::string_view kChallenge = "Basic realm=\"mailhook\"";
 
 bool ends_with(std::string_view text, std::string_view suffix) {
     return text.size() >= suffix.size() &&
@@ -140,7 +138,7 @@ void classify(Event& event, std::string_view action,
     // Anything else stays `unknown`, with the entry kept in `raw`.
 }
 
-Event normalize(const json_t* entry, std::size_t index, std::size_t count,
+Event normalize(Fields& f, const json_t* entry, std::size_t index, std::size_t count,
                 const std::optional<std::string>& ons_message_id,
                 std::optional<EpochMillis> published) {
     // A Logging entry wraps the record as logContent.data; a CloudEvent-like
@@ -154,19 +152,19 @@ Event normalize(const json_t* entry, std::size_t index, std::size_t count,
     const json_t* record = json_is_object(data) ? data : envelope;
 
     Event event;
-    const auto action = text_field(record, "action");
-    const auto error_type = text_field(record, "errorType");
-    const auto smtp_status = text_field(record, "smtpStatus");
+    const auto action = f.text(record, "action");
+    const auto error_type = f.text(record, "errorType");
+    const auto smtp_status = f.text(record, "smtpStatus");
     // OCI's record shapes are not published: a record naming no action is
     // still kept (as "unknown") rather than refused.
     event.vendor_event = action.value_or(
-        json_text_at(envelope, "type").value_or("unknown"));
-    event.recipient = json_text_at(record, "recipient").value_or("");
-    event.message_id = text_field(record, "messageId");
-    if (record != envelope) event.event_id = text_field(envelope, "id");
-    event.timestamp = time_field(envelope, "time");
-    if (!event.timestamp) event.timestamp = time_field(record, "timestamp");
-    if (!event.timestamp) event.timestamp = time_field(record, "time");
+        f.text(envelope, "type").value_or("unknown"));
+    event.recipient = f.text(record, "recipient").value_or("");
+    event.message_id = f.text(record, "messageId");
+    if (record != envelope) event.event_id = f.text(envelope, "id");
+    event.timestamp = f.time(envelope, "time");
+    if (!event.timestamp) event.timestamp = f.time(record, "timestamp");
+    if (!event.timestamp) event.timestamp = f.time(record, "time");
     if (!event.timestamp) event.timestamp = published;
     event.description = error_type;
     event.mta_response = smtp_status;
@@ -193,7 +191,7 @@ class Oci final : public Vendor {
     std::string_view name() const override { return "oci"; }
 
     std::string_view www_authenticate(const Connection&) const override {
-        return kChallenge;
+        return kBasicChallenge;
     }
 
     Verdict verify(const Delivery& delivery, const Connection& connection,
@@ -216,7 +214,7 @@ class Oci final : public Vendor {
         }
         for (std::size_t i = 0; i < entries.size(); ++i) {
             batch.events.push_back(
-                normalize(entries[i], i, entries.size(), message_id,
+                normalize(batch.fields, entries[i], i, entries.size(), message_id,
                           published_at(delivery)));
         }
         return Verdict::accept();
@@ -226,8 +224,9 @@ class Oci final : public Vendor {
     static void confirmation(const Delivery& delivery, const Connection& connection,
                              const std::optional<std::string>& message_id,
                              Batch& batch) {
+        Fields& f = batch.fields;
         const json_t* body = delivery.json();
-        std::optional<std::string> url = text_field(body, "ConfirmationURL");
+        std::optional<std::string> url = f.text(body, "ConfirmationURL");
         if (!url) url = header_text(delivery, "X-OCI-NS-ConfirmationURL");
 
         JsonPtr metadata(json_object());
@@ -249,7 +248,7 @@ class Oci final : public Vendor {
         event.event_id = message_id;
         event.timestamp = published_at(delivery);
         event.metadata_json = json_dump_compact(metadata.get());
-        event.raw_json = object_json(body);
+        event.raw_json = f.object_text(body);
         event.dedup_key = message_id ? "ons:" + *message_id
                                      : content_dedup_key(delivery.body());
         batch.events.push_back(std::move(event));

@@ -7,7 +7,7 @@
 #include <algorithm>
 
 #include "../encoding.hpp"
-#include "../vendor_support.hpp"
+#include "../vendor_auth.hpp"
 #include "vendors.hpp"
 
 namespace mailhook {
@@ -16,26 +16,17 @@ namespace {
 constexpr std::string_view kSha256Header = "X-Postal-Signature-256";
 constexpr std::string_view kSha1Header = "X-Postal-Signature";
 
-struct EventMapping {
-    std::string_view name;
-    EventType type;
-    BounceClass bounce_class;
-    RejectReason reject_reason;
-};
-
-constexpr EventMapping kEvents[] = {
-    {"MessageSent", EventType::delivered, BounceClass::none, RejectReason::none},
-    {"MessageDelayed", EventType::deferred, BounceClass::soft, RejectReason::none},
+constexpr EventRow kEvents[] = {
+    {"MessageSent", EventType::delivered},
+    {"MessageDelayed", EventType::deferred, BounceClass::soft},
     // Postal gave up: a permanent SMTP failure, or retries exhausted.
-    {"MessageDeliveryFailed", EventType::bounced, BounceClass::hard,
-     RejectReason::none},
+    {"MessageDeliveryFailed", EventType::bounced, BounceClass::hard},
     // Held by Postal itself (spam, send limit, suppression list, ...).
     {"MessageHeld", EventType::rejected, BounceClass::none, RejectReason::other},
     // An asynchronous bounce message; Postal does not classify it.
-    {"MessageBounced", EventType::bounced, BounceClass::undetermined,
-     RejectReason::none},
-    {"MessageLinkClicked", EventType::clicked, BounceClass::none, RejectReason::none},
-    {"MessageLoaded", EventType::opened, BounceClass::none, RejectReason::none},
+    {"MessageBounced", EventType::bounced, BounceClass::undetermined},
+    {"MessageLinkClicked", EventType::clicked},
+    {"MessageLoaded", EventType::opened},
 };
 
 // The value of the `p=` tag of a DKIM-style DNS record
@@ -87,32 +78,28 @@ const json_t* subject_message(const json_t* payload) {
     return json_object_get(payload, "original_message");
 }
 
-Event normalize(const json_t* envelope) {
+Event normalize(Fields& f, const json_t* envelope) {
     const json_t* payload = json_object_get(envelope, "payload");
     const json_t* message = subject_message(payload);
     Event event;
-    event.vendor_event = json_text_at(envelope, "event").value_or("");
-    if (const EventMapping* mapping = find_by_name(kEvents, event.vendor_event)) {
-        event.type = mapping->type;
-        event.bounce_class = mapping->bounce_class;
-        event.reject_reason = mapping->reject_reason;
-    }
-    event.recipient = json_text_at(message, "to").value_or("");
-    event.message_id = text_field(message, "message_id");
-    event.event_id = text_field(envelope, "uuid");
+    event.vendor_event = f.text(envelope, "event").value_or("");
+    classify(event, find_by_name(kEvents, event.vendor_event));
+    event.recipient = f.text(message, "to").value_or("");
+    event.message_id = f.text(message, "message_id");
+    event.event_id = f.text(envelope, "uuid");
     // Delivery events carry the attempt time; for the others the envelope
     // time (when Postal queued the webhook, right at the event) is the best.
-    event.timestamp = time_field(payload, "timestamp");
-    if (!event.timestamp) event.timestamp = time_field(envelope, "timestamp");
-    event.mta_response = text_field(payload, "output");
+    event.timestamp = f.time(payload, "timestamp");
+    if (!event.timestamp) event.timestamp = f.time(envelope, "timestamp");
+    event.mta_response = f.text(payload, "output");
     if (event.mta_response) {
         event.smtp_status = find_enhanced_status(*event.mta_response);
     }
-    event.description = text_field(payload, "details");
-    event.click_url = text_field(payload, "url");
-    event.ip = text_field(payload, "ip_address");
-    event.user_agent = text_field(payload, "user_agent");
-    event.tags = string_list(json_object_get(message, "tag"));
+    event.description = f.text(payload, "details");
+    event.click_url = f.text(payload, "url");
+    event.ip = f.text(payload, "ip_address");
+    event.user_agent = f.text(payload, "user_agent");
+    event.tags = f.list(json_object_get(message, "tag"));
     set_raw(event, envelope);
     event.dedup_key = event.event_id ? "postal:" + *event.event_id
                                      : std::string();
@@ -179,7 +166,7 @@ class Postal final : public Vendor {
             return Verdict::reject(Rejection::malformed,
                                    "not a Postal webhook (event, payload)");
         }
-        batch.events.push_back(normalize(envelope));
+        batch.events.push_back(normalize(batch.fields, envelope));
         return Verdict::accept();
     }
 };

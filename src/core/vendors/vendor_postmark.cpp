@@ -4,7 +4,7 @@
 // Bearer token set as a custom webhook header works too. One JSON object per
 // POST, its kind in `RecordType`.
 #include "../encoding.hpp"
-#include "../vendor_support.hpp"
+#include "../vendor_auth.hpp"
 #include "vendors.hpp"
 
 namespace mailhook {
@@ -14,140 +14,130 @@ namespace {
 // webhooks, manual suppressions): it identifies nothing, so it is no id.
 constexpr std::string_view kNilMessageId = "00000000-0000-0000-0000-000000000000";
 
-struct RecordMapping {
-    std::string_view name;
-    EventType type;
-    const char* time_key;  // when the event happened; nullptr: not known
+constexpr EventRow kRecords[] = {
+    {"Delivery", EventType::delivered},
+    {"Bounce", EventType::bounced},
+    {"SpamComplaint", EventType::complained},
+    {"Open", EventType::opened},
+    {"Click", EventType::clicked},
+    {"SubscriptionChange", EventType::unsubscribed},  // or subscribed
 };
 
-constexpr RecordMapping kRecords[] = {
-    {"Delivery", EventType::delivered, "DeliveredAt"},
-    {"Bounce", EventType::bounced, "BouncedAt"},
-    {"SpamComplaint", EventType::complained, "BouncedAt"},
-    {"Open", EventType::opened, "ReceivedAt"},
-    {"Click", EventType::clicked, "ReceivedAt"},
-    {"SubscriptionChange", EventType::unsubscribed, "ChangedAt"},  // or subscribed
-};
+// When a record's event happened; nullptr: not known.
+const char* time_key(std::string_view record_type) {
+    if (record_type == "Delivery") return "DeliveredAt";
+    if (record_type == "Bounce" || record_type == "SpamComplaint") return "BouncedAt";
+    if (record_type == "Open" || record_type == "Click") return "ReceivedAt";
+    if (record_type == "SubscriptionChange") return "ChangedAt";
+    return nullptr;
+}
 
 // A bounce record's `Type` (Postmark's bounce type names; the TypeCode
 // numbers are not all published, so only the name is read). Types not
 // listed are bounced/undetermined.
-struct BounceMapping {
-    std::string_view name;
-    EventType type;
-    BounceClass bounce_class;
-    RejectReason reject_reason;
-};
-
-constexpr BounceMapping kBounceTypes[] = {
-    {"HardBounce", EventType::bounced, BounceClass::hard, RejectReason::none},
-    {"BadEmailAddress", EventType::bounced, BounceClass::hard, RejectReason::none},
-    {"SoftBounce", EventType::bounced, BounceClass::soft, RejectReason::none},
-    {"Transient", EventType::bounced, BounceClass::soft, RejectReason::none},
-    {"DnsError", EventType::bounced, BounceClass::soft, RejectReason::none},
-    {"Blocked", EventType::bounced, BounceClass::block, RejectReason::none},
-    {"DMARCPolicy", EventType::bounced, BounceClass::block, RejectReason::none},
+constexpr EventRow kBounceTypes[] = {
+    {"HardBounce", EventType::bounced, BounceClass::hard},
+    {"BadEmailAddress", EventType::bounced, BounceClass::hard},
+    {"SoftBounce", EventType::bounced, BounceClass::soft},
+    {"Transient", EventType::bounced, BounceClass::soft},
+    {"DnsError", EventType::bounced, BounceClass::soft},
+    {"Blocked", EventType::bounced, BounceClass::block},
+    {"DMARCPolicy", EventType::bounced, BounceClass::block},
     // "delivered, but blocked by the user or classified as spam"
-    {"SpamNotification", EventType::bounced, BounceClass::block, RejectReason::none},
+    {"SpamNotification", EventType::bounced, BounceClass::block},
     // automatic replies, not failures
-    {"AutoResponder", EventType::autoresponded, BounceClass::none, RejectReason::none},
-    {"AddressChange", EventType::autoresponded, BounceClass::none, RejectReason::none},
-    {"ChallengeVerification", EventType::autoresponded, BounceClass::none,
-     RejectReason::none},
-    {"SpamComplaint", EventType::complained, BounceClass::none, RejectReason::none},
-    {"Unsubscribe", EventType::unsubscribed, BounceClass::none, RejectReason::none},
-    {"Subscribe", EventType::subscribed, BounceClass::none, RejectReason::none},
+    {"AutoResponder", EventType::autoresponded},
+    {"AddressChange", EventType::autoresponded},
+    {"ChallengeVerification", EventType::autoresponded},
+    {"SpamComplaint", EventType::complained},
+    {"Unsubscribe", EventType::unsubscribed},
+    {"Subscribe", EventType::subscribed},
     // Postmark refused to send: the address was deactivated by hand, or the
     // sender signature is not confirmed.
     {"ManuallyDeactivated", EventType::rejected, BounceClass::none,
      RejectReason::blocked},
     {"Unconfirmed", EventType::rejected, BounceClass::none, RejectReason::other},
-    {"SMTPApiError", EventType::failed, BounceClass::none, RejectReason::none},
-    {"TemplateRenderingFailed", EventType::failed, BounceClass::none,
-     RejectReason::none},
-    {"InboundError", EventType::failed, BounceClass::none, RejectReason::none},
+    {"SMTPApiError", EventType::failed},
+    {"TemplateRenderingFailed", EventType::failed},
+    {"InboundError", EventType::failed},
 };
+
+constexpr EventRow kUnlistedBounce = {"", EventType::bounced,
+                                      BounceClass::undetermined};
 
 // The record type; bounce and delivery webhooks without `RecordType` (older
 // per-server hooks, Postmark's own marketing samples) are recognised by
 // their time field.
-std::optional<std::string> record_type(const json_t* record) {
-    if (auto named = text_field(record, "RecordType")) return named;
+std::optional<std::string> record_type(Fields& f, const json_t* record) {
+    if (auto named = f.text(record, "RecordType")) return named;
     if (json_object_get(record, "BouncedAt") != nullptr) return "Bounce";
     if (json_object_get(record, "DeliveredAt") != nullptr) return "Delivery";
     return std::nullopt;
 }
 
-void classify_bounce(const json_t* record, Event& event) {
-    const auto type = json_string_at(record, "Type");
-    const BounceMapping* mapping =
-        type ? find_by_name(kBounceTypes, *type) : nullptr;
-    if (mapping == nullptr) {
-        event.type = EventType::bounced;
-        event.bounce_class = BounceClass::undetermined;
-        return;
-    }
-    event.type = mapping->type;
-    event.bounce_class = mapping->bounce_class;
-    event.reject_reason = mapping->reject_reason;
+void classify_bounce(Fields& f, const json_t* record, Event& event) {
+    const auto type = f.string(record, "Type");
+    const EventRow* row = type ? find_by_name(kBounceTypes, *type) : nullptr;
+    classify(event, row != nullptr ? row : &kUnlistedBounce);
 }
 
-void set_subscription(const json_t* record, Event& event) {
+void set_subscription(Fields& f, const json_t* record, Event& event) {
     // SuppressSending: true = the address was suppressed, false = reactivated.
     const bool suppressed = json_is_true(json_object_get(record, "SuppressSending"));
     event.type = suppressed ? EventType::unsubscribed : EventType::subscribed;
-    event.description = text_field(record, "SuppressionReason");
+    event.description = f.text(record, "SuppressionReason");
 }
 
-std::optional<std::string> message_id(const json_t* record) {
-    auto id = text_field(record, "MessageID");
+std::optional<std::string> message_id(Fields& f, const json_t* record) {
+    auto id = f.text(record, "MessageID");
     if (id && *id == kNilMessageId) return std::nullopt;
     return id;
 }
 
 // Bounce records (bounces and spam complaints) carry Postmark's bounce id;
 // other records have none, so their identity is what they describe.
-std::string dedup_key(const json_t* record, const Event& event,
-                      const RecordMapping& mapping) {
+std::string dedup_key(Fields& f, const json_t* record, const Event& event) {
     if (event.event_id) return "postmark:bounce:" + *event.event_id;
-    const auto at = mapping.time_key ? text_field(record, mapping.time_key)
-                                     : std::nullopt;
+    const char* key_name = time_key(event.vendor_event);
+    const auto at = key_name ? f.text(record, key_name) : std::nullopt;
     if (!at) return {};  // the raw event's hash
     std::string key = "postmark:";
-    key.append(mapping.name).push_back('|');
-    key.append(text_field(record, "MessageID").value_or("")).push_back('|');
+    key.append(event.vendor_event).push_back('|');
+    key.append(f.text(record, "MessageID").value_or("")).push_back('|');
     key.append(*at).push_back('|');
     key.append(event.recipient);
     return key;
 }
 
-Event normalize(const json_t* record, const RecordMapping& mapping) {
+// A record type missing from kRecords (added after this table) is kept,
+// typed unknown.
+Event normalize(Fields& f, const json_t* record, std::string_view type) {
     Event event;
-    event.vendor_event = std::string(mapping.name);
-    event.type = mapping.type;
-    if (mapping.name == "Bounce" || mapping.name == "SpamComplaint") {
-        classify_bounce(record, event);
-        event.event_id = text_field(record, "ID");
-        event.description = text_field(record, "Description");
-    } else if (mapping.name == "SubscriptionChange") {
-        set_subscription(record, event);
+    event.vendor_event = std::string(type);
+    classify(event, find_by_name(kRecords, type));
+    if (type == "Bounce" || type == "SpamComplaint") {
+        classify_bounce(f, record, event);
+        event.event_id = f.text(record, "ID");
+        event.description = f.text(record, "Description");
+    } else if (type == "SubscriptionChange") {
+        set_subscription(f, record, event);
     }
-    event.recipient = json_text_at(record, "Recipient")
-                          .value_or(json_text_at(record, "Email").value_or(""));
-    event.message_id = message_id(record);
-    if (mapping.time_key) event.timestamp = time_field(record, mapping.time_key);
+    event.recipient = f.text(record, "Recipient")
+                          .value_or(f.text(record, "Email").value_or(""));
+    event.message_id = message_id(f, record);
+    if (const char* key = time_key(type)) event.timestamp = f.time(record, key);
     // Delivery: the receiving server's reply; bounces: the bounce text.
-    event.mta_response = text_field(record, "Details");
+    event.mta_response = f.text(record, "Details");
     if (event.mta_response) {
         event.smtp_status = find_enhanced_status(*event.mta_response);
     }
-    event.click_url = text_field(record, "OriginalLink");
-    event.user_agent = text_field(record, "UserAgent");
-    event.ip = text_field(json_object_get(record, "Geo"), "IP");
-    event.tags = string_list(json_object_get(record, "Tag"));
-    event.metadata_json = object_json(json_object_get(record, "Metadata"));
+    event.click_url = f.text(record, "OriginalLink");
+    event.user_agent = f.text(record, "UserAgent");
+    event.ip = f.text(json_object_get(record, "Geo"), "IP");
+    event.tags = f.list(json_object_get(record, "Tag"));
+    event.metadata_json = f.object_text(json_object_get(record, "Metadata"));
     set_raw(event, record);
-    event.dedup_key = dedup_key(record, event, mapping);
+    event.dedup_key = dedup_key(f, record, event);
     return event;
 }
 
@@ -166,17 +156,11 @@ class Postmark final : public Vendor {
         if (!json_is_object(record)) {
             return Verdict::reject(Rejection::malformed, "body is not a JSON object");
         }
-        const auto type = record_type(record);
+        const auto type = record_type(batch.fields, record);
         if (!type) {
             return Verdict::reject(Rejection::malformed, "no RecordType");
         }
-        if (const RecordMapping* mapping = find_by_name(kRecords, *type)) {
-            batch.events.push_back(normalize(record, *mapping));
-        } else {
-            // A record type added after this table: keep it, typed unknown.
-            const RecordMapping unknown{*type, EventType::unknown, nullptr};
-            batch.events.push_back(normalize(record, unknown));
-        }
+        batch.events.push_back(normalize(batch.fields, record, *type));
         return Verdict::accept();
     }
 };

@@ -3,7 +3,7 @@
 // "id.timestamp.body" with the base64 key after "whsec_"; the signature
 // header lists "v1,<base64>" entries, any of which may match.
 #include "../encoding.hpp"
-#include "../vendor_support.hpp"
+#include "../vendor_auth.hpp"
 #include "vendors.hpp"
 
 namespace mailhook {
@@ -54,7 +54,7 @@ bool any_v1_signature_matches(const std::vector<std::string>& keys,
     return matched;
 }
 
-constexpr NamedEventType kEvents[] = {
+constexpr EventRow kEvents[] = {
     {"email.scheduled", EventType::queued},
     {"email.sent", EventType::sent},
     {"email.delivered", EventType::delivered},
@@ -67,8 +67,8 @@ constexpr NamedEventType kEvents[] = {
     {"email.suppressed", EventType::rejected},
 };
 
-BounceClass bounce_class(const json_t* bounce) {
-    const auto kind = json_string_at(bounce, "type");
+BounceClass bounce_class(Fields& f, const json_t* bounce) {
+    const auto kind = f.string(bounce, "type");
     if (!kind) return BounceClass::undetermined;
     if (*kind == "Permanent") return BounceClass::hard;
     if (*kind == "Transient") return BounceClass::soft;
@@ -76,16 +76,16 @@ BounceClass bounce_class(const json_t* bounce) {
 }
 
 // Resend tags arrive as {"name": "value"} or [{"name": .., "value": ..}].
-std::string tags_metadata(const json_t* tags) {
+std::string tags_metadata(Fields& f, const json_t* tags) {
     if (json_is_object(tags)) return json_dump_compact(tags);
     if (tags != nullptr && !json_is_null(tags) && !json_is_array(tags)) {
-        StrictTypes::note("tags", tags, "an object or an array");
+        f.note("tags", tags, "an object or an array");
     }
     JsonPtr out(json_object());
     std::size_t index;
     const json_t* tag;
     json_array_foreach(tags, index, tag) {
-        const auto name = json_string_at(tag, "name");
+        const auto name = f.string(tag, "name");
         const json_t* value = json_object_get(tag, "value");
         if (name && value) {
             // _new: the object takes over the copy (json_object_setn would
@@ -97,39 +97,39 @@ std::string tags_metadata(const json_t* tags) {
     return json_dump_compact(out.get());
 }
 
-std::vector<std::string> recipients(const json_t* data) {
+std::vector<std::string> recipients(Fields& f, const json_t* data) {
     const json_t* to = json_object_get(data, "to");
     if (to == nullptr) to = json_object_get(data, "email");
-    return string_list(to, "to");
+    return f.list(to, "to");
 }
 
-Event base_event(const json_t* body, const json_t* data,
+Event base_event(Fields& f, const json_t* body, const json_t* data,
                  std::string_view webhook_id) {
     Event event;
-    event.vendor_event = json_text_at(body, "type").value_or("");
-    event.type = event_type_by_name(kEvents, event.vendor_event);
-    event.message_id = text_field(data, "email_id");
+    event.vendor_event = f.text(body, "type").value_or("");
+    classify(event, find_by_name(kEvents, event.vendor_event));
+    event.message_id = f.text(data, "email_id");
     event.event_id = std::string(webhook_id);
-    event.timestamp = time_field(body, "created_at");
-    event.campaign_id = text_field(data, "broadcast_id");
-    event.metadata_json = tags_metadata(json_object_get(data, "tags"));
+    event.timestamp = f.time(body, "created_at");
+    event.campaign_id = f.text(data, "broadcast_id");
+    event.metadata_json = tags_metadata(f, json_object_get(data, "tags"));
     const json_t* bounce = json_object_get(data, "bounce");
     if (event.type == EventType::bounced) {
-        event.bounce_class = bounce_class(bounce);
+        event.bounce_class = bounce_class(f, bounce);
     } else if (event.type == EventType::deferred) {
         event.bounce_class = BounceClass::soft;
     } else if (event.type == EventType::rejected) {
         event.reject_reason = RejectReason::other;
     }
-    event.description = text_field(bounce, "message");
+    event.description = f.text(bounce, "message");
     if (const json_t* click = json_object_get(data, "click")) {
-        event.click_url = text_field(click, "link");
-        event.ip = text_field(click, "ipAddress");
-        event.user_agent = text_field(click, "userAgent");
+        event.click_url = f.text(click, "link");
+        event.ip = f.text(click, "ipAddress");
+        event.user_agent = f.text(click, "userAgent");
     }
     if (const json_t* open = json_object_get(data, "open")) {
-        event.ip = text_field(open, "ipAddress");
-        event.user_agent = text_field(open, "userAgent");
+        event.ip = f.text(open, "ipAddress");
+        event.user_agent = f.text(open, "userAgent");
     }
     if (event.vendor_event == "contact.updated" &&
         json_is_true(json_object_get(data, "unsubscribed"))) {
@@ -191,8 +191,8 @@ class Resend final : public Vendor {
                                    "body is not a {type, data} object");
         }
         const std::string webhook_id(signature_headers(delivery)->id);
-        const std::vector<std::string> to = recipients(data);
-        const Event event = base_event(body, data, webhook_id);
+        const std::vector<std::string> to = recipients(batch.fields, data);
+        const Event event = base_event(batch.fields, body, data, webhook_id);
         if (to.empty()) {
             batch.events.push_back(event);
             batch.events.back().dedup_key = "svix:" + webhook_id;

@@ -2,7 +2,7 @@
 // SendGrid Event Webhook: ECDSA P-256/SHA-256 over timestamp header + raw
 // body; JSON array batches; `sg_event_id` identifies each event.
 #include "../encoding.hpp"
-#include "../vendor_support.hpp"
+#include "../vendor_auth.hpp"
 #include "vendors.hpp"
 
 namespace mailhook {
@@ -13,7 +13,7 @@ constexpr std::string_view kSignatureHeader =
 constexpr std::string_view kTimestampHeader =
     "X-Twilio-Email-Event-Webhook-Timestamp";
 
-constexpr NamedEventType kEvents[] = {
+constexpr EventRow kEvents[] = {
     {"processed", EventType::queued},
     {"delivered", EventType::delivered},
     {"deferred", EventType::deferred},
@@ -27,17 +27,15 @@ constexpr NamedEventType kEvents[] = {
     {"group_resubscribe", EventType::subscribed},
 };
 
-struct DropReason {
-    std::string_view text;
-    RejectReason reason;
-};
-
-constexpr DropReason kDropReasons[] = {
-    {"Bounced Address", RejectReason::bounced},
-    {"Unsubscribed Address", RejectReason::unsubscribed},
-    {"Spam Reporting Address", RejectReason::spam},
-    {"Spam Content", RejectReason::spam},
-    {"Invalid", RejectReason::invalid},
+// `reason` of a dropped event.
+constexpr EventRow kDropReasons[] = {
+    {"Bounced Address", EventType::rejected, BounceClass::none, RejectReason::bounced},
+    {"Unsubscribed Address", EventType::rejected, BounceClass::none,
+     RejectReason::unsubscribed},
+    {"Spam Reporting Address", EventType::rejected, BounceClass::none,
+     RejectReason::spam},
+    {"Spam Content", EventType::rejected, BounceClass::none, RejectReason::spam},
+    {"Invalid", EventType::rejected, BounceClass::none, RejectReason::invalid},
 };
 
 // Keys SendGrid defines; everything else at the top level is a custom arg.
@@ -53,50 +51,47 @@ constexpr std::string_view kReservedKeys[] = {
     "phase_id", "variation_id", "sg_user_id", "newsletter"};
 
 RejectReason drop_reason(const std::optional<std::string>& text) {
-    if (!text) return RejectReason::other;
-    for (const DropReason& drop : kDropReasons) {
-        if (drop.text == *text) return drop.reason;
-    }
-    return RejectReason::other;
+    const EventRow* row = text ? find_by_name(kDropReasons, *text) : nullptr;
+    return row != nullptr ? row->reason : RejectReason::other;
 }
 
-BounceClass bounce_class(const json_t* item) {
-    const auto kind = json_string_at(item, "type");
+BounceClass bounce_class(Fields& f, const json_t* item) {
+    const auto kind = f.string(item, "type");
     if (!kind) return BounceClass::undetermined;
     if (*kind == "bounce") return BounceClass::hard;
     if (*kind == "blocked") return BounceClass::block;
     return BounceClass::undetermined;
 }
 
-Event normalize(const json_t* item) {
+Event normalize(Fields& f, const json_t* item) {
     Event event;
-    event.vendor_event = json_string_at(item, "event").value_or("");
-    event.type = event_type_by_name(kEvents, event.vendor_event);
-    event.recipient = json_string_at(item, "email").value_or("");
-    event.message_id = text_field(item, "sg_message_id");
-    event.event_id = text_field(item, "sg_event_id");
-    event.timestamp = time_field(item, "timestamp");
-    event.smtp_status = text_field(item, "status");
-    event.user_agent = text_field(item, "useragent");
-    event.ip = text_field(item, "ip");
-    event.click_url = text_field(item, "url");
-    event.campaign_id = text_field(item, "marketing_campaign_id");
-    if (!event.campaign_id) event.campaign_id = text_field(item, "singlesend_id");
-    event.tags = string_list(json_object_get(item, "category"), "category");
+    event.vendor_event = f.string(item, "event").value_or("");
+    classify(event, find_by_name(kEvents, event.vendor_event));
+    event.recipient = f.string(item, "email").value_or("");
+    event.message_id = f.text(item, "sg_message_id");
+    event.event_id = f.text(item, "sg_event_id");
+    event.timestamp = f.time(item, "timestamp");
+    event.smtp_status = f.text(item, "status");
+    event.user_agent = f.text(item, "useragent");
+    event.ip = f.text(item, "ip");
+    event.click_url = f.text(item, "url");
+    event.campaign_id = f.text(item, "marketing_campaign_id");
+    if (!event.campaign_id) event.campaign_id = f.text(item, "singlesend_id");
+    event.tags = f.list(json_object_get(item, "category"), "category");
     event.metadata_json = unreserved_members_json(item, kReservedKeys);
 
-    const auto reason = text_field(item, "reason");
+    const auto reason = f.text(item, "reason");
     switch (event.type) {
         case EventType::bounced:
-            event.bounce_class = bounce_class(item);
+            event.bounce_class = bounce_class(f, item);
             event.mta_response = reason;
             break;
         case EventType::deferred:
             event.bounce_class = BounceClass::soft;
-            event.mta_response = text_field(item, "response");
+            event.mta_response = f.text(item, "response");
             break;
         case EventType::delivered:
-            event.mta_response = text_field(item, "response");
+            event.mta_response = f.text(item, "response");
             break;
         case EventType::rejected:
             event.reject_reason = drop_reason(reason);
@@ -186,7 +181,7 @@ class SendGrid final : public Vendor {
         }
         batch.events.reserve(items.size());
         for (const json_t* item : items) {
-            batch.events.push_back(normalize(item));
+            batch.events.push_back(normalize(batch.fields, item));
         }
         return Verdict::accept();
     }

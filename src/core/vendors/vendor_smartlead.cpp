@@ -7,7 +7,7 @@
 // API reference: event/lead.email/timestamp); both are read.
 #include "../configured_hmac.hpp"
 #include "../encoding.hpp"
-#include "../vendor_support.hpp"
+#include "../vendor_auth.hpp"
 #include "vendors.hpp"
 
 namespace mailhook {
@@ -15,12 +15,8 @@ namespace {
 
 constexpr const char* kSecretField = "secret_key";
 
-struct EventMapping {
-    std::string_view name;
-    EventType type;
-};
-
-constexpr EventMapping kEvents[] = {
+// Event names, compared case-insensitively.
+constexpr EventRow kEvents[] = {
     {"EMAIL_SENT", EventType::sent},
     {"EMAIL_OPEN", EventType::opened},
     {"EMAIL_OPENED", EventType::opened},
@@ -34,11 +30,12 @@ constexpr EventMapping kEvents[] = {
     {"EMAIL_UNSUBSCRIBED", EventType::unsubscribed},
 };
 
-EventType event_type(std::string_view name) {
-    for (const EventMapping& mapping : kEvents) {
-        if (iequals_ascii(mapping.name, name)) return mapping.type;
+// nullptr for LEAD_CATEGORY_UPDATED and newer events.
+const EventRow* event_row(std::string_view name) {
+    for (const EventRow& row : kEvents) {
+        if (iequals_ascii(row.name, name)) return &row;
     }
-    return EventType::unknown;  // LEAD_CATEGORY_UPDATED and newer events
+    return nullptr;
 }
 
 Verdict check_secret_field(const Delivery& delivery, const Connection& connection) {
@@ -65,10 +62,10 @@ JsonPtr without_secret(const json_t* body) {
     return copy;
 }
 
-Event normalize(const json_t* body) {
+Event normalize(Fields& f, const json_t* body) {
     Event event;
-    event.vendor_event = first_text_field(body, {"event_type", "event"}).value_or("");
-    event.type = event_type(event.vendor_event);
+    event.vendor_event = f.first_text(body, {"event_type", "event"}).value_or("");
+    classify(event, event_row(event.vendor_event));
     if (event.type == EventType::bounced) {
         // SmartLead documents no hard/soft field; honour one if it appears.
         event.bounce_class =
@@ -77,17 +74,17 @@ Event normalize(const json_t* body) {
             event.bounce_class = BounceClass::undetermined;
         }
     }
-    auto recipient = text_field(body, "to_email");
-    if (!recipient) recipient = text_field(json_object_get(body, "lead"), "email");
+    auto recipient = f.text(body, "to_email");
+    if (!recipient) recipient = f.text(json_object_get(body, "lead"), "email");
     event.recipient = recipient.value_or("");
     // time_sent / time_opened: the fields event_timestamp replaces.
-    event.timestamp = first_time_field(
+    event.timestamp = f.first_time(
         body, {"event_timestamp", "timestamp", "time_sent", "time_opened"});
-    event.message_id = text_field(json_object_get(body, "sent_message"), "message_id");
-    if (!event.message_id) event.message_id = text_field(body, "message_id");
-    event.description = text_field(body, "description");
-    event.click_url = text_field(json_object_get(body, "link"), "url");
-    event.campaign_id = text_field(body, "campaign_id");
+    event.message_id = f.text(json_object_get(body, "sent_message"), "message_id");
+    if (!event.message_id) event.message_id = f.text(body, "message_id");
+    event.description = f.text(body, "description");
+    event.click_url = f.text(json_object_get(body, "link"), "url");
+    event.campaign_id = f.text(body, "campaign_id");
     const JsonPtr stored = without_secret(body);
     set_raw(event, stored.get());
     return event;
@@ -114,7 +111,7 @@ class SmartLead final : public Vendor {
         if (!json_is_object(body)) {
             return Verdict::reject(Rejection::malformed, "body is not a JSON object");
         }
-        batch.events.push_back(normalize(body));
+        batch.events.push_back(normalize(batch.fields, body));
         return Verdict::accept();
     }
 };

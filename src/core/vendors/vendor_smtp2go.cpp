@@ -2,13 +2,13 @@
 // SMTP2GO: no signature; Basic or Bearer credentials from the connection
 // secret. The body is JSON or form-encoded, chosen per webhook at SMTP2GO.
 #include "../encoding.hpp"
-#include "../vendor_support.hpp"
+#include "../vendor_auth.hpp"
 #include "vendors.hpp"
 
 namespace mailhook {
 namespace {
 
-constexpr NamedEventType kEvents[] = {
+constexpr EventRow kEvents[] = {
     {"processed", EventType::queued},
     {"delivered", EventType::delivered},
     {"open", EventType::opened},
@@ -20,8 +20,8 @@ constexpr NamedEventType kEvents[] = {
     {"reject", EventType::rejected},
 };
 
-BounceClass bounce_class(const json_t* item) {
-    const auto value = json_string_at(item, "bounce");
+BounceClass bounce_class(Fields& f, const json_t* item) {
+    const auto value = f.string(item, "bounce");
     if (value && *value == "hard") return BounceClass::hard;
     if (value && *value == "soft") return BounceClass::soft;
     return BounceClass::undetermined;
@@ -48,30 +48,30 @@ constexpr std::string_view kReservedKeys[] = {
     "client-os", "srchost", "url", "geoip-city", "geoip-country",
     "geoip-region", "geoip-latitude", "geoip-longitude", "Message-Id"};
 
-Event normalize(const json_t* item) {
+Event normalize(Fields& f, const json_t* item) {
     Event event;
-    event.vendor_event = json_string_at(item, "event").value_or("");
-    event.type = event_type_by_name(kEvents, event.vendor_event);
+    event.vendor_event = f.string(item, "event").value_or("");
+    classify(event, find_by_name(kEvents, event.vendor_event));
     if (event.type == EventType::bounced) {
-        event.bounce_class = bounce_class(item);
+        event.bounce_class = bounce_class(f, item);
     } else if (event.type == EventType::rejected) {
         event.reject_reason = RejectReason::other;
     }
-    event.recipient = json_string_at(item, "rcpt").value_or(
-        json_string_at(item, "email").value_or(""));
-    event.message_id = text_field(item, "message-id");
-    if (!event.message_id) event.message_id = text_field(item, "Message-Id");
-    event.event_id = text_field(item, "id");
+    event.recipient = f.string(item, "rcpt").value_or(
+        f.string(item, "email").value_or(""));
+    event.message_id = f.text(item, "message-id");
+    if (!event.message_id) event.message_id = f.text(item, "Message-Id");
+    event.event_id = f.text(item, "id");
     // `sendtime` is when the email left, not when this event happened.
-    event.timestamp = time_field(item, "time");
-    event.mta_response = text_field(item, "message");
-    event.description = text_field(item, "context");
+    event.timestamp = f.time(item, "time");
+    event.mta_response = f.text(item, "message");
+    event.description = f.text(item, "context");
     if (event.mta_response) {
         event.smtp_status = find_enhanced_status(*event.mta_response);
     }
-    event.click_url = text_field(item, "url");
-    event.user_agent = text_field(item, "user-agent");
-    event.ip = text_field(item, "srchost");
+    event.click_url = f.text(item, "url");
+    event.user_agent = f.text(item, "user-agent");
+    event.ip = f.text(item, "srchost");
     event.metadata_json = unreserved_members_json(item, kReservedKeys);
     set_raw(event, item);
     event.dedup_key = event.event_id ? "s2g:" + *event.event_id
@@ -102,7 +102,7 @@ class Smtp2go final : public Vendor {
             return verdict;
         }
         for (const json_t* item : items) {
-            batch.events.push_back(normalize(item));
+            batch.events.push_back(normalize(batch.fields, item));
         }
         return Verdict::accept();
     }

@@ -5,7 +5,7 @@
 // is checked with Basic / Bearer credentials from its secret.
 #include "../configured_hmac.hpp"
 #include "../encoding.hpp"
-#include "../vendor_support.hpp"
+#include "../vendor_auth.hpp"
 #include "vendors.hpp"
 
 namespace mailhook {
@@ -20,9 +20,11 @@ constexpr std::string_view kReservedKeys[] = {
 
 // "received" is SMTP.com's first event (the message was accepted for
 // sending); other labels follow the common ESP vocabulary.
-EventKind event_kind(std::string_view label) {
-    if (iequals_ascii(label, "received")) return {EventType::queued};
-    return common_event_kind(label).value_or(EventKind{});
+constexpr EventRow kReceived = {"received", EventType::queued};
+
+const EventRow* event_row(std::string_view label) {
+    if (iequals_ascii(label, kReceived.name)) return &kReceived;
+    return common_event_row(label);
 }
 
 // SMTP reply classes (RFC 5321): 5yz is permanent, 4yz transient.
@@ -41,28 +43,25 @@ std::optional<std::string> mta_response_of(const std::optional<std::string>& cod
     return message;
 }
 
-Event normalize(const json_t* item) {
+Event normalize(Fields& f, const json_t* item) {
     Event event;
-    event.vendor_event = json_text_at(item, "event_label").value_or("");
-    const EventKind kind = event_kind(event.vendor_event);
-    event.type = kind.type;
-    event.bounce_class = kind.bounce_class;
-    event.reject_reason = kind.reject_reason;
-    const auto resp_code = text_field(item, "resp_code");
-    const auto resp_msg = text_field(item, "resp_msg");
+    event.vendor_event = f.text(item, "event_label").value_or("");
+    classify(event, event_row(event.vendor_event));
+    const auto resp_code = f.text(item, "resp_code");
+    const auto resp_msg = f.text(item, "resp_msg");
     if (event.type == EventType::bounced &&
         event.bounce_class == BounceClass::undetermined) {
         event.bounce_class = bounce_class_of(resp_code);
     }
-    event.recipient = json_text_at(item, "rcpt_to").value_or("");
-    event.message_id = text_field(item, "tracking_id");
-    event.event_id = text_field(item, "id");
-    event.timestamp = first_time_field(item, {"time_finished", "time_started"});
+    event.recipient = f.text(item, "rcpt_to").value_or("");
+    event.message_id = f.text(item, "tracking_id");
+    event.event_id = f.text(item, "id");
+    event.timestamp = f.first_time(item, {"time_finished", "time_started"});
     event.mta_response = mta_response_of(resp_code, resp_msg);
     if (resp_msg) event.smtp_status = find_enhanced_status(*resp_msg);
-    event.click_url = text_field(item, "url");
-    event.user_agent = text_field(item, "user_agent");
-    event.ip = text_field(item, "ip");
+    event.click_url = f.text(item, "url");
+    event.user_agent = f.text(item, "user_agent");
+    event.ip = f.text(item, "ip");
     event.metadata_json = unreserved_members_json(item, kReservedKeys);
     set_raw(event, item);
     event.dedup_key = event.event_id ? "smtpcom:" + *event.event_id
@@ -89,7 +88,7 @@ class SmtpCom final : public Vendor {
     Verdict parse(const Delivery& delivery, const Connection&,
                   Batch& batch) const override {
         return normalize_objects(delivery.json(), BodyShape::array, normalize,
-                                 batch.events);
+                                 batch);
     }
 };
 

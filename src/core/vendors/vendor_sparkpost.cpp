@@ -6,7 +6,7 @@
 // header (secret = that token). Option `auth` = basic | bearer | token pins
 // one of them; without it any of them that matches is accepted.
 #include "../encoding.hpp"
-#include "../vendor_support.hpp"
+#include "../vendor_auth.hpp"
 #include "vendors.hpp"
 
 namespace mailhook {
@@ -49,13 +49,8 @@ Verdict check_any_credential(const Delivery& delivery, const Connection& connect
                            "no Authorization or X-MessageSystems-Webhook-Token header");
 }
 
-struct EventMapping {
-    std::string_view name;
-    EventType type;
-};
-
 // Relay (inbound) and sms_status events are not outbound mail: unknown.
-constexpr EventMapping kEvents[] = {
+constexpr EventRow kEvents[] = {
     {"injection", EventType::queued},
     {"delivery", EventType::delivered},
     {"bounce", EventType::bounced},
@@ -75,70 +70,56 @@ constexpr EventMapping kEvents[] = {
     {"link_unsubscribe", EventType::unsubscribed},
 };
 
-EventType event_type(std::string_view name) {
-    for (const EventMapping& mapping : kEvents) {
-        if (mapping.name == name) return mapping.type;
-    }
-    return EventType::unknown;
-}
-
 // SparkPost's bounce classification codes (support doc "Bounce
 // Classification Codes"). 25 (Admin Failure: SparkPost's own policy, e.g. a
 // suppressed recipient) counts as hard because SparkPost names admin
 // bounces suppression-level; 80 (a subscribe request) is undetermined, so a
 // recipient asking to subscribe is never suppressed.
-struct BounceCode {
-    std::string_view code;
-    BounceClass bounce_class;
-    RejectReason reject_reason;
+constexpr EventRow kBounceCodes[] = {
+    {"1", EventType::bounced, BounceClass::undetermined, RejectReason::other},
+    {"10", EventType::bounced, BounceClass::hard, RejectReason::invalid},
+    {"20", EventType::bounced, BounceClass::soft, RejectReason::bounced},
+    {"21", EventType::bounced, BounceClass::soft, RejectReason::bounced},
+    {"22", EventType::bounced, BounceClass::soft, RejectReason::bounced},
+    {"23", EventType::bounced, BounceClass::soft, RejectReason::bounced},
+    {"24", EventType::bounced, BounceClass::soft, RejectReason::timed_out},
+    {"25", EventType::bounced, BounceClass::hard, RejectReason::blocked},
+    {"30", EventType::bounced, BounceClass::hard, RejectReason::bounced},
+    {"40", EventType::bounced, BounceClass::soft, RejectReason::bounced},
+    {"50", EventType::bounced, BounceClass::block, RejectReason::blocked},
+    {"51", EventType::bounced, BounceClass::block, RejectReason::spam},
+    {"52", EventType::bounced, BounceClass::block, RejectReason::spam},
+    {"53", EventType::bounced, BounceClass::block, RejectReason::other},
+    {"54", EventType::bounced, BounceClass::block, RejectReason::blocked},
+    {"60", EventType::bounced, BounceClass::soft, RejectReason::other},
+    {"70", EventType::bounced, BounceClass::soft, RejectReason::bounced},
+    {"80", EventType::bounced, BounceClass::undetermined, RejectReason::other},
+    {"90", EventType::bounced, BounceClass::hard, RejectReason::unsubscribed},
+    {"100", EventType::bounced, BounceClass::soft, RejectReason::other},
 };
 
-constexpr BounceCode kBounceCodes[] = {
-    {"1", BounceClass::undetermined, RejectReason::other},
-    {"10", BounceClass::hard, RejectReason::invalid},
-    {"20", BounceClass::soft, RejectReason::bounced},
-    {"21", BounceClass::soft, RejectReason::bounced},
-    {"22", BounceClass::soft, RejectReason::bounced},
-    {"23", BounceClass::soft, RejectReason::bounced},
-    {"24", BounceClass::soft, RejectReason::timed_out},
-    {"25", BounceClass::hard, RejectReason::blocked},
-    {"30", BounceClass::hard, RejectReason::bounced},
-    {"40", BounceClass::soft, RejectReason::bounced},
-    {"50", BounceClass::block, RejectReason::blocked},
-    {"51", BounceClass::block, RejectReason::spam},
-    {"52", BounceClass::block, RejectReason::spam},
-    {"53", BounceClass::block, RejectReason::other},
-    {"54", BounceClass::block, RejectReason::blocked},
-    {"60", BounceClass::soft, RejectReason::other},
-    {"70", BounceClass::soft, RejectReason::bounced},
-    {"80", BounceClass::undetermined, RejectReason::other},
-    {"90", BounceClass::hard, RejectReason::unsubscribed},
-    {"100", BounceClass::soft, RejectReason::other},
-};
+constexpr EventRow kUnlistedCode = {"", EventType::bounced, BounceClass::undetermined,
+                                    RejectReason::other};
 
-BounceCode bounce_code(const std::optional<std::string>& code) {
-    if (code) {
-        for (const BounceCode& entry : kBounceCodes) {
-            if (entry.code == *code) return entry;
-        }
-    }
-    return {"", BounceClass::undetermined, RejectReason::other};
+const EventRow& bounce_code(const std::optional<std::string>& code) {
+    const EventRow* row = code ? find_by_name(kBounceCodes, *code) : nullptr;
+    return row != nullptr ? *row : kUnlistedCode;
 }
 
-void classify(const json_t* fields, Event& event) {
-    const auto code = text_field(fields, "bounce_class");
-    const BounceCode classified = bounce_code(code);
+void classify_code(Fields& f, const json_t* fields, Event& event) {
+    const auto code = f.text(fields, "bounce_class");
+    const EventRow& classified = bounce_code(code);
     switch (event.type) {
         case EventType::bounced:
-            event.bounce_class = classified.bounce_class;
+            event.bounce_class = classified.bounce;
             break;
         case EventType::deferred:
             // A delay is retried by SparkPost whatever its class says.
             event.bounce_class = BounceClass::soft;
             break;
         case EventType::rejected:
-            event.reject_reason = classified.reject_reason;
-            if (code) event.bounce_class = classified.bounce_class;
+            event.reject_reason = classified.reason;
+            if (code) event.bounce_class = classified.bounce;
             break;
         default:
             break;
@@ -150,29 +131,29 @@ bool is_engagement(EventType type) {
            type == EventType::unsubscribed;
 }
 
-Event normalize(const json_t* element, const json_t* fields) {
+Event normalize(Fields& f, const json_t* element, const json_t* fields) {
     Event event;
-    event.vendor_event = json_text_at(fields, "type").value_or("");
-    event.type = event_type(event.vendor_event);
-    classify(fields, event);
+    event.vendor_event = f.text(fields, "type").value_or("");
+    classify(event, find_by_name(kEvents, event.vendor_event));
+    classify_code(f, fields, event);
     // raw_rcpt_to keeps the sender's spelling; rcpt_to is lower-cased.
-    event.recipient = first_text_field(fields, {"raw_rcpt_to", "rcpt_to"}).value_or("");
-    event.message_id = text_field(fields, "message_id");
-    event.event_id = text_field(fields, "event_id");
-    event.timestamp = time_field(fields, "timestamp");
-    event.mta_response = text_field(fields, "raw_reason");
-    event.description = text_field(fields, "reason");
+    event.recipient = f.first_text(fields, {"raw_rcpt_to", "rcpt_to"}).value_or("");
+    event.message_id = f.text(fields, "message_id");
+    event.event_id = f.text(fields, "event_id");
+    event.timestamp = f.time(fields, "timestamp");
+    event.mta_response = f.text(fields, "raw_reason");
+    event.description = f.text(fields, "reason");
     if (event.mta_response) {
         event.smtp_status = find_enhanced_status(*event.mta_response);
     }
-    event.click_url = text_field(fields, "target_link_url");
-    event.user_agent = text_field(fields, "user_agent");
+    event.click_url = f.text(fields, "target_link_url");
+    event.user_agent = f.text(fields, "user_agent");
     // In message events ip_address is the receiving MX; only engagement
     // events name the reader's address there.
-    if (is_engagement(event.type)) event.ip = text_field(fields, "ip_address");
-    event.campaign_id = text_field(fields, "campaign_id");
-    event.tags = string_list(json_object_get(fields, "rcpt_tags"));
-    event.metadata_json = object_json(json_object_get(fields, "rcpt_meta"));
+    if (is_engagement(event.type)) event.ip = f.text(fields, "ip_address");
+    event.campaign_id = f.text(fields, "campaign_id");
+    event.tags = f.list(json_object_get(fields, "rcpt_tags"));
+    event.metadata_json = f.object_text(json_object_get(fields, "rcpt_meta"));
     set_raw(event, element);
     event.dedup_key = event.event_id ? "sp:" + *event.event_id
                                      : std::string();
@@ -181,7 +162,7 @@ Event normalize(const json_t* element, const json_t* fields) {
 
 // One element: {"msys": {}} is SparkPost's validation ping and yields
 // nothing; otherwise each "<class>_event" member is one event.
-Verdict normalize_element(std::size_t index, const json_t* element,
+Verdict normalize_element(Fields& f, std::size_t index, const json_t* element,
                           std::vector<Event>& events) {
     const json_t* msys = json_object_get(element, "msys");
     if (!json_is_object(msys)) {
@@ -197,7 +178,7 @@ Verdict normalize_element(std::size_t index, const json_t* element,
                                    std::string("msys.") + event_class +
                                        " is not an object");
         }
-        events.push_back(normalize(element, fields));
+        events.push_back(normalize(f, element, fields));
     }
     return Verdict::accept();
 }
@@ -243,7 +224,7 @@ class SparkPost final : public Vendor {
         }
         batch.events.reserve(elements.size());
         for (std::size_t i = 0; i < elements.size(); ++i) {
-            if (Verdict verdict = normalize_element(i, elements[i], batch.events);
+            if (Verdict verdict = normalize_element(batch.fields, i, elements[i], batch.events);
                 !verdict.ok()) {
                 return verdict;
             }
