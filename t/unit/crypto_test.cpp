@@ -2,6 +2,7 @@
 // crypto.hpp: HMAC against the RFC vectors, digests, public-key checks
 // against the vendors' official vectors and keys made in the test.
 #include <gtest/gtest.h>
+#include <openssl/err.h>
 
 #include "core/crypto.hpp"
 #include "core/encoding.hpp"
@@ -266,6 +267,27 @@ TEST(PublicKey, CopiesShareOneKey) {
         copy = *key;
     }
     EXPECT_TRUE(copy->verify(DigestAlgorithm::sha256, {"m"}, signer.sign({"m"})));
+}
+
+// Failed checks must not leave errors in OpenSSL's per-thread queue: nginx's
+// TLS code in the same worker would log them as "[alert] ignoring stale
+// global SSL error".
+TEST(CryptoErrors, FailedChecksLeaveTheQueueEmpty) {
+    ERR_clear_error();
+    const std::string pem =
+        test::read_file("t/vectors/aws_sns_signing_cert_7ff5318490ec183fbaddaa2a969abfda.pem");
+    const auto key = PublicKey::from_certificate_pem(pem);
+    ASSERT_TRUE(key);
+    EXPECT_FALSE(key->verify(DigestAlgorithm::sha256, {"data"}, std::string(256, 'x')));
+    EXPECT_EQ(ERR_peek_error(), 0u);
+    EXPECT_FALSE(key->verify(DigestAlgorithm::sha1, {"data"}, "short"));
+    EXPECT_EQ(ERR_peek_error(), 0u);
+    EXPECT_FALSE(PublicKey::from_certificate_pem("not a certificate"));
+    EXPECT_EQ(ERR_peek_error(), 0u);
+    EXPECT_FALSE(PublicKey::from_pem("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"));
+    EXPECT_EQ(ERR_peek_error(), 0u);
+    EXPECT_FALSE(PublicKey::from_der("\x30\x03\x02\x01"));
+    EXPECT_EQ(ERR_peek_error(), 0u);
 }
 
 }  // namespace
