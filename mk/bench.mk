@@ -1,0 +1,41 @@
+# SPDX-License-Identifier: BSD-2-Clause
+# Benchmarks (not tests): numbers, not pass/fail.
+#
+#   make bench       requests through nginx and Redis (bench/run.pl, wrk)
+#   make bench-soak  one long run (BENCH_SOAK_REQUESTS)
+#   make bench-core  instructions of the C++ request path alone (no nginx,
+#                    no Redis), counted by callgrind: reproducible whatever
+#                    else the machine does
+
+.PHONY: bench bench-soak bench-core core-bench
+
+bench: $(MODULE) | $(DEPS_BENCH)
+	MAILHOOK_MODULE=$(CURDIR)/$(MODULE) NGINX_BIN=$(NGINX_BIN) perl bench/run.pl
+
+bench-soak: $(MODULE) | $(DEPS_BENCH)
+	MAILHOOK_MODULE=$(CURDIR)/$(MODULE) NGINX_BIN=$(NGINX_BIN) BENCH_SOAK=1 perl bench/run.pl
+
+# The core bench links $(CORE_LIB) built at -O2 (as nginx builds the module)
+# in a build dir of its own: the unit tests' library is -O1.
+CORE_BENCH_BUILD := $(BUILD)/bench
+CORE_BENCH := $(BUILD)/bin/core_bench
+CORE_BENCH_OBJS := $(call objects_of,bench/core_bench.cpp)
+
+bench-core: | $(DEPS_BENCH)
+	$(MAKE) BUILD=$(CORE_BENCH_BUILD) CXXFLAGS="-O2 -g" core-bench
+	@bench=$(CORE_BENCH_BUILD)/bin/core_bench; \
+	$$bench 20000; \
+	for m in a b; do \
+	  one=$$(valgrind --tool=callgrind --callgrind-out-file=/dev/null $$bench 1000 $$m 2>&1 | sed -n 's/.*refs: *//p' | tr -d ,); \
+	  three=$$(valgrind --tool=callgrind --callgrind-out-file=/dev/null $$bench 3000 $$m 2>&1 | sed -n 's/.*refs: *//p' | tr -d ,); \
+	  if [ $$m = a ]; then echo "A: $$(( (three - one) / 2000 )) instructions per single-event request"; \
+	  else echo "B: $$(( (three - one) / 2000 )) instructions per event of a 100-event batch (no ECDSA)"; fi; \
+	done
+
+core-bench: $(CORE_BENCH)
+$(CORE_BENCH): $(CORE_BENCH_OBJS) $(CORE_LIB)
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) -o $@ $(CORE_BENCH_OBJS) $(CORE_LIB) $(CORE_LIBS)
+# bench/core_bench.cpp borrows t/unit's helpers.
+$(CORE_BENCH_OBJS): CORE_CXXFLAGS += -I.
+-include $(CORE_BENCH_OBJS:.o=.d)
