@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: BSD-2-Clause
-# Hostile-input catalog (DESIGN.md §3.5: every bad input gets a clear status
+# Hostile-input catalog (docs/design.md §3.5: every bad input gets a clear status
 # and stores nothing). One table of cases against a real nginx + redis; each
 # case asserts its exact status (and, when the module answers, its error
 # label), that Redis is exactly as before (every key, every stream length,
@@ -7,7 +7,7 @@
 # cases and at the end, and the workers are the ones that started (none
 # crashed and was respawned).
 #
-# Rules the cases pin down (README "Hostile input"):
+# Rules the cases pin down (docs/security.md "Hostile input"):
 #  - a header a vendor reads, sent twice, counts as absent (ambiguous): 401;
 #  - a field the parser reads with the wrong JSON type is a 400; null is
 #    absent, but every event needs its event name;
@@ -209,7 +209,7 @@ case('no last chunk, then close', 0, $framed->(sprintf("%x\r\n%s\r\n", length $i
 case('chunked body with a wrong signature', 401, req(headers => ir_sig($ir_event, 'nope'), body => $ir_event, chunked => 1), 'signature');
 case('chunked body (7-byte chunks), changed after signing', 401, req(headers => $good_sig, body => $ir_event . ' ', chunked => 1), 'signature');
 
-# Sizes (README "Limits").
+# Sizes (docs/security.md "Limits").
 my $two_k = '[' . join(',', ($ir_event) x 40) . ']';
 case('body over client_max_body_size', 413, req(path => '/small/inboxroad/ir', headers => ir_sig($two_k), body => $two_k), qr/413 Request Entity Too Large/);
 case('chunked body over client_max_body_size', 413, req(path => '/small/inboxroad/ir', headers => ir_sig($two_k), body => $two_k, chunked => 1), qr/413 Request Entity Too Large/);

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: BSD-2-Clause
-# HTTP answers that do not depend on the vendor (DESIGN.md §3.5).
+# HTTP answers that do not depend on the vendor (docs/design.md §3.5).
 use strict;
 use warnings;
 use lib 't/lib';

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: BSD-2-Clause
-# Suppression state after event sequences (DESIGN.md §3.4), and the stream
+# Suppression state after event sequences (docs/design.md §3.4), and the stream
 # of suppression changes a CRM mirrors.
 use strict;
 use warnings;

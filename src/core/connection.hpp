@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: BSD-2-Clause
-// A connection: one ESP account sending to us (DESIGN.md §3.2).
+// A connection: one ESP account sending to us (docs/design.md §3.2).
 #pragma once
 
 #include <map>

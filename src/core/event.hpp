@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: BSD-2-Clause
-// The normalized event (DESIGN.md §3.3, schema 1) and its JSON writer.
+// The normalized event (docs/design.md §3.3, schema 1) and its JSON writer.
 #pragma once
 
 #include <optional>
@@ -77,7 +77,7 @@ std::string write_event_json(const Event& event, std::string_view id,
 std::string write_event_json(const Event& event, std::string_view id,
                              const EventOrigin& origin, std::string_view raw_text);
 
-// Suppression effect of an event (DESIGN.md §3.4).
+// Suppression effect of an event (docs/design.md §3.4).
 enum class SuppressionEffect { none, hard_bounce, complaint, unsubscribe,
                                resubscribe, soft_bounce };
 SuppressionEffect suppression_effect(const Event& event);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 // The one Lua script that stores a request: dedup + XADD + suppression, all
-// or nothing (DESIGN.md §3.4).
+// or nothing (docs/design.md §3.4).
 #pragma once
 
 #include <cstdint>

@@ -17,7 +17,7 @@
 
 namespace mailhook {
 
-// Strict look-ups for one Vendor::parse (DESIGN.md §3.5: a body that is not
+// Strict look-ups for one Vendor::parse (docs/design.md §3.5: a body that is not
 // the vendor's format is a 400). Each reader notes the first member present
 // with a JSON type that cannot hold what is read: an object where text is
 // expected, text where an object is expected, a look-up inside something

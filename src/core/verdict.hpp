@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: BSD-2-Clause
-// Why a delivery was refused, and the HTTP answer for it (DESIGN.md §3.5).
+// Why a delivery was refused, and the HTTP answer for it (docs/design.md §3.5).
 #pragma once
 
 #include <string>
