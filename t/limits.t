@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: BSD-2-Clause
-# Limits (README "Limits"): each one at its boundary, accepted at the limit
+# Limits (docs/security.md "Limits"): each one at its boundary, accepted at the limit
 # and answered with the documented status one step over it, nothing stored.
 use strict;
 use warnings;

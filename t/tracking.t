@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # Tracking served by nginx: the open pixel and the click redirect, signed
 # tokens, machine flags, the delivery window, Redis down, key rotation, and
-# tokens made by mailhook-token and by the README's Python example.
+# tokens made by mailhook-token and by the Python example in docs/tracking.md.
 use strict;
 use warnings;
 use lib 't/lib';
@@ -232,7 +232,7 @@ is(wait_events($count + 4), $count + 4, 'open after delivery stored');
 is_deeply(last_event()->{metadata}, { machine => JSON::PP::false },
     'the delivery window applies to clicks only');
 
-# --- tokens from the tool and from the README's Python example ---------------
+# --- tokens from the tool and from docs/tracking.md's Python example ----------
 SKIP: {
     my $tool = $ENV{MAILHOOK_TOKEN_BIN} // 'build/bin/mailhook-token';
     skip "mailhook-token not built ($tool)", 4 unless -x $tool;
@@ -248,16 +248,16 @@ SKIP: {
 SKIP: {
     my $python = Mailhook::Test::_which('python3');
     skip 'python3 not installed', 2 unless $python;
-    open my $fh, '<', 'README.md' or die $!;
-    my $readme = do { local $/; <$fh> };
-    my ($example) = $readme =~ /```python\n((?:(?!```).)*?def tracking_token.*?)```/s;
-    ok($example, 'README has the Python token example');
+    open my $fh, '<', 'docs/tracking.md' or die $!;
+    my $page = do { local $/; <$fh> };
+    my ($example) = $page =~ /```python\n((?:(?!```).)*?def tracking_token.*?)```/s;
+    ok($example, 'docs/tracking.md has the Python token example');
     my $script = "$example\nprint(tracking_token('k1', '$K1', 'ir1', 'py\@example.com', 'm-py', url='$target'))\n";
     open my $py, '>', $t->dir . '/example.py' or die $!;
     print $py $script;
     close $py;
     chomp(my $token = `$python ${\ $t->dir}/example.py`);
-    is(get("/t/c/$token")->{status}, 302, 'a token from the README example redirects');
+    is(get("/t/c/$token")->{status}, 302, 'a token from the docs/tracking.md example redirects');
 }
 
 # --- key rotation in nginx ----------------------------------------------------

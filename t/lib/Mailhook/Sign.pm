@@ -86,7 +86,7 @@ sub postal_headers {
     return %headers;
 }
 
-# A tracking token as README "Tracking" documents it: base64url(payload) "."
+# A tracking token as docs/tracking.md "Token format" documents it: base64url(payload) "."
 # base64url(HMAC-SHA256(secret, payload)), no padding. $payload is the JSON
 # text itself (any key order).
 sub tracking_token {
