@@ -1,8 +1,8 @@
 #!/usr/bin/env perl
 # SPDX-License-Identifier: BSD-2-Clause
-# Writes the seed corpus t/fuzz/corpus/<target>/seed-* from the vendor
-# samples (/work/shared/vendors.md, copied below verbatim or compacted) and
-# the signature vectors in t/vectors/. Run from the repository root:
+# Writes the seed corpus t/fuzz/corpus/<target>/seed-* from the vendors'
+# published sample payloads (copied below verbatim or compacted; each block
+# names its source) and the signature vectors in t/vectors/. Run from the repository root:
 #   perl t/fuzz/seed.pl
 # Inputs libFuzzer finds (and crash reproducers) live beside the seeds under
 # other names; this script only rewrites seed-* files.
@@ -43,7 +43,8 @@ sub vendor_seed {
     }
 }
 
-# --- SendGrid (vendors.md §1.4) ----------------------------------------------
+# --- SendGrid: the Event Webhook reference's samples (github.com/sendgrid/docs,
+# content/docs/for-developers/tracking-events/event.md) ------------------------
 my $sg_common = '"email":"example@test.com","timestamp":1513299569,"smtp-id":"<14c5d75ce93.dfd.64b469@ismtpd-555>","category":"cat facts","sg_message_id":"14c5d75ce93.dfd.64b469.filter0001.16648.5515E0B88.0"';
 my @sg_events = (
     qq({$sg_common,"event":"bounce","sg_event_id":"6g4ZI7SA-xmRDv57GoPIPw==","reason":"500 unknown recipient","status":"5.0.0","type":"bounce"}),
@@ -65,7 +66,8 @@ my $sgv = slurp_json('t/vectors/sendgrid_official_1.json');
 vendor_seed('sendgrid-vector', 'sendgrid',
     [map { [$_, $sgv->{headers}{$_}] } sort keys %{$sgv->{headers}}], $sgv->{payload});
 
-# --- Mailgun (vendors.md §4.1, §4.4) -------------------------------------------
+# --- Mailgun: the webhook payload and event samples (github.com/mailgun/documentation,
+# source/user_manual.rst and source/api-events.rst) --------------------------------
 my $mg_failed = '{"event":"failed","id":"pl271FzxTTmGRW8Uj3dUWw","timestamp":1529701969.818328,"log-level":"error","severity":"permanent","reason":"suppress-bounce","envelope":{"sender":"john@example.org","transport":"smtp","targets":"joan@example.com"},"flags":{"is-routed":false,"is-authenticated":true,"is-system-test":false,"is-test-mode":false},"delivery-status":{"attempt-no":1,"message":"","code":605,"description":"Not delivering to previously bounced address","session-seconds":0.0},"message":{"headers":{"to":"joan@example.com","message-id":"20180622211249.1.2A6098970A380E12@example.org","from":"john@example.org","subject":"Test Subject"},"attachments":[],"size":867},"recipient":"slava@mailgun.com","recipient-domain":"mailgun.com","campaigns":[],"tags":[],"user-variables":{}}';
 my $mg_temp = '{"event":"failed","id":"tmp-1","timestamp":1529701969,"severity":"temporary","reason":"generic","delivery-status":{"code":451,"enhanced-code":"4.7.652","retry-seconds":600,"message":"451 4.7.652 try later"},"recipient":"a@example.com","campaigns":[{"id":"c1"}],"tags":["t"],"user-variables":{"k":"v"}}';
 my $mg_clicked = '{"event":"clicked","id":"click-1","timestamp":1529006854.329574,"url":"http://example.com/signup","ip":"123.123.123.321","client-info":{"user-agent":"Mozilla/5.0 (X11; Linux i686)"},"recipient":"a@example.com","message":{"headers":{"message-id":"m1@example.org"}}}';
@@ -78,7 +80,7 @@ vendor_seed("mailgun-$_", 'mailgun', \@mg_headers,
 my $mgv = slurp_json('t/vectors/mailgun_official_1.json');
 vendor_seed('mailgun-vector', 'mailgun', \@mg_headers, $mgv->{payload});
 
-# --- Resend (vendors.md §12) -----------------------------------------------------
+# --- Resend: the email.bounced sample (resend.com/docs/webhooks/emails/bounced) ----
 my $rs_bounce = '{"type":"email.bounced","created_at":"2024-11-22T23:41:12.126Z","data":{"broadcast_id":"8b146471-e88e-4322-86af-016cd36fd216","created_at":"2024-11-22T23:41:11.894719+00:00","email_id":"56761188-7520-42d8-8898-ff6fc54ce618","from":"Acme <onboarding@resend.dev>","to":["delivered@resend.dev"],"subject":"Sending this example","template_id":"43f68331-0622-4e15-8202-246a0388854b","bounce":{"message":"The recipient\'s email address is on the suppression list because it has a recent history of producing hard bounces.","subType":"Suppressed","type":"Permanent"},"tags":{"category":"confirm_email"}}}';
 my $rs_click = '{"type":"email.clicked","created_at":"2024-11-22T23:41:12Z","data":{"email_id":"e1","to":["a@example.com","b@example.com"],"click":{"link":"https://example.com","ipAddress":"198.51.100.1","userAgent":"Mozilla/5.0","timestamp":"2024-11-22T23:41:12Z"},"tags":[{"name":"k","value":"v"}]}}';
 my $rs_contact = '{"type":"contact.updated","created_at":"2024-11-22T23:41:12Z","data":{"email":"c@example.com","unsubscribed":true}}';
@@ -94,14 +96,14 @@ for my $vector ('standardwebhooks_official_1', 'svix_official_1_bad_signature') 
         [map { [$_, $v->{headers}{$_}] } sort keys %{$v->{headers}}], $v->{payload});
 }
 
-# --- Inboxroad (vendors.md §8) ---------------------------------------------------
+# --- Inboxroad: the help page's samples (inboxroad.com/help/webhook-handling-email-events)
 my $ir_delivered = '{"kind":"delivered","sender":"sender@example.com","recipient":"user@example.com","message_id":"<335026fa-0b4d-4fb3-a92c-8193ac2636b8@example.com>","timestamp":"2025-09-04T10:00:00Z","campaign":{"id":"9d76d4b4-660f-422b-9437-282c31506f7f","name":"September campaign"}}';
 my $ir_bounce = '{"kind":"bounce","bounce_type":"hard","recipient":"gone@example.com","smtp_response":"550 5.1.1 user unknown","timestamp":1725444000,"tags":["a"],"metadata":{"k":"v"}}';
 my @ir_headers = (['X-Signature', 'c2lnbmF0dXJl'], ['Content-Type', 'application/json']);
 vendor_seed('inboxroad-delivered', 'inboxroad', \@ir_headers, $ir_delivered);
 vendor_seed('inboxroad-batch', 'inboxroad', \@ir_headers, "[$ir_delivered,$ir_bounce]");
 
-# --- SMTP2GO (vendors.md §9) -----------------------------------------------------
+# --- SMTP2GO: the fields of support.smtp2go.com's Webhooks article ----------------
 my $s2g_json = '{"event":"bounce","time":"2024-01-15T10:30:00Z","sendtime":"2024-01-15T10:29:58Z","sender":"news@example.com","rcpt":"gone@example.net","email_id":"1rXyz-abc","id":"evt-100","bounce":"hard","host":"mx.example.net","message":"550 5.1.1 <gone@example.net>: Recipient address rejected","context":"RCPT TO","subject":"Hello","X-Campaign":"spring"}';
 my $s2g_form = 'event=click&time=2024-01-15+10%3A31%3A00&rcpt=reader%40example.net&id=evt-101&url=https%3A%2F%2Fexample.com%2Fa%3Fb%3Dc&user-agent=Mozilla%2F5.0&srchost=198.51.100.7';
 vendor_seed('smtp2go-json', 'smtp2go',
