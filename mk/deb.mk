@@ -37,3 +37,10 @@ $(DEB): $(DEB_INPUTS) | $(DEPS_DEB)
 	  || { tail -40 ../build.log; echo "dpkg-buildpackage failed: $(DEB_DIR)/build.log"; exit 1; }
 	@test -f $@ || { echo "expected $@, got:"; ls $(DEB_DIR); exit 1; }
 	@echo "built $@"; dpkg-deb -f $@ Package Version Depends
+
+# t/deb.t installs the package into the system nginx and purges it again;
+# it needs root, so only root's `make test` builds the package first.
+test-integration: export MAILHOOK_DEB := $(abspath $(DEB))
+ifeq ($(shell id -u),0)
+test-integration: $(DEB)
+endif

@@ -1,7 +1,6 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # The integration tests (t/*.t): the built module in a real nginx, a real
-# redis-server per test file, real signed requests. t/deb.t installs the
-# .deb into the system nginx, so as root the package is built first.
+# redis-server per test file, real signed requests (t/deb.t: mk/deb.mk).
 
 .PHONY: test-integration
 
@@ -10,8 +9,3 @@ INTEGRATION_ENV = MAILHOOK_MODULE=$(CURDIR)/$(MODULE) NGINX_BIN=$(NGINX_BIN) \
 
 test-integration: $(MODULE) $(TOKEN_BIN) | $(DEPS_TEST)
 	$(INTEGRATION_ENV) prove -j2 -I t/lib t/
-
-test-integration: export MAILHOOK_DEB := $(abspath $(DEB))
-ifeq ($(shell id -u),0)
-test-integration: $(DEB)
-endif
