@@ -115,7 +115,7 @@ for my $page (@markdown) {
     my @missing;
     for my $prose (@{read_page($page)->{prose}}) {
         my ($line, $no) = @$prose;
-        while ($line =~ /`((?:src|t|docs|schema|tools|bench|packaging)\/[^`\s]+)`/g) {
+        while ($line =~ /`((?:src|t|docs|mk|schema|tools|bench|packaging)\/[^`\s]+)`/g) {
             my $path = $1;
             next if $path =~ /[<>{}*%]|\.\.\./;
             $path =~ s/:\d+$//;
