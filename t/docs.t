@@ -190,6 +190,26 @@ ok(!@unnamed, 'README.md names every variable and zone') or diag("@unnamed");
 my $operations = slurp('docs/operations.md');
 ok(!grep({ $operations !~ /`\Q$_\E`/ } keys %zones), 'docs/operations.md names the shared memory zones');
 
+# Every metric the status page prints (the names in src/core's metrics
+# writer) is in docs/operations.md's table.
+my @families = map { slurp($_) =~ /"(mailhook_\w+)"/g } glob 'src/core/*metrics*.cpp';
+my @undocumented = grep { $operations !~ /^\|[^\n]*`\Q$_\E`/m } sort @families;
+ok(@families && !@undocumented, 'docs/operations.md lists every metric')
+    or diag("@undocumented");
+
+# Every answer label (core's rejection labels, the glue's own) is in the
+# reason table of docs/endpoint.md.
+my @labels = grep { $_ ne 'none' }
+    slurp('src/core/verdict.cpp') =~ /case Rejection::\w+:\s*return "(\w+)";/g;
+for my $file (glob 'src/nginx/*.cpp') {
+    my $code = slurp($file);
+    push @labels, $code =~ /\brejected\(ctx,\s*\w+,\s*"(\w+)"/g, $code =~ /error_body\("(\w+)"\)/g;
+}
+my $answers = slurp('docs/endpoint.md');
+my @unexplained = grep { $answers !~ /^\| `\Q$_\E` \|/m } sort keys %{{ map { $_ => 1 } @labels }};
+ok(@labels && !@unexplained, 'docs/endpoint.md explains every answer label')
+    or diag("@unexplained");
+
 # --- vendors ----------------------------------------------------------------------
 
 my @vendors = slurp('src/core/vendor_registry.cpp') =~ /^\s*&(\w+)_vendor,/mg;
