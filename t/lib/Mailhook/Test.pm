@@ -2,12 +2,15 @@
 package Mailhook::Test;
 
 # Test harness in the spirit of nginx-tests: a temp dir per test file, free
-# loopback ports, a real redis-server and a real nginx with the built module.
+# loopback ports (held with a lock), a real redis-server and a real nginx with
+# the built module. The end-of-file checks (schema, error log, sanitizers) run
+# from finish() or, when the file dies half-way, from END.
 
 use strict;
 use warnings;
 
 use Cwd qw(abs_path);
+use Fcntl qw(:flock);
 use File::Temp qw(tempdir);
 use HTTP::Tiny;
 use IO::Socket::INET;
@@ -18,9 +21,10 @@ use Scalar::Util qw(weaken);
 use Test::More;
 use Time::HiRes qw(sleep time);
 
-# Live harnesses, so a test that dies half-way is torn down from END: that
-# runs before File::Temp's own END removes the test directory (END blocks
-# run in reverse order of definition), while pid file and reports exist.
+# Live harnesses, so a test that dies half-way is checked and torn down from
+# END: that runs before File::Temp's own END removes the test directory and
+# before Test::More's END counts the assertions (END blocks run in reverse
+# order of definition), while pid file and reports exist.
 my @live;
 END { for my $self (grep { defined } @live) { $self->teardown } }
 
@@ -41,6 +45,7 @@ sub new {
         module => $module,
         nginx_bin => $ENV{NGINX_BIN} // '/usr/sbin/nginx',
         workers => $opt{workers} // 1,
+        owner => $$,
         json => JSON::PP->new->canonical,
     }, $class;
     diag("test dir: $dir") if $ENV{MAILHOOK_TEST_LEAVE};
@@ -115,13 +120,35 @@ sub _which {
     return;
 }
 
-# A free loopback port (bound once to find one, then released).
+# A free loopback port, held for the rest of this process: several test runs
+# share the machine (prove -j2 in several checkouts), so each port comes with
+# an flock'd file under /tmp that other runs see, as nginx-tests' port()
+# holds one. Ports are drawn below the kernel's ephemeral range, where client
+# sockets get their local ports, so a connect() cannot take one either.
+my $port_lock_dir = '/tmp/mailhook-test-ports';
+my %held_ports;    # port => lock file handle
+
 sub free_port {
-    my $sock = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
-        LocalPort => 0, Proto => 'tcp', ReuseAddr => 1) or die "no port: $!";
-    my $port = $sock->sockport;
-    close $sock;
-    return $port;
+    mkdir $port_lock_dir, 01777;
+    my ($low, $high) = (20000, _ephemeral_low() - 1);
+    for (1 .. 200) {
+        my $port = $low + int(rand($high - $low + 1));
+        next if $held_ports{$port};
+        open my $lock, '>>', "$port_lock_dir/$port" or next;
+        next unless flock($lock, LOCK_EX | LOCK_NB);
+        my $probe = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
+            LocalPort => $port, Proto => 'tcp', ReuseAddr => 1) or next;
+        close $probe;
+        $held_ports{$port} = $lock;
+        return $port;
+    }
+    die "no free port between $low and $high\n";
+}
+
+sub _ephemeral_low {
+    open my $fh, '<', '/proc/sys/net/ipv4/ip_local_port_range' or return 32768;
+    my ($low) = split ' ', <$fh> // '';
+    return $low && $low > 21000 ? $low : 32768;
 }
 
 sub wait_for {
@@ -191,6 +218,8 @@ sub stop_redis {
 # --- nginx -------------------------------------------------------------------
 
 # $http: directives inside http{}; $location: inside the webhook location.
+# Returns once nginx listens and, when this harness's Redis runs, every
+# worker is connected to it (ready => 'port': only the listening socket).
 sub start_nginx {
     my ($self, %opt) = @_;
     $self->{nginx_port} //= free_port();
@@ -202,9 +231,41 @@ sub start_nginx {
     $self->{nginx_master} = $self->nginx_pid;
     wait_for('nginx port', 10, sub { _port_open($self->{nginx_port}) });
     $self->check_sanitized if $self->sanitized;
-    # workers connect to Redis right after start; let them get there
-    sleep 0.1;
+    $self->wait_workers_ready;
     return $self->{nginx_port};
+}
+
+# The harness's own status page (every server has it; not logged).
+my $status_path = '/.mailhook-test/status';
+
+# mailhook_status as JSON: { family => [samples] }.
+sub status {
+    my ($self) = @_;
+    my $r = $self->request('GET', "$status_path?format=json", timeout => 2);
+    die "status page: $r->{status} $r->{content}\n" unless $r->{status} == 200;
+    return $self->json->decode($r->{content});
+}
+
+# Waits until the master has all its workers and each reports its Redis
+# connection as redis_connected => 1 (connected) or 0 (not). Without that
+# option: connected when this harness's Redis runs and the configuration
+# ($opt: start_nginx's options) does not say ready => 'port'.
+sub wait_workers_ready {
+    my ($self, %opt) = @_;
+    my $config = $opt{config} // $self->{nginx_opt};
+    my $workers = $config->{workers} // $self->{workers};
+    my $probe_redis = defined $opt{redis_connected}
+        || ($self->{redis_pid} && ($config->{ready} // '') ne 'port');
+    my $want = $opt{redis_connected} // 1;
+    wait_for("$workers nginx workers" . ($probe_redis ? " with redis_connected $want" : ''),
+        10, sub {
+        my @pids = $self->worker_pids;
+        return 0 unless @pids == $workers;
+        return 1 unless $probe_redis;
+        my $samples = eval { $self->status->{redis_connected} } // [];
+        my %connected = map { ($_->{pid} => $_->{value}) } @$samples;
+        return !grep { ($connected{$_} // -1) != $want } @pids;
+    });
 }
 
 sub write_config {
@@ -235,6 +296,7 @@ http {
     $http
     server {
         listen 127.0.0.1:$self->{nginx_port};
+        location = $status_path { mailhook_status; access_log off; }
         location $prefix {
             mailhook;
             $location
@@ -266,7 +328,8 @@ sub worker_pids {
 
 sub reload {
     my ($self, %opt) = @_;
-    $self->write_config(%{$self->{nginx_opt}}, %opt) if %opt;
+    my %config = (%{$self->{nginx_opt}}, %opt);
+    $self->write_config(%config) if %opt;
     my @old = $self->worker_pids;
     my $out = $self->nginx_command("-p $self->{dir}/ -c nginx.conf -e error.log -s reload");
     die "reload failed: $out" if $?;
@@ -275,7 +338,7 @@ sub reload {
         my %now = map { $_ => 1 } $self->worker_pids;
         return !grep { $now{$_} } @old;
     });
-    sleep 0.1;
+    $self->wait_workers_ready(config => \%config);
 }
 
 # A sanitizer run that silently ran without the runtime would prove nothing:
@@ -305,17 +368,21 @@ sub error_log {
     return <$fh>;
 }
 
-# A test that dies half-way (e.g. a worker killed by a sanitizer) still
-# stops its daemons and shows what the sanitizers reported.
+# A test file that dies half-way (e.g. a worker killed by a sanitizer) is
+# still checked like one that reached finish(), and its daemons stopped: the
+# file then fails on an [alert] too, not only on the die. Only the process
+# that made the harness does this (forked clients exit through here too).
 sub teardown {
     my ($self) = @_;
     local ($?, $@, $!);
-    return if $self->{finished} || !$self->{dir};
-    $self->{finished} = 1;
-    eval { $self->stop_nginx };
-    eval { $self->stop_redis };
-    my $reports = eval { $self->sanitizer_reports } || {};
-    diag(join "\n", map { "$_:\n$reports->{$_}" } sort keys %$reports) if %$reports;
+    return if $self->{finished} || !$self->{dir} || $$ != $self->{owner};
+    if (!$self->{nginx_master} && !$self->{redis_pid}) {
+        $self->{finished} = 1;    # nothing ran (e.g. skip_all): nothing to check
+        return;
+    }
+    diag('the test file ended before finish(): checking what it left');
+    kill 'CONT', $self->{redis_pid} if $self->{redis_pid};    # a test may have paused it
+    eval { $self->finish; 1 } or diag("finish: $@");
 }
 
 sub DESTROY { $_[0]->teardown }
@@ -355,13 +422,13 @@ sub validate_events {
 }
 
 # Ends the test file: validate the events, stop everything, then assert the
-# error log is clean.
+# error log and the sanitizers are clean.
 sub finish {
     my ($self) = @_;
-    $self->validate_events;
+    return if $self->{finished};
     $self->{finished} = 1;
-
-    $self->stop_nginx;
+    eval { $self->validate_events; 1 } or fail("stored events validated: $@");
+    eval { $self->stop_nginx; 1 } or fail("nginx stopped: $@");
     $self->stop_redis;
     my $log = $self->error_log;
     my @bad = grep { /\[(alert|emerg|crit)\]/ } split /\n/, $log;
