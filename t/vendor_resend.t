@@ -69,23 +69,26 @@ $r = $t->post($path, $click, standard_webhooks_headers($next, 'msg_3', $click,
 is($r->{status}, 200, 'secret_next verifies; any v1 entry of several may match');
 is($t->event_count, $count + 2, 'both stored');
 
-my %h = standard_webhooks_headers($secret, 'msg_4', $click);
-is($t->post($path, $click . ' ', %h)->{status}, 401, 'tampered body: 401');
-%h = standard_webhooks_headers('whsec_' . MIME::Base64::encode_base64('wrong', ''), 'msg_4', $click);
-is($t->post($path, $click, %h)->{status}, 401, 'wrong key: 401');
-%h = standard_webhooks_headers($secret, 'msg_4', $click, timestamp => time - 600);
-is($t->post($path, $click, %h)->{status}, 401, 'ten minutes old: 401');
-%h = standard_webhooks_headers($secret, 'msg_4', $click, timestamp => time + 600);
-is($t->post($path, $click, %h)->{status}, 401, 'ten minutes ahead: 401');
-%h = standard_webhooks_headers($secret, 'msg_4', $click);
-$h{'webhook-id'} = 'msg_other';
-is($t->post($path, $click, %h)->{status}, 401, 'id is signed: 401');
-delete $h{'webhook-signature'};
-is($t->post($path, $click, %h)->{status}, 401, 'no signature header: 401');
-my $bad = '{"type":"email.sent"}';
-is($t->post($path, $bad, standard_webhooks_headers($secret, 'msg_5', $bad))->{status}, 400,
-    'signed but no data object: 400');
-is($t->event_count, $count + 2, 'rejections stored nothing');
+my %signed = standard_webhooks_headers($secret, 'msg_4', $click);
+my %other_id = (%signed, 'webhook-id' => 'msg_other');
+my %unsigned = %other_id;
+delete $unsigned{'webhook-signature'};
+my $wrong_key = 'whsec_' . MIME::Base64::encode_base64('wrong', '');
+$t->refuses($path, $click, [
+    ['tampered body', \%signed, $click . ' '],
+    ['wrong key', { standard_webhooks_headers($wrong_key, 'msg_4', $click) }],
+    ['id is signed', \%other_id],
+    ['no signature header', \%unsigned],
+], status => 401, label => 'signature');
+$t->refuses($path, $click, [
+    ['ten minutes old',
+        { standard_webhooks_headers($secret, 'msg_4', $click, timestamp => time - 600) }],
+    ['ten minutes ahead',
+        { standard_webhooks_headers($secret, 'msg_4', $click, timestamp => time + 600) }],
+], status => 401, label => 'timestamp');
+$t->refuses($path, '{"type":"email.sent"}', [['signed but no data object',
+    sub { return { standard_webhooks_headers($secret, 'msg_5', $_[0]) } }]],
+    status => 400, label => 'format');
 
 $t->finish;
 done_testing;

@@ -243,32 +243,23 @@ is($delivered->{mta_response}, '250 ok:  Message 64111812 accepted', 'delivery s
 is($delivered->{event_id}, 'msg-v1', 'SNS MessageId as event id');
 
 my $count = $t->event_count;
-my $tampered = notification('msg-tampered', $delivery);
-my $body = sign_sns($tampered, $pinned_key);
-$body =~ s/64111812/64111813/;
-$r = post_sns($path, $body);
-is($r->{status}, 401, 'tampered Message: 401');
-is($r->{content}, qq({"error":"signature"}\n), 'tampered Message: error body');
-ok(!exists $r->{headers}{'www-authenticate'}, 'no Basic challenge without a secret');
-
-$r = post_sns($path, sign_sns(notification('msg-wrongkey', $delivery), $fetched_key));
-is($r->{status}, 401, 'signed by another key: 401');
-
-for my $url ("https://sns.us-east-1.amazonaws.com.evil.example/SimpleNotificationService-test.pem",
-             "http://sns.us-east-1.amazonaws.com/SimpleNotificationService-test.pem",
-             "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-test.txt") {
-    $r = post_sns($path, sign_sns(notification('msg-url', $delivery), $pinned_key, cert_url => $url));
-    is($r->{status}, 401, "certificate URL refused: $url");
-}
-
-$r = post_sns($path, sign_sns(notification('msg-topic', $delivery,
-    TopicArn => 'arn:aws:sns:us-east-1:999999999999:someone-else'), $pinned_key));
-is($r->{status}, 401, 'correctly signed but foreign topic: 401');
-
-$r = post_sns($path, $json->encode($delivery), 'x-amz-sns-rawdelivery' => 'true',
-    'x-amz-sns-message-id' => 'raw-1', 'x-amz-sns-topic-arn' => $topic);
-is($r->{status}, 400, 'raw message delivery refused by default');
-is($t->event_count, $count, 'nothing stored by refused requests');
+my %sns = ('Content-Type' => 'text/plain; charset=UTF-8', 'x-amz-sns-message-type' => 'Notification');
+my $tampered = sign_sns(notification('msg-tampered', $delivery), $pinned_key);
+$tampered =~ s/64111812/64111813/;
+$t->refuses($path, undef, [
+    ['tampered Message', \%sns, $tampered],
+    ['signed by another key', \%sns, sign_sns(notification('msg-wrongkey', $delivery), $fetched_key)],
+    (map { ["certificate URL refused: $_", \%sns,
+            sign_sns(notification('msg-url', $delivery), $pinned_key, cert_url => $_)] }
+        "https://sns.us-east-1.amazonaws.com.evil.example/SimpleNotificationService-test.pem",
+        "http://sns.us-east-1.amazonaws.com/SimpleNotificationService-test.pem",
+        "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-test.txt"),
+    ['correctly signed but foreign topic', \%sns, sign_sns(notification('msg-topic', $delivery,
+        TopicArn => 'arn:aws:sns:us-east-1:999999999999:someone-else'), $pinned_key)],
+], status => 401, label => 'signature', answer => { 'WWW-Authenticate' => undef });
+$t->refuses($path, $json->encode($delivery), [['raw message delivery refused by default',
+    { %sns, 'x-amz-sns-rawdelivery' => 'true', 'x-amz-sns-message-id' => 'raw-1',
+      'x-amz-sns-topic-arn' => $topic }]], status => 400, label => 'unsupported');
 
 $r = post_sns('/webhooks/v2/ses/sesraw', $json->encode($delivery),
     'x-amz-sns-rawdelivery' => 'true', 'x-amz-sns-message-id' => 'raw-1',
@@ -369,7 +360,7 @@ my $confirmation = {
     SubscribeURL => $subscribe_url, Timestamp => '2012-04-26T20:45:04.751Z',
 };
 $count = $t->event_count;
-$body = sign_sns({%$confirmation}, $pinned_key);
+my $body = sign_sns({%$confirmation}, $pinned_key);
 $r = post_sns($path, $body, 'x-amz-sns-message-type' => 'SubscriptionConfirmation');
 is($r->{status}, 200, 'SubscriptionConfirmation verified and recorded');
 my ($control) = grep { $_->{vendor_event} eq 'SubscriptionConfirmation' } $t->events;

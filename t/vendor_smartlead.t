@@ -63,18 +63,14 @@ $r = $t->post($sl1, $body);
 is($r->{content}, qq({"stored":0,"duplicates":1}\n), 'same delivery again: duplicate');
 
 # --- refusals --------------------------------------------------------------
-my $before = $t->event_count;
 my %wrong = (%bounce, secret_key => 'guess');
 my %missing = %bounce;
 delete $missing{secret_key};
-for my $case (['wrong secret_key', \%wrong], ['no secret_key', \%missing]) {
-    my ($name, $payload) = @$case;
-    my $res = $t->post($sl1, $json->encode($payload));
-    is($res->{status}, 401, "$name: 401");
-    is($res->{content}, qq({"error":"auth"}\n), "$name: error body");
-}
-is($t->post($sl1, '[1,2]')->{status}, 400, 'not a JSON object: 400');
-is($t->event_count, $before, 'refused requests stored nothing');
+$t->refuses($sl1, undef, [
+    ['wrong secret_key', {}, $json->encode(\%wrong)],
+    ['no secret_key', {}, $json->encode(\%missing)],
+], status => 401, label => 'auth');
+$t->refuses($sl1, '[1,2]', [['not a JSON object', {}]], status => 400, label => 'format');
 
 # --- sl2 (Redis): HMAC header instead of the body secret --------------------
 my $sl2 = '/webhooks/v2/smartlead/sl2';

@@ -45,18 +45,19 @@ is_deeply([@{$click}{qw(recipient click_url user_agent ip timestamp event_id)}],
     ['reader@example.net', 'https://example.com/a?b=c', 'Mozilla/5.0', '198.51.100.7',
      '2024-01-15T10:31:00Z', 'evt-101'], 'form fields decoded');
 
-my $count = $t->event_count;
-is($t->post($path, $json_body, Authorization => basic_auth('hook:wrong'))->{status}, 401,
-    'wrong password: 401');
-is($t->post($path, $json_body)->{status}, 401, 'no credentials: 401');
-is($t->post('/webhooks/v2/smtp2go/s2b', $json_body, Authorization => 'Bearer token-1234')->{status},
-    401, 'wrong bearer token: 401');
-is($t->post($path, 'event=bounce&rcpt=%zz', Authorization => basic_auth('hook:pa55word'),
-    'Content-Type' => 'application/x-www-form-urlencoded')->{status}, 400,
-    'malformed form encoding: 400');
-is($t->post($path, 'plain text', Authorization => basic_auth('hook:pa55word'),
-    'Content-Type' => 'text/plain')->{status}, 400, 'neither JSON nor form: 400');
-is($t->event_count, $count, 'rejections stored nothing');
+$t->refuses($path, $json_body, [
+    ['wrong password', { Authorization => basic_auth('hook:wrong') }],
+    ['no credentials', {}],
+], status => 401, label => 'auth');
+$t->refuses('/webhooks/v2/smtp2go/s2b', $json_body,
+    [['wrong bearer token', { Authorization => 'Bearer token-1234' }]],
+    status => 401, label => 'auth');
+my %auth = (Authorization => basic_auth('hook:pa55word'));
+$t->refuses($path, undef, [
+    ['malformed form encoding',
+        { %auth, 'Content-Type' => 'application/x-www-form-urlencoded' }, 'event=bounce&rcpt=%zz'],
+    ['neither JSON nor form', { %auth, 'Content-Type' => 'text/plain' }, 'plain text'],
+], status => 400, label => 'format');
 
 $t->finish;
 done_testing;

@@ -71,20 +71,13 @@ $r = $t->post($sc1, $body, %auth);
 is($r->{content}, qq({"stored":0,"duplicates":2}\n), 'retried batch: duplicates by id');
 
 # --- refusals --------------------------------------------------------------
-my $before = $t->event_count;
-for my $case (
+$t->refuses($sc1, $body, [
     ['wrong password', { Authorization => basic_auth('acme:wrong') }],
     ['wrong bearer', { Authorization => 'Bearer nope' }],
     ['no credentials', {}],
-) {
-    my ($name, $headers) = @$case;
-    my $res = $t->post($sc1, $body, %$headers);
-    is($res->{status}, 401, "$name: 401");
-    is($res->{content}, qq({"error":"auth"}\n), "$name: error body");
-}
-is($t->event_count, $before, 'refused requests stored nothing');
-is($t->post($sc1, $json->encode(\%bounce), %auth)->{status}, 400,
-    'a bare object instead of an array: 400');
+], status => 401, label => 'auth');
+$t->refuses($sc1, $json->encode(\%bounce), [['a bare object instead of an array', \%auth]],
+    status => 400, label => 'format');
 
 # --- sc2 (Redis): configured HMAC ------------------------------------------
 my $sc2 = '/webhooks/v2/smtpcom/sc2';

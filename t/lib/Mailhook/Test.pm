@@ -529,6 +529,47 @@ sub only_stored_event {
     return $event;
 }
 
+# What this Redis holds, in one comparable line: the number of keys and of
+# entries over all streams. A refused request must leave it as it was.
+sub stored_summary {
+    my ($self) = @_;
+    my $redis = $self->redis;
+    my ($cursor, $entries) = (0, 0);
+    do {
+        ($cursor, my $keys) = $redis->scan($cursor, 'TYPE', 'stream', 'COUNT', 1000);
+        $entries += $redis->xlen($_) for @$keys;
+    } while ($cursor);
+    return sprintf('%d keys, %d stream entries', $redis->dbsize, $entries);
+}
+
+# The rejection loop of the vendor tests: POSTs each case to $path, asserts
+# the status, with label the error body {"error":"<label>"}, with answer
+# => {header => value} those response headers (undef: absent), then that
+# nothing was stored (stored_summary unchanged). A case is [$name, \%headers]
+# (POSTing $body) or [$name, \%headers, $case_body]; \%headers may be a code
+# ref that gets the body and returns the headers (a signature over it).
+#   $t->refuses($path, $body, [['no credentials', {}], ...],
+#       status => 401, label => 'auth');
+sub refuses {
+    my ($self, $path, $body, $cases, %opt) = @_;
+    my $status = $opt{status} or die "refuses: no status\n";
+    my $before = $self->stored_summary;
+    for my $case (@$cases) {
+        my ($name, $headers, $payload) = @$case;
+        $payload //= $body;
+        $headers = $headers->($payload) if ref $headers eq 'CODE';
+        my $r = $self->post($path, $payload, %{ $headers // {} });
+        is($r->{status}, $status, "$name: $status");
+        is($r->{content}, qq({"error":"$opt{label}"}\n), "$name: error body")
+            if defined $opt{label};
+        for my $header (sort keys %{ $opt{answer} // {} }) {
+            is($r->{headers}{lc $header}, $opt{answer}{$header}, "$name: $header");
+        }
+    }
+    is($self->stored_summary, $before,
+        'refused (' . ($opt{label} // $status) . ') requests stored nothing');
+}
+
 sub json { $_[0]{json} }
 
 1;
