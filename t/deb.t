@@ -83,6 +83,8 @@ ok(-l $enabled, "$enabled is a symlink");
 is(readlink($enabled), $available, 'enabled link points at modules-available');
 ok(-f "/usr/share/doc/$pkg/examples/conf.example", 'conf.example shipped as example');
 ok(-f "/usr/share/doc/$pkg/README.md.gz", 'README shipped');
+ok(-f "/usr/share/doc/$pkg/docs/directives.md.gz" && -f "/usr/share/doc/$pkg/docs/vendors/ses.md.gz",
+    'docs/ shipped beside it');
 
 # The nginx ABI pin: the package depends on the nginx-abi-* virtual package
 # that the installed nginx provides.
