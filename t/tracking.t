@@ -274,7 +274,7 @@ is(get("/t/c/$k2_click")->{status}, 302, 'k2 still redirects');
 $open_token = token(k => 'k2', _secret => $K2);
 $click_token = token(k => 'k2', u => $target, _secret => $K2);
 $t->stop_redis;
-sleep 0.2;
+$t->wait_workers_ready(redis_connected => 0);
 for my $case (['open', "/t/o/$open_token.gif", 200], ['click', "/t/c/$click_token", 302]) {
     my ($name, $path, $status) = @$case;
     my $started = time;
