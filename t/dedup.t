@@ -1,12 +1,14 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # Stored once, stored wholly: duplicates, in-batch repeats, all-or-nothing
-# batches, the NOSCRIPT fallback and key names with variables.
+# batches, the NOSCRIPT fallback, key names with variables, and the Mailgun
+# replay guard (security review L6).
 use strict;
 use warnings;
 use lib 't/lib';
 
 use Digest::SHA;
 use JSON::PP;
+use Digest::SHA qw(hmac_sha256_hex);
 use Mailhook::Sign qw(sendgrid_key sendgrid_headers);
 use Mailhook::Test;
 use Test::More;
@@ -16,7 +18,9 @@ my $t = Mailhook::Test->new;
 $t->start_redis;
 $t->start_nginx(
     http => "mailhook_connection sg1 vendor=sendgrid secret=$key;"
-        . " mailhook_connection sg2 vendor=sendgrid secret=$key tenant=acme;",
+        . " mailhook_connection sg2 vendor=sendgrid secret=$key tenant=acme;"
+        . " mailhook_connection mg1 vendor=mailgun secret=mg-key timestamp_tolerance=0;"
+        . " mailhook_connection mg2 vendor=mailgun secret=mg-key timestamp_tolerance=0;",
     server => 'location /per-tenant/ { mailhook; mailhook_stream events:$mailhook_tenant; }',
 );
 my $redis = $t->redis;
@@ -117,6 +121,41 @@ for (1 .. 50) {
 }
 is($r->{status}, 200, 'Redis restarted with an empty script cache: 200');
 is($t->event_count, 1, 'stored in the fresh Redis');
+
+# --- L6: the Mailgun replay guard ----------------------------------------------
+my $json = JSON::PP->new->canonical;
+sub mailgun {
+    my ($connection, $timestamp, $token, $id, %o) = @_;
+    my $signature = $o{signature} // hmac_sha256_hex($timestamp . $token, 'mg-key');
+    my $body = $json->encode({
+        signature => { timestamp => $timestamp, token => $token, signature => $signature },
+        'event-data' => { event => $o{event} // 'delivered', id => $id,
+                          timestamp => 1700000000, recipient => $o{recipient} // 'a@example.com',
+                          severity => 'permanent' },
+    });
+    return $t->post("/webhooks/v2/mailgun/$connection", $body,
+        'Content-Type' => 'application/json');
+}
+my $ts = '1700000000';
+my $token = '7' . ('a' x 49);
+is(mailgun('mg1', $ts, $token, 'mg-e1')->{status}, 200, 'L6: a signed Mailgun event: 200');
+is(mailgun('mg1', $ts, $token, 'mg-e1')->{content}, qq({"stored":0,"duplicates":1}
+),
+    'L6: its retry is a duplicate');
+is(mailgun('mg1', $ts, $token, 'mg-e2')->{status}, 401, 'L6: its token for another event: 401');
+is(mailgun('mg2', $ts, $token, 'mg-e1')->{status}, 200,
+    'L6: the same token on another connection is that connection\'s own');
+# The review's forgery: a digit moved from the token to the timestamp keeps
+# the signed bytes, so the captured signature verifies.
+my $captured = hmac_sha256_hex($ts . $token, 'mg-key');
+my $before_forgery = $t->event_count;
+my $forged = mailgun('mg1', $ts . '7', substr($token, 1), 'mg-forged', signature => $captured,
+    event => 'failed', recipient => 'victim@example.com');
+is($forged->{status}, 401, 'L6: a captured signature with a digit moved: 401 replay');
+is($t->event_count, $before_forgery, 'L6: nothing stored for it');
+is($redis->hget('mailhook:suppression:mg1', 'victim@example.com'), undef, 'L6: no suppression');
+is($redis->exists("mailhook:replay:mg1:token:$token"), 1, 'L6: the token key is per connection');
+is($redis->exists("mailhook:replay:mg1:signed:$ts$token"), 1, 'L6: and so is the signed-text key');
 
 $t->finish;
 done_testing;

@@ -31,9 +31,9 @@ sub inboxroad {
     die "unexpected $r->{status}" unless $r->{status} == 200;
 }
 sub smtp2go {
-    my ($event, $recipient) = @_;
+    my ($event, $recipient, $time) = @_;
     my $body = encode_json({ event => $event, rcpt => $recipient, id => 's2g-' . ++$n,
-                             time => '2025-03-02T12:00:00Z' });
+                             time => $time // '2025-03-02T12:00:00Z' });
     my $r = $t->post('/webhooks/v2/smtp2go/s2g', $body, Authorization => basic_auth('u:p'));
     die "unexpected $r->{status}" unless $r->{status} == 200;
 }
@@ -101,6 +101,41 @@ my $count = () = changes();
 my $body = encode_json({ kind => 'complaint', recipient => 'dup@example.com', id => 'fixed' });
 $t->post('/webhooks/v2/inboxroad/ir', $body, 'X-Signature' => hmac_b64($body, 's1')) for 1 .. 3;
 is(scalar(my @after = changes()), $count + 1, 'three deliveries of one complaint: one change');
+
+# --- M5: suppression in event order ---------------------------------------------
+# The security review's reproduction: a resubscribe older than the
+# unsubscribe, delivered after it (a vendor retry, out-of-order delivery).
+$count = () = changes();
+inboxroad('unsubscribe', 'ooo@example.com', '2025-03-10T11:50:00Z');
+smtp2go('resubscribe', 'ooo@example.com', '2025-03-10T11:00:00Z');
+is(reason('ooo@example.com'), 'unsubscribe', 'M5: an older resubscribe keeps the newer unsubscribe');
+my $ooo = entry('ooo@example.com');
+is($ooo->{at}, '2025-03-10T11:50:00Z', 'M5: the entry keeps its time');
+is($ooo->{epoch}, 1741607400, 'M5: and its epoch second');
+smtp2go('resubscribe', 'ooo@example.com', '2025-03-10T11:50:00Z');
+is(reason('ooo@example.com'), 'unsubscribe', 'M5: a tie goes to the unsubscribe');
+smtp2go('resubscribe', 'ooo@example.com', '2025-03-10T12:00:00Z');
+is(entry('ooo@example.com'), undef, 'M5: a newer resubscribe removes it');
+inboxroad('unsubscribe', 'ooo@example.com', '2025-03-10T11:55:00Z');
+is(entry('ooo@example.com'), undef,
+    'M5: an unsubscribe older than the last resubscribe is not applied');
+inboxroad('unsubscribe', 'ooo@example.com', '2025-03-10T12:05:00Z');
+is(reason('ooo@example.com'), 'unsubscribe', 'M5: a newer one is');
+inboxroad('unsubscribe', 'ooo@example.com', '2025-03-10T12:30:00Z');
+is(entry('ooo@example.com')->{at}, '2025-03-10T12:30:00Z', 'M5: a later unsubscribe renews the entry');
+smtp2go('resubscribe', 'ooo@example.com', '2025-03-10T12:10:00Z');
+is(reason('ooo@example.com'), 'unsubscribe', 'M5: so a resubscribe between the two keeps it');
+inboxroad('hard_bounce', 'ooo@example.com', '2025-03-01T00:00:00Z');
+is(reason('ooo@example.com'), 'hard_bounce', 'M5: a more severe reason applies whatever its time');
+my @m5 = (changes())[$count .. $count + 5];
+is_deeply(\@m5, [
+    'added ooo@example.com unsubscribe',
+    'removed ooo@example.com unsubscribe',
+    'added ooo@example.com unsubscribe',
+    'updated ooo@example.com unsubscribe',
+    'updated ooo@example.com hard_bounce',
+    undef,
+], 'M5: every change in mailhook:suppression-events, in order');
 
 $t->finish;
 done_testing;

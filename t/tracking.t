@@ -25,6 +25,8 @@ my %nginx = (
     http => "mailhook_connection ir1 vendor=inboxroad secret=ir-secret;"
         . " mailhook_tracking_key k1 $K1; mailhook_tracking_key k2 $K2;"
         . " mailhook_tracking_click_window 60s;"
+        # these tests repeat tokens: every hit stored (the window: tracking_store.t)
+        . " mailhook_tracking_repeat_window 0;"
         . " log_format tracking '\$mailhook_tracking_result \$status';",
     server => 'location /t/ { mailhook_tracking;'
         . ' access_log ' . $t->dir . '/tracking.log tracking;'

@@ -215,20 +215,25 @@ my %common = (
     timestamp => '2016-01-27T14:59:38Z', smtp_status => '5.1.1',
     description => 'Permanent: General', click_url => undef, user_agent => undef,
     ip => undef, campaign_id => undef, tags => [], metadata => {},
-    vendor_event => 'Bounce', raw => $bounce,
+    vendor_event => 'Bounce',
 );
+my $second_id = event_id('ses', 'ses1', 'sns:msg-bounce:richard@example.com');
+# The notification is stored once, in the last of its events (security
+# review M1); the others point at that one, the next stream entry here.
 is_deeply(Mailhook::Test::comparable($events[0]), {
     %common,
     id => event_id('ses', 'ses1', 'sns:msg-bounce:jane@example.com'),
     recipient => 'jane@example.com',
     mta_response => 'smtp; 550 5.1.1 <jane@example.com>... User',
-}, 'first recipient, every field');
+    raw_ref => { id => $second_id, after => 1 },
+}, 'first recipient, every field, the raw notification by reference');
 is_deeply(Mailhook::Test::comparable($events[1]), {
     %common,
-    id => event_id('ses', 'ses1', 'sns:msg-bounce:richard@example.com'),
+    id => $second_id,
     recipient => 'richard@example.com',
     mta_response => 'smtp; 550 5.1.1 <richard@example.com>... User',
-}, 'second recipient, its own id');
+    raw => $bounce,
+}, 'second recipient, its own id, the raw notification');
 my $suppressed = $t->redis->hget('mailhook:suppression:acme', 'jane@example.com');
 like($suppressed, qr/"reason":"hard_bounce"/, 'hard bounce suppresses the recipient');
 

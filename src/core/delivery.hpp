@@ -83,6 +83,11 @@ class Delivery {
     std::size_t max_events() const { return max_events_; }
     void set_max_events(std::size_t limit) { max_events_ = limit; }
 
+    // The most events one vendor event may become (an SES notification
+    // names at most 50 recipients).
+    std::size_t max_recipients() const { return max_recipients_; }
+    void set_max_recipients(std::size_t limit) { max_recipients_ = limit; }
+
     // Deeper bodies are not JSON to json() (so: 400).
     std::size_t max_json_depth() const { return max_json_depth_; }
     void set_max_json_depth(std::size_t limit) { max_json_depth_ = limit; }
@@ -101,6 +106,7 @@ class Delivery {
     std::string_view public_url_;
     std::optional<std::int64_t> configured_tolerance_;
     std::size_t max_events_ = 10000;
+    std::size_t max_recipients_ = 100;
     std::size_t max_json_depth_ = kDefaultMaxJsonDepth;
     const CertificateLookup* certificates_ = nullptr;
     mutable std::string repeated_header_;

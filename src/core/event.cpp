@@ -127,17 +127,9 @@ class EventWriter {
         key(name);
         out_.append(json);
     }
-    // A vendor's JSON as it was sent, on one line: JSON allows no raw line
-    // breaks or tabs inside strings, so every one is whitespace between
-    // tokens and a space means the same.
     void raw_one_line(std::string_view name, std::string_view json) {
         key(name);
-        const std::size_t start = out_.size();
-        out_.append(json);
-        for (std::size_t i = start; i < out_.size(); ++i) {
-            char& c = out_[i];
-            if (c == '\n' || c == '\r' || c == '\t') c = ' ';
-        }
+        append_one_line_json(out_, json);
     }
     void string_array(std::string_view name,
                       const std::vector<std::string>& values) {
@@ -157,6 +149,15 @@ class EventWriter {
 };
 
 }  // namespace
+
+void append_one_line_json(std::string& out, std::string_view json) {
+    const std::size_t start = out.size();
+    out.append(json);
+    for (std::size_t i = start; i < out.size(); ++i) {
+        char& c = out[i];
+        if (c == '\n' || c == '\r' || c == '\t') c = ' ';
+    }
+}
 
 std::string write_event_json(const Event& event, std::string_view id,
                              const EventOrigin& origin) {

@@ -52,6 +52,9 @@ struct Event {
     // `id` is derived from it, see event_id_for(). Empty: a hash of the raw
     // event's bytes is used (vendors without event ids).
     std::string dedup_key;
+    // A message about the webhook itself (an SNS subscription handshake),
+    // not about an email: stored in the control stream, not the event stream.
+    bool control = false;
 };
 
 // Where the events of one request came from.
@@ -76,6 +79,11 @@ std::string write_event_json(const Event& event, std::string_view id,
 // With the raw event's text given (event.raw_json is ignored).
 std::string write_event_json(const Event& event, std::string_view id,
                              const EventOrigin& origin, std::string_view raw_text);
+
+// A vendor's JSON as it was sent, on one line: JSON allows no raw line
+// breaks or tabs inside strings, so every one is whitespace between tokens
+// and a space means the same.
+void append_one_line_json(std::string& out, std::string_view json);
 
 // Suppression effect of an event (docs/design.md §3.4).
 enum class SuppressionEffect { none, hard_bounce, complaint, unsubscribe,

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include "intake.hpp"
 
+#include <deque>
+#include <map>
+
 #include "encoding.hpp"
 #include "json.hpp"
 
@@ -19,20 +22,103 @@ std::string_view raw_text(const Event& event, const Delivery& delivery,
     return storage;
 }
 
-ReadyEvent make_ready(const Event& event, const Delivery& delivery,
-                      const EventOrigin& origin) {
+// The raw texts of a request, each distinct one found, hashed and kept once:
+// events made from one vendor event share its parsed value, others may
+// carry equal texts.
+class RawTexts {
+  public:
+    struct Group {
+        std::string storage;
+        std::string_view text;  // as the vendor sent it (ids hash these bytes)
+        std::size_t index = 0;  // 1-based in stored(); 0: not stored
+        std::string content_key;
+    };
+
+    RawTexts(const Delivery& delivery, bool keep) : delivery_(delivery), keep_(keep) {}
+
+    Group& of(const Event& event) {
+        Group*& group = event.raw_value ? by_value_[event.raw_value.get()]
+                                        : by_text_[event.raw_json];
+        if (group == nullptr) {
+            group = &groups_.emplace_back();
+            group->text = raw_text(event, delivery_, group->storage);
+            if (keep_) {
+                append_one_line_json(stored_.emplace_back(), group->text);
+                group->index = stored_.size();
+            }
+        }
+        return *group;
+    }
+    const std::string& content_key(Group& group) {
+        if (group.content_key.empty()) group.content_key = content_dedup_key(group.text);
+        return group.content_key;
+    }
+    const std::string& stored(std::size_t index) const { return stored_[index - 1]; }
+    std::vector<std::string> take_stored() { return std::move(stored_); }
+
+  private:
+    const Delivery& delivery_;
+    bool keep_;
+    std::deque<Group> groups_;  // stable addresses
+    std::map<const json_t*, Group*> by_value_;
+    std::map<std::string, Group*, std::less<>> by_text_;
+    std::vector<std::string> stored_;
+};
+
+ReadyEvent make_ready(const Event& event, RawTexts& raws, const EventOrigin& origin) {
     ReadyEvent ready;
-    std::string storage;
-    const std::string_view raw = raw_text(event, delivery, storage);
+    RawTexts::Group& raw = raws.of(event);
     ready.id = event_id_for(origin.vendor, origin.connection,
-                            effective_dedup_key(event, raw));
-    ready.json = write_event_json(event, ready.id, origin, raw);
+                            event.dedup_key.empty() ? raws.content_key(raw)
+                                                    : event.dedup_key);
+    EventOrigin without_raw = origin;
+    without_raw.include_raw = false;
+    ready.json = write_event_json(event, ready.id, without_raw, {});
+    ready.raw = raw.index;
     ready.type = event.type;
     ready.effect = suppression_effect(event);
     ready.recipient_key = to_lower_ascii(trim_ascii(event.recipient));
     ready.message_id = event.message_id.value_or("");
     ready.at = event.timestamp.value_or(origin.received_at);
+    ready.control = event.control;
     return ready;
+}
+
+// Events made from one vendor event beyond the recipient cap: a reason, or
+// empty.
+std::string too_many_recipients(const std::vector<Event>& events, std::size_t limit) {
+    std::map<const json_t*, std::size_t> fan_out;
+    for (const Event& event : events) {
+        if (event.raw_value && ++fan_out[event.raw_value.get()] > limit) {
+            return "one vendor event names more than " + std::to_string(limit) +
+                   " recipients";
+        }
+    }
+    return {};
+}
+
+// Makes the ready events; a reason when they would store too much.
+std::string make_ready_events(const Batch& batch, const Delivery& delivery,
+                              const EventOrigin& origin, Intake& intake) {
+    RawTexts raws(delivery, origin.include_raw);
+    const std::size_t limit = store_byte_limit(delivery.body().size(), batch.events.size());
+    std::size_t bytes = 0;
+    std::size_t raws_counted = 0;  // raw indexes grow by one with each new text
+    intake.events.reserve(batch.events.size());
+    for (const Event& event : batch.events) {
+        const ReadyEvent& ready = intake.events.emplace_back(make_ready(event, raws, origin));
+        bytes += ready.json.size();
+        if (ready.raw > raws_counted) {
+            raws_counted = ready.raw;
+            bytes += raws.stored(ready.raw).size();
+        }
+        if (bytes > limit) {
+            intake.events.clear();
+            return "the events would store more than " + std::to_string(limit) + " bytes";
+        }
+    }
+    intake.raws = raws.take_stored();
+    return {};
 }
 
 // A header the vendor needed arrived twice and was ignored: say so.
@@ -52,6 +138,22 @@ std::string raw_event_text(const Event& event, const Delivery& delivery) {
 
 std::string effective_dedup_key(const Event& event, std::string_view raw_text) {
     return event.dedup_key.empty() ? content_dedup_key(raw_text) : event.dedup_key;
+}
+
+std::size_t store_byte_limit(std::size_t body_bytes, std::size_t events) {
+    return 4 * body_bytes + 1024 * events + 64 * 1024;
+}
+
+std::string stored_event_json(const Intake& intake, const ReadyEvent& event) {
+    if (event.raw == 0) {
+        return event.json;
+    }
+    const std::string& raw = intake.raws[event.raw - 1];
+    std::string json;
+    json.reserve(event.json.size() + raw.size() + 8);
+    json.append(event.json, 0, event.json.size() - 1).append(",\"raw\":").append(raw);
+    json.push_back('}');
+    return json;
 }
 
 Intake take_in(const Vendor& vendor, const Delivery& delivery,
@@ -92,9 +194,13 @@ Intake take_in(const Vendor& vendor, const Delivery& delivery,
                 std::to_string(delivery.max_events()));
         return intake;
     }
-    intake.events.reserve(batch.events.size());
-    for (const Event& event : batch.events) {
-        intake.events.push_back(make_ready(event, delivery, origin));
+    std::string too_large = too_many_recipients(batch.events, delivery.max_recipients());
+    if (too_large.empty()) {
+        too_large = make_ready_events(batch, delivery, origin, intake);
+    }
+    if (!too_large.empty()) {
+        intake.verdict = Verdict::reject(Rejection::too_large, std::move(too_large));
+        return intake;
     }
     intake.confirm_url = std::move(batch.confirm_url);
     if (batch.replay_guard) {

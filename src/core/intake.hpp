@@ -17,22 +17,39 @@ namespace mailhook {
 // A normalized event ready for the store script.
 struct ReadyEvent {
     std::string id;
+    // The event's JSON without `raw`: the store script adds it (or, for an
+    // event sharing its raw text with others, a reference), see Intake::raws.
     std::string json;
+    std::size_t raw = 0;  // 1-based index into Intake::raws; 0: no raw
     EventType type = EventType::unknown;
     SuppressionEffect effect = SuppressionEffect::none;
     std::string recipient_key;  // lower-cased recipient
     std::string message_id;     // the vendor's message id, or empty
     EpochMillis at = 0;
+    bool control = false;       // see Event::control
 };
 
 struct Intake {
     Verdict verdict;
     std::vector<ReadyEvent> events;
+    // Each distinct raw text of the request once, on one line (events made
+    // from one vendor event, e.g. an SES notification naming many
+    // recipients, share it); empty with `mailhook_raw off`.
+    std::vector<std::string> raws;
     std::optional<ReplayGuard> replay_guard;
     std::string key_url;                     // see Batch
     std::optional<std::string> confirm_url;  // see Batch
     std::string notice;                      // see Batch
 };
+
+// The most bytes a request may store (event JSON and raw texts): four times
+// its body, 1 KiB per event and 64 KiB. Normalized fields copy at most about
+// one body, raw texts one more; beyond that a request amplifies itself.
+std::size_t store_byte_limit(std::size_t body_bytes, std::size_t events);
+
+// An event as it is stored when it holds its raw text itself (as every event
+// with a raw text of its own does).
+std::string stored_event_json(const Intake& intake, const ReadyEvent& event);
 
 Intake take_in(const Vendor& vendor, const Delivery& delivery,
                const Connection& connection, const EventOrigin& origin);

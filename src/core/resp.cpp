@@ -21,6 +21,11 @@ void RespArgs::add(std::string_view arg) {
 
 void RespArgs::add(std::int64_t number) { add(std::to_string(number)); }
 
+void RespArgs::append(const RespArgs& other) {
+    buffer_.append(other.buffer_);
+    count_ += other.count_;
+}
+
 std::string resp_command(std::initializer_list<std::string_view> head,
                          const RespArgs& tail) {
     std::string out;

@@ -22,6 +22,8 @@ class RespArgs {
 
     void add(std::string_view arg);
     void add(std::int64_t number);
+    // The arguments of `other`, after these.
+    void append(const RespArgs& other);
     std::size_t count() const { return count_; }
     std::string_view encoded() const { return buffer_; }
     void reserve(std::size_t bytes) { buffer_.reserve(bytes); }

@@ -5,9 +5,10 @@
 
 #include <stdexcept>
 
+#include "crypto.hpp"
 #include "encoding.hpp"
 #include "json.hpp"
-#include "store_script.hpp"
+#include "key_layout.hpp"
 
 namespace mailhook {
 namespace {
@@ -156,6 +157,19 @@ std::string random_event_id() {
     return hex_encode({reinterpret_cast<const char*>(bytes), sizeof(bytes)});
 }
 
+namespace {
+
+// The first `limit` bytes, not cutting a UTF-8 sequence.
+std::optional<std::string> capped(const std::optional<std::string>& value,
+                                  std::size_t limit) {
+    if (!value || value->size() <= limit) return value;
+    std::size_t end = limit;
+    while (end > 0 && (static_cast<unsigned char>((*value)[end]) & 0xc0) == 0x80) --end;
+    return value->substr(0, end);
+}
+
+}  // namespace
+
 TrackingEvent make_tracking_event(const TrackingClaims& claims, const TrackingHit& hit,
                                   std::string id) {
     const bool click = hit.kind == TrackingKind::click;
@@ -163,6 +177,9 @@ TrackingEvent make_tracking_event(const TrackingClaims& claims, const TrackingHi
     out.id = std::move(id);
     out.type = click ? EventType::clicked : EventType::opened;
     out.connection = claims.connection;
+    out.tenant = claims.tenant;
+    out.repeat_digest =
+        hex_encode(sha256(std::string(click ? "c" : "o") + '\0' + hit.token).substr(0, 16));
     out.message_id = claims.message_id;
     std::optional<std::string_view> agent;
     if (hit.user_agent) agent = *hit.user_agent;
@@ -181,8 +198,8 @@ TrackingEvent make_tracking_event(const TrackingClaims& claims, const TrackingHi
     event.message_id = claims.message_id;
     event.campaign_id = claims.campaign_id;
     if (click) event.click_url = claims.url;
-    event.user_agent = hit.user_agent;
-    event.ip = hit.ip;
+    event.user_agent = capped(hit.user_agent, kMaxStoredUserAgent);
+    event.ip = capped(hit.ip, kMaxStoredIp);
     event.vendor_event = click ? "click" : "open";
     event.raw_json = tracking_payload_json(claims);
     // The metadata goes in between head and tail: a marker the writer copies

@@ -45,8 +45,13 @@ MachineVerdict classify_hit(TrackingKind kind, bool head,
 // {"machine":false} or {"machine":true,"machine_reason":"..."[,"machine_agent":"..."]}
 std::string machine_metadata_json(const MachineVerdict& verdict);
 
+// Stored header values are capped (a whole User-Agent can be ~10 KB).
+constexpr std::size_t kMaxStoredUserAgent = 512;
+constexpr std::size_t kMaxStoredIp = 64;
+
 struct TrackingHit {
     TrackingKind kind = TrackingKind::open;
+    std::string token;  // as presented (the repeat window is per token and kind)
     bool head = false;
     std::optional<std::string> user_agent;
     std::optional<std::string> ip;
@@ -60,6 +65,9 @@ struct TrackingEvent {
     std::string id;
     EventType type = EventType::opened;
     std::string connection;
+    std::optional<std::string> tenant;
+    // 32 hex digits naming the token and kind (the repeat window's key).
+    std::string repeat_digest;
     std::optional<std::string> message_id;
     std::string json_head;  // ... "metadata":
     std::string json_tail;  // ,"vendor_event":... }
@@ -71,6 +79,10 @@ struct TrackingEvent {
     MachineVerdict machine;
 
     std::string json() const { return json_head + metadata + json_tail; }
+    // Where its keys live: the tenant, else the connection (key_layout.hpp).
+    std::string_view scope() const {
+        return tenant ? std::string_view(*tenant) : std::string_view(connection);
+    }
     bool checks_delivery() const { return !metadata_after_delivery.empty(); }
 };
 

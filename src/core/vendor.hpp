@@ -22,6 +22,10 @@ namespace mailhook {
 // retry of the same event passes as a duplicate.
 struct ReplayGuard {
     std::string token;
+    // The bytes the signature covers (Mailgun: timestamp and token run
+    // together): also used once only, so moving a digit from the token to
+    // the timestamp does not make a captured signature new.
+    std::string signed_text;
     std::string fingerprint;
 };
 

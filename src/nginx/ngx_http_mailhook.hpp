@@ -52,6 +52,7 @@ struct LocConf {
     time_t retry_after;
     ngx_http_complex_value_t* stream;
     ngx_http_complex_value_t* suppression_stream;
+    ngx_http_complex_value_t* control_stream;
     ngx_str_t suppression_prefix;
     ngx_str_t dedup_prefix;
     time_t dedup_ttl;
@@ -60,6 +61,7 @@ struct LocConf {
     time_t soft_bounce_window;
     ngx_flag_t include_raw;
     ngx_uint_t max_events;
+    ngx_uint_t max_recipients;
     ngx_uint_t max_json_depth;
     ngx_http_complex_value_t* public_url;
     ngx_array_t* tolerances;  // of TimestampTolerance
@@ -99,6 +101,10 @@ ngx_str_t copy_to_pool(ngx_pool_t* pool, std::string_view text);
 // directive is unset or its value is empty.
 std::string complex_value_or(ngx_http_request_t* r, ngx_http_complex_value_t* value,
                              std::string_view fallback);
+
+// The key names of the request's location, its streams evaluated when they
+// hold variables (then in `storage`).
+const StoreKeys& store_keys_for(ngx_http_request_t* r, StoreKeys& storage);
 
 // $request_id of the request (nginx's random 32 hex digits), for logs.
 ngx_str_t request_id(ngx_http_request_t* r);

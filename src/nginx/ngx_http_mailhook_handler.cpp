@@ -244,6 +244,7 @@ void verify(RequestCtx* ctx) {
     delivery.set_public_url(url);
     delivery.set_configured_tolerance(configured_tolerance(lcf, ctx->vendor->name()));
     delivery.set_max_events(lcf->max_events);
+    delivery.set_max_recipients(lcf->max_recipients);
     delivery.set_max_json_depth(lcf->max_json_depth);
 
     EventOrigin origin;
@@ -307,18 +308,6 @@ void key_fetched(RequestCtx* ctx, const StepResult& step) {
 
 // --- store: one script call, else the spool -----------------------------------------
 
-const StoreKeys& store_keys(ngx_http_request_t* r, StoreKeys& evaluated) {
-    const LocConf* lcf = loc_conf(r);
-    if (!lcf->store_keys_vary) {
-        return *lcf->store_keys;
-    }
-    evaluated = *lcf->store_keys;
-    evaluated.stream = complex_value_or(r, lcf->stream, "mailhook:events");
-    evaluated.suppression_stream =
-        complex_value_or(r, lcf->suppression_stream, "mailhook:suppression-events");
-    return evaluated;
-}
-
 StorePolicy store_policy(ngx_http_request_t* r) {
     const LocConf* lcf = loc_conf(r);
     StorePolicy policy;
@@ -335,9 +324,10 @@ void store(RequestCtx* ctx, const Intake& intake) {
     ctx->stage = Stage::storing;
     StoreKeys evaluated;
     const Connection& connection = *ctx->connection;
+    const StoreTarget target{ctx->vendor->name(), connection.id,
+                             connection.suppression_scope()};
     ctx->store_args = std::make_shared<const RespArgs>(store_script_args(
-        intake, ctx->vendor->name(), connection.id, connection.suppression_scope(),
-        store_keys(ctx->r, evaluated), store_policy(ctx->r)));
+        intake, target, store_keys_for(ctx->r, evaluated), store_policy(ctx->r)));
     ModuleState& state = state_of(ctx);
     auto* ticket = new WaitTicket{ctx};
     if (!state.link ||

@@ -51,6 +51,19 @@ std::string complex_value_or(ngx_http_request_t* r, ngx_http_complex_value_t* va
     return std::string(to_view(out));
 }
 
+const StoreKeys& store_keys_for(ngx_http_request_t* r, StoreKeys& storage) {
+    const LocConf* lcf = loc_conf(r);
+    if (!lcf->store_keys_vary) {
+        return *lcf->store_keys;
+    }
+    storage = *lcf->store_keys;
+    storage.stream = complex_value_or(r, lcf->stream, "mailhook:events");
+    storage.suppression_stream =
+        complex_value_or(r, lcf->suppression_stream, "mailhook:suppression-events");
+    storage.control_stream = complex_value_or(r, lcf->control_stream, "mailhook:control");
+    return storage;
+}
+
 ngx_str_t request_id(ngx_http_request_t* r) {
     ngx_str_t id = ngx_string("-");
     ngx_http_variable_value_t* value =
@@ -318,6 +331,10 @@ ngx_command_t commands[] = {
      NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_TAKE1,
      ngx_http_set_complex_value_slot, NGX_HTTP_LOC_CONF_OFFSET,
      MAILHOOK_LOC_OFFSET(suppression_stream), nullptr},
+    {ngx_string("mailhook_control_stream"),
+     NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_TAKE1,
+     ngx_http_set_complex_value_slot, NGX_HTTP_LOC_CONF_OFFSET,
+     MAILHOOK_LOC_OFFSET(control_stream), nullptr},
     {ngx_string("mailhook_dedup_ttl"),
      NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_TAKE1,
      ngx_conf_set_sec_slot, NGX_HTTP_LOC_CONF_OFFSET, MAILHOOK_LOC_OFFSET(dedup_ttl),
@@ -332,6 +349,10 @@ ngx_command_t commands[] = {
     {ngx_string("mailhook_max_events"),
      NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_TAKE1,
      ngx_conf_set_num_slot, NGX_HTTP_LOC_CONF_OFFSET, MAILHOOK_LOC_OFFSET(max_events),
+     nullptr},
+    {ngx_string("mailhook_max_recipients"),
+     NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_TAKE1,
+     ngx_conf_set_num_slot, NGX_HTTP_LOC_CONF_OFFSET, MAILHOOK_LOC_OFFSET(max_recipients),
      nullptr},
     {ngx_string("mailhook_max_json_depth"),
      NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_TAKE1,
@@ -430,6 +451,7 @@ void* create_loc_conf(ngx_conf_t* cf) noexcept {
     lcf->soft_bounce_window = NGX_CONF_UNSET;
     lcf->include_raw = NGX_CONF_UNSET;
     lcf->max_events = NGX_CONF_UNSET_UINT;
+    lcf->max_recipients = NGX_CONF_UNSET_UINT;
     lcf->max_json_depth = NGX_CONF_UNSET_UINT;
     lcf->tolerances = static_cast<ngx_array_t*>(NGX_CONF_UNSET_PTR);
     return lcf;
@@ -439,7 +461,11 @@ std::string constant_or(const ngx_http_complex_value_t* value, std::string_view 
     return value == nullptr ? std::string(fallback) : std::string(to_view(value->value));
 }
 
-// The key names of a location: the prefixes from mailhook_key_prefix, and the
+bool holds_variables(const ngx_http_complex_value_t* value) {
+    return value != nullptr && value->lengths != nullptr;
+}
+
+// The key names of a location: the prefix from mailhook_key_prefix, and the
 // streams when they hold no variables.
 bool build_store_keys(ngx_conf_t* cf, LocConf* conf) {
     const auto* mcf = static_cast<MainConf*>(
@@ -448,19 +474,15 @@ bool build_store_keys(ngx_conf_t* cf, LocConf* conf) {
     if (keys == nullptr) {
         return false;
     }
-    const std::string prefix(to_view(mcf->key_prefix));
-    keys->suppression = prefix + "suppression:";
-    keys->dedup_prefix = prefix + "dedup:";
-    keys->soft_bounce_prefix = prefix + "softbounce:";
-    keys->replay_prefix = prefix + "replay:";
-    keys->delivered_prefix = prefix + "delivered:";
+    keys->prefix = std::string(to_view(mcf->key_prefix));
     keys->stream = constant_or(conf->stream, "mailhook:events");
     keys->suppression_stream =
         constant_or(conf->suppression_stream, "mailhook:suppression-events");
+    keys->control_stream = constant_or(conf->control_stream, "mailhook:control");
     conf->store_keys = keys;
-    conf->store_keys_vary = (conf->stream != nullptr && conf->stream->lengths != nullptr) ||
-                            (conf->suppression_stream != nullptr &&
-                             conf->suppression_stream->lengths != nullptr);
+    conf->store_keys_vary = holds_variables(conf->stream) ||
+                            holds_variables(conf->suppression_stream) ||
+                            holds_variables(conf->control_stream);
     return true;
 }
 
@@ -480,6 +502,7 @@ char* merge_loc_conf(ngx_conf_t* cf, void* parent, void* child) noexcept {
     }
     ngx_conf_merge_value(conf->include_raw, prev->include_raw, 1);
     ngx_conf_merge_uint_value(conf->max_events, prev->max_events, 10000);
+    ngx_conf_merge_uint_value(conf->max_recipients, prev->max_recipients, 100);
     ngx_conf_merge_uint_value(conf->max_json_depth, prev->max_json_depth,
                               kDefaultMaxJsonDepth);
     ngx_conf_merge_ptr_value(conf->tolerances, prev->tolerances, nullptr);
@@ -487,6 +510,7 @@ char* merge_loc_conf(ngx_conf_t* cf, void* parent, void* child) noexcept {
     if (conf->suppression_stream == nullptr) {
         conf->suppression_stream = prev->suppression_stream;
     }
+    if (conf->control_stream == nullptr) conf->control_stream = prev->control_stream;
     if (conf->public_url == nullptr) conf->public_url = prev->public_url;
     ngx_conf_merge_str_value(conf->sns_fetch, prev->sns_fetch, "");
     ngx_conf_merge_str_value(conf->auto_confirm, prev->auto_confirm, "");

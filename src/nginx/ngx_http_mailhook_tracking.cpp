@@ -4,7 +4,6 @@
 
 #include <cstring>
 
-#include "../core/store_script.hpp"
 #include "../core/tracking_event.hpp"
 #include "../core/tracking_store.hpp"
 #include "ngx_http_mailhook_detached.hpp"
@@ -19,6 +18,8 @@ struct TrackingState {
 
 struct TrackingMainConf {
     time_t click_window;  // seconds; NGX_CONF_UNSET until init_main_conf
+    time_t open_repeat;   // mailhook_tracking_repeat_window, seconds
+    time_t click_repeat;
     ngx_flag_t used;      // some location has `mailhook_tracking;`
     TrackingState* state;
 };
@@ -29,6 +30,8 @@ struct TrackingCtx {
 };
 
 constexpr time_t kDefaultClickWindow = 10;
+constexpr time_t kDefaultOpenRepeat = 10;
+constexpr time_t kDefaultClickRepeat = 1;
 
 TrackingMainConf* tracking_main_conf(ngx_http_request_t* r) {
     return static_cast<TrackingMainConf*>(
@@ -107,14 +110,15 @@ bool split_route(const ngx_str_t& uri, std::string_view& kind, std::string_view&
 }
 
 // Builds the event and hands it to Redis without waiting.
-void record(ngx_http_request_t* r, TrackingKind kind, const TrackingClaims& claims,
-            EpochMillis now) {
+void record(ngx_http_request_t* r, TrackingKind kind, std::string_view token,
+            const TrackingClaims& claims, EpochMillis now) {
     const TrackingMainConf* tmcf = tracking_main_conf(r);
     const LocConf* lcf = loc_conf(r);
     MainConf* mcf = main_conf(r);
 
     TrackingHit hit;
     hit.kind = kind;
+    hit.token = std::string(token);
     hit.head = r->method == NGX_HTTP_HEAD;
     if (r->headers_in.user_agent != nullptr) {
         hit.user_agent = std::string(to_view(r->headers_in.user_agent->value));
@@ -126,14 +130,17 @@ void record(ngx_http_request_t* r, TrackingKind kind, const TrackingClaims& clai
     const TrackingEvent event = make_tracking_event(claims, hit, random_event_id());
 
     TrackingStoreConfig config;
-    config.stream = complex_value_or(r, lcf->stream, "mailhook:events");
     config.stream_maxlen = lcf->stream_maxlen;
-    config.delivered_prefix = lcf->store_keys->delivered_prefix;
     config.click_window_seconds = tmcf->click_window;
+    config.dedup_ttl_seconds = lcf->dedup_ttl;
+    config.open_repeat_seconds = tmcf->open_repeat;
+    config.click_repeat_seconds = tmcf->click_repeat;
+    StoreKeys storage;
 
     auto job = std::make_unique<DetachedStore>();
     job->script = &mcf->state->tracking_script;
-    job->args = std::make_shared<const RespArgs>(tracking_script_args(event, now, config));
+    job->args = std::make_shared<const RespArgs>(
+        tracking_script_args(event, now, store_keys_for(r, storage), config));
     job->event_json = event.json();
     job->describe = "vendor=tracking connection=" + claims.connection +
                     " type=" + std::string(to_string(event.type)) + " id=" + event.id;
@@ -190,7 +197,7 @@ ngx_int_t tracking_handler(ngx_http_request_t* r) noexcept {
         }
 
         try {
-            record(r, kind, verdict.claims, now);
+            record(r, kind, token, verdict.claims, now);
         } catch (const std::exception& e) {
             // The reader is answered all the same.
             ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
@@ -242,6 +249,23 @@ char* set_key(ngx_conf_t* cf, ngx_command_t*, void* conf) noexcept {
     return NGX_CONF_OK;
 }
 
+// mailhook_tracking_repeat_window open_time [click_time];
+char* set_repeat_window(ngx_conf_t* cf, ngx_command_t*, void* conf) noexcept {
+    auto* tmcf = static_cast<TrackingMainConf*>(conf);
+    if (tmcf->open_repeat != NGX_CONF_UNSET) {
+        return const_cast<char*>("is duplicate");
+    }
+    auto* args = static_cast<ngx_str_t*>(cf->args->elts);
+    const time_t open = ngx_parse_time(&args[1], 1);
+    const time_t click = cf->args->nelts > 2 ? ngx_parse_time(&args[2], 1) : open;
+    if (open == static_cast<time_t>(NGX_ERROR) || click == static_cast<time_t>(NGX_ERROR)) {
+        return const_cast<char*>("invalid value");
+    }
+    tmcf->open_repeat = open;
+    tmcf->click_repeat = click;
+    return NGX_CONF_OK;
+}
+
 ngx_command_t commands[] = {
     {ngx_string("mailhook_tracking"), NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS, set_tracking,
      NGX_HTTP_LOC_CONF_OFFSET, 0, nullptr},
@@ -250,6 +274,8 @@ ngx_command_t commands[] = {
     {ngx_string("mailhook_tracking_click_window"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1,
      ngx_conf_set_sec_slot, NGX_HTTP_MAIN_CONF_OFFSET,
      offsetof(TrackingMainConf, click_window), nullptr},
+    {ngx_string("mailhook_tracking_repeat_window"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE12,
+     set_repeat_window, NGX_HTTP_MAIN_CONF_OFFSET, 0, nullptr},
     ngx_null_command};
 
 ngx_int_t get_result(ngx_http_request_t* r, ngx_http_variable_value_t* v, uintptr_t) noexcept {
@@ -285,6 +311,8 @@ void* create_main_conf(ngx_conf_t* cf) noexcept {
             return nullptr;
         }
         tmcf->click_window = NGX_CONF_UNSET;
+        tmcf->open_repeat = NGX_CONF_UNSET;
+        tmcf->click_repeat = NGX_CONF_UNSET;
         tmcf->state = pool_new<TrackingState>(cf->pool);
         return tmcf->state == nullptr ? nullptr : tmcf;
     } catch (const std::exception& e) {
@@ -298,6 +326,10 @@ char* init_main_conf(ngx_conf_t* cf, void* conf) noexcept {
     if (tmcf->click_window == NGX_CONF_UNSET) {
         // Recorded only where tracking is served, unless asked for.
         tmcf->click_window = tmcf->used ? kDefaultClickWindow : 0;
+    }
+    if (tmcf->open_repeat == NGX_CONF_UNSET) {
+        tmcf->open_repeat = kDefaultOpenRepeat;
+        tmcf->click_repeat = kDefaultClickRepeat;
     }
     if (tmcf->used && tmcf->state->keys.empty()) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,

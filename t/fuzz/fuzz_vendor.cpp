@@ -257,13 +257,26 @@ void check_resp(std::string_view command, std::size_t expected_args) {
     FUZZ_CHECK(pos == command.size());
 }
 
+// The resubscribe-time keys the store script gets besides the dedup keys
+// (default policy: no soft-bounce or delivered keys).
+std::size_t suppression_keys(const Intake& intake) {
+    std::size_t keys = 0;
+    for (const ReadyEvent& event : intake.events) {
+        keys += !event.recipient_key.empty() &&
+                (event.effect == SuppressionEffect::unsubscribe ||
+                 event.effect == SuppressionEffect::resubscribe);
+    }
+    return keys;
+}
+
 void check_accepted(const Intake& intake, const Delivery& delivery,
                     const Connection& connection) {
     FUZZ_CHECK(intake.events.size() <= delivery.max_events());
     for (const ReadyEvent& event : intake.events) {
         FUZZ_CHECK(is_hex_id(event.id));
-        FUZZ_CHECK(is_valid_utf8(event.json));
-        const JsonPtr parsed = reparse(event.json);
+        const std::string json = stored_event_json(intake, event);
+        FUZZ_CHECK(is_valid_utf8(json));
+        const JsonPtr parsed = reparse(json);
         FUZZ_CHECK(json_is_object(parsed.get()));
         FUZZ_CHECK(json_integer_value(json_object_get(parsed.get(), "schema")) == 1);
         const auto id = json_string_at(parsed.get(), "id");
@@ -274,10 +287,11 @@ void check_accepted(const Intake& intake, const Delivery& delivery,
         FUZZ_CHECK(json_is_object(json_object_get(parsed.get(), "metadata")));
         for (const char c : event.recipient_key) FUZZ_CHECK(!(c >= 'A' && c <= 'Z'));
     }
-    const RespArgs args = store_script_args(intake, connection.vendor, connection.id,
-                                            connection.suppression_scope(), StoreKeys(),
-                                            StorePolicy());
-    FUZZ_CHECK(args.count() == 16 + 7 * intake.events.size());
+    const StoreTarget target{connection.vendor, connection.id, connection.suppression_scope()};
+    const RespArgs args = store_script_args(intake, target, StoreKeys(), StorePolicy());
+    FUZZ_CHECK(args.count() == 1 + 4 + 11 + 5 * intake.events.size() +
+                                   (intake.replay_guard ? 2 : 0) + intake.raws.size() +
+                                   suppression_keys(intake));
     check_resp(resp_command({"EVALSHA", store_script_sha1()}, args), 2 + args.count());
 }
 

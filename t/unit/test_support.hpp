@@ -267,7 +267,8 @@ inline void expect_intake_matches(const Connection& connection, const Delivery& 
         const std::string raw = raw_event_text(event, delivery);
         EXPECT_EQ(ready.id, event_id_for(connection.vendor, connection.id,
                                          effective_dedup_key(event, raw)));
-        EXPECT_EQ(ready.json, write_event_json(event, ready.id, origin, raw));
+        EXPECT_EQ(stored_event_json(intake, ready),
+                  write_event_json(event, ready.id, origin, raw));
         EXPECT_NE(parse_json(ready.json), nullptr) << ready.json;
         EXPECT_EQ(ready.type, event.type);
         EXPECT_EQ(ready.effect, suppression_effect(event));

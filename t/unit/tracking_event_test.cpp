@@ -166,31 +166,6 @@ TEST(TrackingEvent, MachineClickSkipsDeliveryCheck) {
     EXPECT_EQ(event.metadata, R"({"machine":true,"machine_reason":"head"})");
 }
 
-TEST(TrackingStore, ArgsCarryTheDeliveredKeyOnlyWhenChecked) {
-    TrackingHit hit;
-    hit.kind = TrackingKind::click;
-    hit.user_agent = "Chrome";
-    TrackingClaims c = claims();
-    c.message_id = " <m1@example.com> ";
-    const TrackingEvent event = make_tracking_event(c, hit, "ff");
-    TrackingStoreConfig config;
-    config.click_window_seconds = 10;
-    const std::string on(tracking_script_args(event, 5000, config).encoded());
-    EXPECT_NE(on.find("mailhook:delivered:c1:m1@example.com\r\n"), std::string::npos);
-    config.click_window_seconds = 0;
-    const std::string off(tracking_script_args(event, 5000, config).encoded());
-    EXPECT_EQ(off.find("mailhook:delivered:"), std::string::npos);
-    EXPECT_EQ(tracking_script_args(event, 5000, config).count(), 12u);
-    EXPECT_EQ(tracking_script_sha1().size(), 40u);
-}
-
-TEST(DeliveredKey, IgnoresAngleBracketsAndSpace) {
-    EXPECT_EQ(delivered_key("p:", "c1", "<a@b>"), "p:c1:a@b");
-    EXPECT_EQ(delivered_key("p:", "c1", " a@b "), "p:c1:a@b");
-    EXPECT_EQ(comparable_message_id(" < a@b > "), "a@b");
-    EXPECT_EQ(comparable_message_id("<>"), "");
-}
-
 TEST(TrackingEvent, NoDeliveryCheckWithoutAUsableMessageId) {
     TrackingHit hit;
     hit.kind = TrackingKind::click;
@@ -202,28 +177,34 @@ TEST(TrackingEvent, NoDeliveryCheckWithoutAUsableMessageId) {
     EXPECT_FALSE(make_tracking_event(c, hit, "ff").checks_delivery());
 }
 
-TEST(StoreScript, RecordsDeliveredTimesOnlyWhenAsked) {
-    Intake intake;
-    ReadyEvent delivered;
-    delivered.id = "d1";
-    delivered.type = EventType::delivered;
-    delivered.message_id = "<m1@x>";
-    ReadyEvent bounced = delivered;
-    bounced.id = "b1";
-    bounced.type = EventType::bounced;
-    ReadyEvent no_id = delivered;
-    no_id.id = "d2";
-    no_id.message_id = "<>";
-    intake.events = {bounced, delivered, no_id};
-    StoreKeys keys;
-    StorePolicy policy;
-    const RespArgs off = store_script_args(intake, "inboxroad", "c1", "c1", keys, policy);
-    EXPECT_EQ(off.count(), 1u + 3u + 12u + 3u * 7u) << "layout unchanged when off";
-    policy.delivered_ttl_seconds = 30;
-    const RespArgs on = store_script_args(intake, "inboxroad", "c1", "c1", keys, policy);
-    EXPECT_EQ(on.count(), off.count() + 2u + 2u);
-    const std::string tail(on.encoded().substr(off.encoded().size()));
-    EXPECT_EQ(tail, "$2\r\n30\r\n$1\r\n1\r\n$1\r\n1\r\n$26\r\nmailhook:delivered:c1:m1@x\r\n");
+TEST(TrackingEvent, M3StoredHeaderValuesAreCapped) {
+    TrackingHit hit;
+    // A 3-byte character across the cap is left out whole.
+    hit.user_agent = "Mozilla/5.0 " + std::string(kMaxStoredUserAgent - 13, 'A') + "\u20ac" +
+                     std::string(8000, 'B');
+    hit.ip = std::string(200, '1');
+    const TrackingEvent event = make_tracking_event(claims(), hit, "ff");
+    const JsonPtr json = parse_json(event.json());
+    ASSERT_TRUE(json);
+    const std::string agent(*json_string_at(json.get(), "user_agent"));
+    EXPECT_EQ(agent, hit.user_agent->substr(0, kMaxStoredUserAgent - 1));
+    EXPECT_EQ(*json_string_at(json.get(), "ip"), std::string(kMaxStoredIp, '1'));
+    // Machine traffic is still told by the whole agent.
+    hit.user_agent = std::string(600, 'x') + "GoogleImageProxy";
+    EXPECT_TRUE(make_tracking_event(claims(), hit, "ff").machine.machine());
+}
+
+TEST(TrackingEvent, RepeatDigestNamesTheTokenAndKind) {
+    TrackingHit hit;
+    hit.token = "tok-1";
+    const std::string open = make_tracking_event(claims(), hit, "a").repeat_digest;
+    EXPECT_EQ(open, make_tracking_event(claims(), hit, "b").repeat_digest);
+    EXPECT_EQ(open.size(), 32u);
+    hit.kind = TrackingKind::click;
+    EXPECT_NE(make_tracking_event(claims(), hit, "a").repeat_digest, open);
+    hit.kind = TrackingKind::open;
+    hit.token = "tok-2";
+    EXPECT_NE(make_tracking_event(claims(), hit, "a").repeat_digest, open);
 }
 
 }  // namespace

@@ -57,7 +57,7 @@ inline Outcome run_request(const Vendor& vendor, const Connection& connection,
     Outcome outcome;
     outcome.verdict = intake.verdict;
     for (const ReadyEvent& ready : intake.events) {
-        json_array_append_new(outcome.events.get(), parse_json(ready.json).release());
+        json_array_append_new(outcome.events.get(), parse_json(stored_event_json(intake, ready)).release());
     }
     return outcome;
 }

@@ -52,7 +52,7 @@ struct OciRun {
 JsonPtr first_event(const Intake& intake) {
     EXPECT_FALSE(intake.events.empty());
     return intake.events.empty() ? JsonPtr(json_object())
-                                 : parse_json(intake.events[0].json);
+                                 : parse_json(stored_event_json(intake, intake.events[0]));
 }
 
 std::string field(const json_t* event, const char* key) {
@@ -121,7 +121,7 @@ TEST(OciSubscription, ConfirmationIsAControlEntryAndConfirmed) {
     EXPECT_EQ(*intake.confirm_url, kConfirmationUrl);
     EXPECT_EQ(intake.events[0].id, event_id_for("oci", "o1", "ons:ons-confirm-1"));
 
-    JsonPtr actual = parse_json(intake.events[0].json);
+    JsonPtr actual = parse_json(stored_event_json(intake, intake.events[0]));
     JsonPtr expected = parse_json(
         std::string(R"({"schema":1,"vendor":"oci","connection":"o1","tenant":null,)") +
         R"("type":"unknown","bounce_class":null,"reject_reason":null,"recipient":"",)"
@@ -204,7 +204,7 @@ TEST(OciEvents, LoggingEntryFieldByField) {
     ASSERT_EQ(intake.events.size(), 1u);
     EXPECT_EQ(intake.events[0].id,
               event_id_for("oci", "o1", "oci:log:f83205ef-0bef-47d0-b6b2-362afc4a2e9a"));
-    JsonPtr actual = parse_json(intake.events[0].json);
+    JsonPtr actual = parse_json(stored_event_json(intake, intake.events[0]));
     JsonPtr expected = parse_json(
         std::string(R"({"schema":1,"vendor":"oci","connection":"o1","tenant":null,)") +
         R"("type":"delivered","bounce_class":null,"reject_reason":null,)"

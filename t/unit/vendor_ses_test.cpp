@@ -134,9 +134,10 @@ JsonPtr notification(const std::string& message, const char* id = "msg-1") {
 
 // The stored event equals `expected` (a JSON object without id, raw and
 // received_at) plus the given id and raw.
-void expect_event(const ReadyEvent& event, const std::string& expected_text,
-                  const std::string& dedup_key, const std::string& raw_text) {
-    JsonPtr actual = parse_json(event.json);
+void expect_event(const Intake& intake, const ReadyEvent& event,
+                  const std::string& expected_text, const std::string& dedup_key,
+                  const std::string& raw_text) {
+    JsonPtr actual = parse_json(stored_event_json(intake, event));
     ASSERT_TRUE(actual) << event.json;
     JsonPtr expected = parse_json(expected_text);
     ASSERT_TRUE(expected) << expected_text;
@@ -197,7 +198,7 @@ TEST_P(OfficialVector, VerifiesWithThePinnedCertificate) {
     ASSERT_TRUE(intake.verdict.ok()) << intake.verdict.reason;
     ASSERT_EQ(intake.events.size(), 1u);
     // "Hello world" is no SES event: kept as an unknown notification.
-    JsonPtr event = parse_json(intake.events[0].json);
+    JsonPtr event = parse_json(stored_event_json(intake, intake.events[0]));
     EXPECT_EQ(json_string_at(event.get(), "type").value_or(""), "unknown");
     EXPECT_EQ(json_string_at(event.get(), "vendor_event").value_or(""), "Notification");
     EXPECT_EQ(json_string_at(event.get(), "event_id").value_or(""),
@@ -399,11 +400,11 @@ TEST(SesSamples, BounceWithTwoRecipientsGivesTwoEvents) {
         R"("timestamp":"2016-01-27T14:59:38Z","smtp_status":"5.1.1",)"
         R"("description":"Permanent: General","click_url":null,"user_agent":null,)"
         R"("ip":null,"campaign_id":null,"tags":[],"metadata":{},"vendor_event":"Bounce",)";
-    expect_event(intake.events[0],
+    expect_event(intake, intake.events[0],
                  common + R"("recipient":"jane@example.com",)"
                           R"("mta_response":"smtp; 550 5.1.1 <jane@example.com>... User"})",
                  "sns:msg-1:jane@example.com", kBounce);
-    expect_event(intake.events[1],
+    expect_event(intake, intake.events[1],
                  common + R"("recipient":"Richard@Example.com",)"
                           R"("mta_response":"smtp; 550 5.1.1 <richard@example.com>... User"})",
                  "sns:msg-1:richard@example.com", kBounce);
@@ -420,7 +421,7 @@ TEST(SesSamples, BounceClasses) {
         const Intake intake = run(signer().envelope(notification(message).get()),
                                   ses_connection());
         ASSERT_TRUE(intake.verdict.ok());
-        JsonPtr event = parse_json(intake.events[0].json);
+        JsonPtr event = parse_json(stored_event_json(intake, intake.events[0]));
         EXPECT_EQ(json_string_at(event.get(), "bounce_class").value_or(""), expected);
         EXPECT_EQ(json_string_at(event.get(), "description").value_or(""),
                   std::string(type) + ": General");
@@ -441,7 +442,7 @@ TEST(SesSamples, Complaint) {
                               ses_connection());
     ASSERT_TRUE(intake.verdict.ok()) << intake.verdict.reason;
     ASSERT_EQ(intake.events.size(), 1u);
-    expect_event(intake.events[0],
+    expect_event(intake, intake.events[0],
                  std::string("{") + kCommon +
                      R"("type":"complained","bounce_class":null,"reject_reason":null,)"
                      R"("recipient":"richard@example.com",)"
@@ -467,7 +468,7 @@ TEST(SesSamples, Delivery) {
                               ses_connection());
     ASSERT_TRUE(intake.verdict.ok()) << intake.verdict.reason;
     ASSERT_EQ(intake.events.size(), 1u);
-    expect_event(intake.events[0],
+    expect_event(intake, intake.events[0],
                  std::string("{") + kCommon +
                      R"("type":"delivered","bounce_class":null,"reject_reason":null,)"
                      R"("recipient":"jane@example.com",)"
@@ -501,7 +502,7 @@ TEST(SesSamples, ClickFromEventPublishing) {
                               ses_connection());
     ASSERT_TRUE(intake.verdict.ok()) << intake.verdict.reason;
     ASSERT_EQ(intake.events.size(), 1u);
-    expect_event(intake.events[0],
+    expect_event(intake, intake.events[0],
                  std::string("{") + kCommon +
                      R"("type":"clicked","bounce_class":null,"reject_reason":null,)"
                      R"("recipient":"recipient@example.com",)"
@@ -555,7 +556,7 @@ TEST(SesSamples, EventPublishingTypes) {
                                   ses_connection());
         ASSERT_TRUE(intake.verdict.ok()) << c.kind << ": " << intake.verdict.reason;
         ASSERT_FALSE(intake.events.empty()) << c.kind;
-        JsonPtr event = parse_json(intake.events[0].json);
+        JsonPtr event = parse_json(stored_event_json(intake, intake.events[0]));
         EXPECT_EQ(json_string_at(event.get(), "type").value_or(""), c.type) << c.kind;
         EXPECT_EQ(json_string_at(event.get(), "vendor_event").value_or(""), c.kind);
         const json_t* bounce_class = json_object_get(event.get(), "bounce_class");
@@ -600,7 +601,7 @@ TEST(SesSamples, SesSetupNoteIsKeptAsUnknown) {
         ses_connection());
     ASSERT_TRUE(intake.verdict.ok());
     ASSERT_EQ(intake.events.size(), 1u);
-    JsonPtr event = parse_json(intake.events[0].json);
+    JsonPtr event = parse_json(stored_event_json(intake, intake.events[0]));
     EXPECT_EQ(json_string_at(event.get(), "type").value_or(""), "unknown");
     EXPECT_EQ(json_string_at(event.get(), "recipient").value_or("x"), "");
     EXPECT_EQ(intake.events[0].id, event_id_for("ses", "c1", "sns:msg-1"));
@@ -644,7 +645,7 @@ TEST(SesSubscription, ConfirmationIsAControlEntryAndConfirmedWhenRestricted) {
     const std::string url(json_string_at(envelope.get(), "SubscribeURL").value_or(""));
     ASSERT_TRUE(intake.confirm_url);
     EXPECT_EQ(*intake.confirm_url, url);
-    expect_event(intake.events[0],
+    expect_event(intake, intake.events[0],
                  std::string("{") + kCommon +
                      R"("type":"unknown","bounce_class":null,"reject_reason":null,)"
                      R"("recipient":"","message_id":null,)"
@@ -680,7 +681,7 @@ TEST(SesSubscription, UnsubscribeConfirmationIsNeverConfirmed) {
     ASSERT_TRUE(intake.verdict.ok());
     ASSERT_EQ(intake.events.size(), 1u);
     EXPECT_FALSE(intake.confirm_url);
-    JsonPtr event = parse_json(intake.events[0].json);
+    JsonPtr event = parse_json(stored_event_json(intake, intake.events[0]));
     EXPECT_EQ(json_string_at(json_object_get(event.get(), "metadata"), "control").value_or(""),
               "unsubscribe_confirmation");
 }

@@ -130,7 +130,8 @@ class Mailgun final : public Vendor {
             *signed_at, delivery,
             timestamp_tolerance(delivery, connection, kDefaultToleranceSeconds));
         if (!fresh.ok()) return fresh;
-        batch.replay_guard = ReplayGuard{std::string(*token), {}};
+        batch.replay_guard =
+            ReplayGuard{std::string(*token), std::string(*timestamp) + std::string(*token), {}};
         return Verdict::accept();
     }
 

@@ -13,7 +13,7 @@ use Exporter 'import';
 use JSON::PP;
 use MIME::Base64 qw(encode_base64);
 
-our @EXPORT_OK = qw(make_certificate string_to_sign sign_sns);
+our @EXPORT_OK = qw(make_certificate pin_certificate string_to_sign sign_sns);
 
 # A fresh RSA key and a self-signed certificate: returns (key file, cert file).
 # With a host name, the certificate is also good for a TLS server of that name.
@@ -25,6 +25,16 @@ sub make_certificate {
     my $out = `openssl req -x509 -newkey rsa:2048 -nodes -keyout '$key' -out '$cert' -days 2 -subj '/CN=$cn' $san 2>&1`;
     die "openssl failed: $out" if $?;
     return ($key, $cert);
+}
+
+# A certificate in $dir/pinned (for mailhook_sns_certificates) under the name
+# sign_sns's default SigningCertURL ends in; returns its key file.
+sub pin_certificate {
+    my ($dir) = @_;
+    mkdir "$dir/pinned" or die "mkdir: $!" unless -d "$dir/pinned";
+    my ($key) = make_certificate($dir, 'test');
+    rename "$dir/test.pem", "$dir/pinned/SimpleNotificationService-test.pem" or die $!;
+    return $key;
 }
 
 my @NOTIFICATION_KEYS = qw(Message MessageId Subject Timestamp TopicArn Type);

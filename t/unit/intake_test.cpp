@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: BSD-2-Clause
-// store_script.hpp / resp.hpp: the argument layout the Lua script reads;
-// intake.hpp: limits, ready events and the replay-guard fingerprint.
+// intake.hpp: verify → parse → ready events; limits (events, recipients per
+// vendor event, bytes stored), raw texts kept once, the replay-guard
+// fingerprint, and the HTTP answers of verdicts.
 #include <gtest/gtest.h>
 
-#include "core/resp.hpp"
-#include "core/store_script.hpp"
+#include "core/intake.hpp"
 #include "test_support.hpp"
 
 namespace mailhook {
@@ -12,134 +12,6 @@ namespace {
 
 using test::at_seconds;
 using test::MapHeaders;
-
-// Decodes the bulk strings of a RespArgs buffer ("$<len>\r\n<bytes>\r\n"...).
-std::vector<std::string> decode_bulk_strings(std::string_view buffer) {
-    std::vector<std::string> out;
-    while (!buffer.empty()) {
-        if (buffer[0] != '$') throw std::runtime_error("not a bulk string");
-        const std::size_t end = buffer.find("\r\n");
-        const std::size_t length = std::stoul(std::string(buffer.substr(1, end - 1)));
-        out.emplace_back(buffer.substr(end + 2, length));
-        if (buffer.substr(end + 2 + length, 2) != "\r\n") throw std::runtime_error("no CRLF");
-        buffer.remove_prefix(end + 2 + length + 2);
-    }
-    return out;
-}
-
-ReadyEvent ready(std::string id, EventType type, SuppressionEffect effect,
-                 std::string recipient_key, EpochMillis at, std::string json) {
-    ReadyEvent event;
-    event.id = std::move(id);
-    event.type = type;
-    event.effect = effect;
-    event.recipient_key = std::move(recipient_key);
-    event.at = at;
-    event.json = std::move(json);
-    return event;
-}
-
-Intake two_events() {
-    Intake intake;
-    intake.events.push_back(ready("id-one", EventType::bounced, SuppressionEffect::hard_bounce,
-                                  "jane@example.com", at_seconds(1705314600) + 123,
-                                  "{\"n\":1,\"text\":\"a\\r\\nb\"}"));
-    intake.events.push_back(ready("id-two", EventType::complained, SuppressionEffect::complaint,
-                                  "joe@example.com", at_seconds(1705314700), "{\"n\":2}"));
-    return intake;
-}
-
-StorePolicy policy() {
-    StorePolicy policy;
-    policy.dedup_ttl_seconds = 3600;
-    policy.stream_maxlen = 10000;
-    policy.soft_bounce_limit = 3;
-    policy.soft_bounce_window_seconds = 86400;
-    policy.replay_ttl_seconds = 7200;
-    return policy;
-}
-
-TEST(StoreScriptArgs, LayoutForTwoEventsWithReplayGuard) {
-    Intake intake = two_events();
-    intake.replay_guard = ReplayGuard{"tok-50", "id-oneid-two"};
-    const RespArgs args =
-        store_script_args(intake, "mailgun", "conn-1", "acme", StoreKeys{}, policy());
-    const std::vector<std::string> expected = {
-        // numkeys, then KEYS[1..3]
-        "3", "mailhook:events", "mailhook:suppression:acme", "mailhook:suppression-events",
-        // ARGV[1..12]
-        "mailhook:dedup:", "3600", "10000", "3", "86400", "mailhook:softbounce:acme:",
-        "mailhook:replay:mailgun:tok-50", "id-oneid-two", "7200", "mailgun", "conn-1", "2",
-        // ARGV[13..19]: event 1; ARGV[20..26]: event 2
-        "id-one", "bounced", "hard_bounce", "jane@example.com", "1705314600",
-        "2024-01-15T10:30:00Z", "{\"n\":1,\"text\":\"a\\r\\nb\"}",
-        "id-two", "complained", "complaint", "joe@example.com", "1705314700",
-        "2024-01-15T10:31:40Z", "{\"n\":2}",
-    };
-    EXPECT_EQ(decode_bulk_strings(args.encoded()), expected);
-    EXPECT_EQ(args.count(), expected.size());
-}
-
-TEST(StoreScriptArgs, NoReplayGuardLeavesItsArgumentsEmpty) {
-    const RespArgs args =
-        store_script_args(two_events(), "sendgrid", "conn-1", "conn-1", StoreKeys{}, policy());
-    const std::vector<std::string> decoded = decode_bulk_strings(args.encoded());
-    ASSERT_EQ(decoded.size(), 4u + 12u + 14u);
-    const auto argv = [&](std::size_t i) { return decoded[3 + i]; };  // Lua's ARGV[i]
-    EXPECT_EQ(argv(7), "");
-    EXPECT_EQ(argv(8), "");
-    EXPECT_EQ(argv(9), "7200");
-    EXPECT_EQ(argv(10), "sendgrid");
-    EXPECT_EQ(decoded[2], "mailhook:suppression:conn-1");
-}
-
-TEST(StoreScriptArgs, CustomKeysAndNoEvents) {
-    StoreKeys keys;
-    keys.stream = "s";
-    keys.suppression = "supp:";
-    keys.suppression_stream = "supp-log";
-    keys.dedup_prefix = "d:";
-    keys.soft_bounce_prefix = "sb:";
-    keys.replay_prefix = "r:";
-    Intake intake;
-    intake.replay_guard = ReplayGuard{"t", ""};
-    const std::vector<std::string> decoded = decode_bulk_strings(
-        store_script_args(intake, "mailgun", "c", "tenant", keys, StorePolicy{}).encoded());
-    const std::vector<std::string> expected = {
-        "3", "s", "supp:tenant", "supp-log", "d:", std::to_string(26 * 3600), "0", "0", "0",
-        "sb:tenant:", "r:mailgun:t", "", std::to_string(26 * 3600), "mailgun", "c", "0"};
-    EXPECT_EQ(decoded, expected);
-}
-
-TEST(StoreScript, SourceReadsTheSameLayout) {
-    const std::string_view source = store_script_source();
-    for (const char* piece : {"KEYS[1], KEYS[2], KEYS[3]", "tonumber(ARGV[12])",
-                              "local base = 13 + i * 7", "ARGV[base + 6]"}) {
-        EXPECT_NE(source.find(piece), std::string_view::npos) << piece;
-    }
-}
-
-TEST(StoreScript, Sha1IsFortyHexDigitsOfTheSource) {
-    const std::string sha = store_script_sha1();
-    ASSERT_EQ(sha.size(), 40u);
-    EXPECT_EQ(sha.find_first_not_of("0123456789abcdef"), std::string::npos) << sha;
-    EXPECT_EQ(sha, hex_encode(sha1(store_script_source())));
-    EXPECT_EQ(sha, store_script_sha1());
-}
-
-TEST(RespCommand, ArrayHeaderCountsHeadAndTail) {
-    RespArgs tail;
-    tail.add("a");
-    tail.add(std::int64_t{-12});
-    tail.add(std::string_view("x\r\ny", 4));
-    EXPECT_EQ(tail.count(), 3u);
-    EXPECT_EQ(resp_command({"EVALSHA", "abc"}, tail),
-              "*5\r\n$7\r\nEVALSHA\r\n$3\r\nabc\r\n$1\r\na\r\n$3\r\n-12\r\n$4\r\nx\r\ny\r\n");
-    EXPECT_EQ(resp_command({"PING"}), "*1\r\n$4\r\nPING\r\n");
-    EXPECT_EQ(resp_command({"GET", ""}), "*2\r\n$3\r\nGET\r\n$0\r\n\r\n");
-}
-
-// ---- take_in ----------------------------------------------------------------------
 
 // A vendor that returns what the test tells it to, and counts calls.
 class FakeVendor final : public Vendor {
@@ -191,7 +63,7 @@ class TakeIn : public ::testing::Test {
 
 TEST_F(TakeIn, ReplayGuardFingerprintIsTheConcatenatedEventIds) {
     vendor_.events = {event_for("a@example.com", "k1"), event_for("b@example.com", "k2")};
-    vendor_.guard = ReplayGuard{"token-1", ""};
+    vendor_.guard = ReplayGuard{"token-1", "", ""};
     const Intake intake = take_in(vendor_, delivery_, connection_, origin_);
     ASSERT_TRUE(intake.verdict.ok());
     ASSERT_EQ(intake.events.size(), 2u);
@@ -240,7 +112,7 @@ TEST_F(TakeIn, TooManySendGridEventsIsTooLarge) {
 TEST_F(TakeIn, RefusedVerifyStopsBeforeParse) {
     vendor_.verify_verdict = Verdict::reject(Rejection::unauthenticated, "no");
     vendor_.events = {event_for("a@x", "1")};
-    vendor_.guard = ReplayGuard{"t", ""};
+    vendor_.guard = ReplayGuard{"t", "", ""};
     const Intake intake = take_in(vendor_, delivery_, connection_, origin_);
     EXPECT_EQ(intake.verdict.rejection, Rejection::unauthenticated);
     EXPECT_EQ(vendor_.parsed, 0);
@@ -280,6 +152,104 @@ TEST_F(TakeIn, ReadyEventFields) {
     const ReadyEvent& second = intake.events[1];
     EXPECT_EQ(second.effect, SuppressionEffect::complaint);
     EXPECT_EQ(second.at, delivery_.now());  // no vendor time: received_at
+}
+
+// ---- M1: a raw text once per request -------------------------------------------
+
+// Events made from one vendor event, like the recipients of one SES
+// notification: they share its parsed value.
+std::vector<Event> fan_out(const json_t* vendor_event, int recipients) {
+    std::vector<Event> events;
+    for (int i = 0; i < recipients; ++i) {
+        Event event = event_for("", "", EventType::bounced);
+        event.recipient = "r" + std::to_string(i) + "@example.com";
+        event.dedup_key = "n1:" + event.recipient;
+        event.raw_value = JsonRef(vendor_event);
+        events.push_back(std::move(event));
+    }
+    return events;
+}
+
+TEST_F(TakeIn, M1EventsOfOneVendorEventShareOneRawText) {
+    JsonPtr notification(json_pack("{s:s,s:[i,i,i]}", "kind", "bounce", "to", 1, 2, 3));
+    vendor_.events = fan_out(notification.get(), 3);
+    vendor_.events.push_back(event_for("own@x", "k-own"));
+    vendor_.events.back().raw_json = "{\"own\":\n1}";
+    origin_.include_raw = true;
+    const Intake intake = take_in(vendor_, delivery_, connection_, origin_);
+    ASSERT_TRUE(intake.verdict.ok()) << intake.verdict.reason;
+    EXPECT_EQ(intake.raws, (std::vector<std::string>{R"({"kind":"bounce","to":[1,2,3]})",
+                                                    "{\"own\": 1}"}));
+    ASSERT_EQ(intake.events.size(), 4u);
+    for (int i = 0; i < 3; ++i) EXPECT_EQ(intake.events[i].raw, 1u) << i;
+    EXPECT_EQ(intake.events[3].raw, 2u);
+    for (const ReadyEvent& ready : intake.events) {
+        const JsonPtr without = parse_json(ready.json);
+        ASSERT_NE(without, nullptr) << ready.json;
+        EXPECT_EQ(json_object_get(without.get(), "raw"), nullptr) << "the script adds it";
+        // As stored by an event holding its raw text: exactly the writer's JSON.
+        const Event& event = vendor_.events[&ready - intake.events.data()];
+        EXPECT_EQ(stored_event_json(intake, ready),
+                  write_event_json(event, ready.id, origin_, test::raw_text_of(event)));
+    }
+}
+
+TEST_F(TakeIn, M1EqualRawTextsAreKeptOnce) {
+    vendor_.events = {event_for("a@x", "k1"), event_for("b@x", "k2")};
+    for (Event& event : vendor_.events) event.raw_json = R"({"same":true})";
+    origin_.include_raw = true;
+    const Intake intake = take_in(vendor_, delivery_, connection_, origin_);
+    EXPECT_EQ(intake.raws.size(), 1u);
+    EXPECT_EQ(intake.events[1].raw, 1u);
+}
+
+TEST_F(TakeIn, M1NoRawTextsWithRawOff) {
+    JsonPtr notification(json_pack("{s:s}", "kind", "bounce"));
+    vendor_.events = fan_out(notification.get(), 2);
+    const Intake intake = take_in(vendor_, delivery_, connection_, origin_);
+    ASSERT_TRUE(intake.verdict.ok());
+    EXPECT_TRUE(intake.raws.empty());
+    EXPECT_EQ(intake.events[0].raw, 0u);
+    EXPECT_EQ(stored_event_json(intake, intake.events[0]), intake.events[0].json);
+}
+
+TEST_F(TakeIn, M1MoreRecipientsThanTheCapIsTooLarge) {
+    JsonPtr notification(json_pack("{s:s}", "kind", "bounce"));
+    delivery_.set_max_recipients(100);
+    vendor_.events = fan_out(notification.get(), 100);
+    EXPECT_TRUE(take_in(vendor_, delivery_, connection_, origin_).verdict.ok());
+    vendor_.events = fan_out(notification.get(), 101);
+    const Intake refused = take_in(vendor_, delivery_, connection_, origin_);
+    EXPECT_EQ(refused.verdict.rejection, Rejection::too_large);
+    EXPECT_EQ(http_status(refused.verdict.rejection), 413);
+    EXPECT_EQ(refused.verdict.reason, "one vendor event names more than 100 recipients");
+    EXPECT_TRUE(refused.events.empty());
+    // Separate vendor events count apart (a SendGrid batch of 101 events).
+    std::vector<Event> batch;
+    for (int i = 0; i < 101; ++i) {
+        batch.push_back(event_for("a@x", "k"));
+        batch.back().dedup_key += std::to_string(i);
+    }
+    vendor_.events = batch;
+    EXPECT_TRUE(take_in(vendor_, delivery_, connection_, origin_).verdict.ok());
+}
+
+TEST_F(TakeIn, M1MoreBytesThanTheStoreLimitIsTooLarge) {
+    // Metadata copied into every recipient's event amplifies a small body.
+    JsonPtr notification(json_pack("{s:s}", "kind", "bounce"));
+    std::vector<Event> events = fan_out(notification.get(), 50);
+    for (Event& event : events) event.metadata_json = R"({"pad":")" + std::string(3000, 'x') + "\"}";
+    vendor_.events = events;
+    const std::size_t limit = store_byte_limit(delivery_.body().size(), events.size());
+    EXPECT_EQ(limit, 4 * 2 + 50 * 1024 + 64 * 1024u);
+    const Intake refused = take_in(vendor_, delivery_, connection_, origin_);
+    EXPECT_EQ(refused.verdict.rejection, Rejection::too_large);
+    EXPECT_EQ(refused.verdict.reason,
+              "the events would store more than " + std::to_string(limit) + " bytes");
+    EXPECT_TRUE(refused.events.empty());
+    events.resize(20);
+    vendor_.events = events;
+    EXPECT_TRUE(take_in(vendor_, delivery_, connection_, origin_).verdict.ok());
 }
 
 TEST(Verdict, HttpAnswers) {
