@@ -200,6 +200,15 @@ std::optional<PublicKey> PublicKey::from_rsa_components(std::string_view modulus
 
 bool PublicKey::is_rsa() const { return EVP_PKEY_is_a(key_.get(), "RSA") == 1; }
 
+bool PublicKey::is_p256() const {
+    char group[64];
+    std::size_t length = 0;
+    return EVP_PKEY_is_a(key_.get(), "EC") == 1 &&
+           EVP_PKEY_get_utf8_string_param(key_.get(), OSSL_PKEY_PARAM_GROUP_NAME, group,
+                                          sizeof group, &length) == 1 &&
+           std::string_view(group, length) == SN_X9_62_prime256v1;
+}
+
 bool PublicKey::verify(DigestAlgorithm algorithm,
                        std::initializer_list<std::string_view> parts,
                        std::string_view signature) const {

@@ -44,6 +44,8 @@ class PublicKey {
     // Vendors that sign with one algorithm refuse other keys at load time
     // rather than failing every request.
     bool is_rsa() const;
+    // An ECDSA key on P-256 (prime256v1), the curve SendGrid signs with.
+    bool is_p256() const;
 
   private:
     explicit PublicKey(EVP_PKEY* key);

@@ -2,7 +2,9 @@
 // crypto.hpp: HMAC against the RFC vectors, digests, public-key checks
 // against the vendors' official vectors and keys made in the test.
 #include <gtest/gtest.h>
+#include <openssl/ec.h>
 #include <openssl/err.h>
+#include <openssl/x509.h>
 
 #include "core/crypto.hpp"
 #include "core/encoding.hpp"
@@ -247,6 +249,34 @@ TEST(PublicKey, GeneratedEcKeyRoundTrip) {
     const auto other = PublicKey::from_der(stranger.public_der());
     ASSERT_TRUE(other);
     EXPECT_FALSE(other->verify(DigestAlgorithm::sha256, {"1700000000", "[]\r\n"}, signature));
+}
+
+// SendGrid signs with P-256 only: a key on another curve, or an RSA key,
+// is refused when the connection is loaded (and by `mailhook connection`).
+TEST(PublicKey, KnowsItsKind) {
+    const auto p256 = PublicKey::from_der(EcKey().public_der());
+    ASSERT_TRUE(p256);
+    EXPECT_TRUE(p256->is_p256());
+    EXPECT_FALSE(p256->is_rsa());
+
+    const auto rsa = PublicKey::from_certificate_pem(
+        test::read_file("t/vectors/aws_sns_signing_cert_7ff5318490ec183fbaddaa2a969abfda.pem"));
+    ASSERT_TRUE(rsa);
+    EXPECT_TRUE(rsa->is_rsa());
+    EXPECT_FALSE(rsa->is_p256());
+
+    EVP_PKEY* p384 = EVP_EC_gen("P-384");
+    ASSERT_NE(p384, nullptr);
+    unsigned char* der = nullptr;
+    const int length = i2d_PUBKEY(p384, &der);
+    ASSERT_GT(length, 0);
+    const auto key = PublicKey::from_der(
+        std::string_view(reinterpret_cast<const char*>(der), static_cast<std::size_t>(length)));
+    OPENSSL_free(der);
+    EVP_PKEY_free(p384);
+    ASSERT_TRUE(key);
+    EXPECT_FALSE(key->is_p256());
+    EXPECT_FALSE(key->is_rsa());
 }
 
 TEST(PublicKey, GarbageSignaturesAreFalseNotErrors) {

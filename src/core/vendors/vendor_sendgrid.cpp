@@ -121,10 +121,10 @@ class SendGrid final : public Vendor {
         connection.public_keys.clear();
         for (const std::string& secret : connection.secrets) {
             auto key = parse_key(secret);
-            if (!key) {
+            if (!key || !key->is_p256()) {
                 return Verdict::reject(Rejection::misconfigured,
                                        "secret is not a SendGrid verification key "
-                                       "(base64 DER or PEM public key)");
+                                       "(a P-256 public key, base64 DER or PEM)");
             }
             connection.public_keys.push_back(std::move(*key));
         }
