@@ -22,6 +22,8 @@ NGINX_BIN ?= $(shell command -v nginx 2>/dev/null || echo /usr/sbin/nginx)
 BUILD ?= build
 RUN_DIR := run
 MODULE := $(BUILD)/modules/ngx_http_mailhook_module.so
+CLI_BIN := $(BUILD)/bin/mailhook
+# mailhook-token, the former token tool: a link to mailhook (one more release)
 TOKEN_BIN := $(BUILD)/bin/mailhook-token
 CORE_LIB := $(BUILD)/libmailhook_core.a
 
@@ -30,7 +32,7 @@ NGINX_SRCS := $(wildcard src/nginx/*.cpp)
 ALL_HDRS := $(wildcard src/core/*.hpp src/core/vendors/*.hpp src/nginx/*.hpp)
 
 # Flags of everything built outside nginx (core library, unit tests, the
-# token tool); the module's own objects get nginx's flags.
+# mailhook command); the module's own objects get nginx's flags.
 CXXFLAGS ?= -O1 -g
 WARNINGS := -W -Wall -Wextra -Werror -Wno-unused-parameter
 CORE_CXXFLAGS = -std=c++17 $(WARNINGS) -Isrc $(CXXFLAGS)
@@ -45,10 +47,10 @@ define update_key
 @if [ "$$(cat $@ 2>/dev/null)" != "$(1)" ]; then echo "$(1)" > $@; fi
 endef
 
-all: module token
+all: module cli
 
 define HELP
-make              the module (build/modules/) and build/bin/mailhook-token
+make              the module (build/modules/) and build/bin/mailhook (the command)
 make run          install the build/run packages, build, start Redis and nginx on loopback
 make stop         stop them
 make test         install the test packages, build, run unit + integration tests
@@ -78,4 +80,4 @@ clean:
 FORCE:
 
 include mk/deps.mk mk/module.mk mk/unit.mk mk/integration.mk mk/sanitizers.mk \
-	mk/fuzz.mk mk/run.mk mk/bench.mk mk/deb.mk mk/upstream.mk
+	mk/cli.mk mk/fuzz.mk mk/run.mk mk/bench.mk mk/deb.mk mk/upstream.mk

@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # Everything built outside nginx: one object per source under $(BUILD)/obj/
 # (with -MMD -MP dependency files, so an edit rebuilds what includes it),
-# the core as $(CORE_LIB), and what links it: the unit tests, the token tool
-# (and the core bench, mk/bench.mk).
+# the core as $(CORE_LIB), and what links it: the unit tests (and the
+# mailhook command, mk/cli.mk; the core bench, mk/bench.mk).
 
 OBJ_DIR := $(BUILD)/obj
 objects_of = $(patsubst %.cpp,$(OBJ_DIR)/%.o,$(1))
@@ -12,11 +12,9 @@ UNIT_SRCS := $(wildcard t/unit/*.cpp)
 UNIT_OBJS := $(call objects_of,$(UNIT_SRCS))
 UNIT_BIN := $(BUILD)/unit/mailhook_unit
 UNIT_LIBS := -lgtest -lgtest_main -lpthread $(CORE_LIBS)
-TOKEN_OBJS := $(call objects_of,src/cli/mailhook_token.cpp)
 
-.PHONY: token unit test-unit
+.PHONY: unit test-unit
 
-token: $(TOKEN_BIN)
 unit: $(UNIT_BIN)
 
 test-unit: $(UNIT_BIN)
@@ -46,8 +44,4 @@ $(UNIT_BIN): $(UNIT_OBJS) $(CORE_LIB) $(SOURCES_KEY)
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) -o $@ $(UNIT_OBJS) $(CORE_LIB) $(UNIT_LIBS)
 
-$(TOKEN_BIN): $(TOKEN_OBJS) $(CORE_LIB)
-	@mkdir -p $(dir $@)
-	$(CXX) $(CXXFLAGS) -o $@ $(TOKEN_OBJS) $(CORE_LIB) $(CORE_LIBS)
-
--include $(patsubst %.o,%.d,$(CORE_OBJS) $(UNIT_OBJS) $(TOKEN_OBJS))
+-include $(patsubst %.o,%.d,$(CORE_OBJS) $(UNIT_OBJS))

@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: BSD-2-Clause
-// mailhook-token: makes and checks tracking tokens with the module's own core
-// code (src/core/tracking_token.cpp).
+// mailhook token: makes and checks tracking tokens with the module's own core
+// code (src/core/tracking_token.cpp). `mailhook-token` (a link to mailhook)
+// is the same command, kept for one release.
 //
-//   mailhook-token sign --key-id k1 --key SECRET --connection c1 --recipient a@b.c
+//   mailhook token sign --key-id k1 --key SECRET --connection c1 --recipient a@b.c
 //                       [--message-id m1] [--campaign x] [--tenant t]
 //                       [--url https://...] [--ttl SECONDS | --expires EPOCH]
 //                       [--base https://track.example.com/t]
-//   mailhook-token verify --key-id k1 --key SECRET [--key-id k2 --key SECRET2]
+//   mailhook token verify --key-id k1 --key SECRET [--key-id k2 --key SECRET2]
 //                         [--click] TOKEN-or-URL
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -17,8 +19,11 @@
 #include <string>
 #include <vector>
 
+#include "cli.hpp"
+#include "commands.hpp"
 #include "core/tracking_token.hpp"
 
+namespace mailhook::cli {
 namespace {
 
 using mailhook::TrackingClaims;
@@ -26,20 +31,18 @@ using mailhook::TrackingKind;
 
 constexpr const char* kUsage =
     "usage:\n"
-    "  mailhook-token sign --key-id ID (--key SECRET | --key-file PATH)\n"
+    "  mailhook token sign --key-id ID (--key SECRET | --key-file PATH)\n"
     "                      --connection ID --recipient ADDRESS [--message-id ID]\n"
     "                      [--campaign ID] [--tenant NAME] [--url URL]\n"
     "                      [--ttl SECONDS | --expires EPOCH] [--base URL]\n"
     "      prints the token; with --base, the pixel URL BASE/o/TOKEN.gif or,\n"
     "      with --url, the click URL BASE/c/TOKEN\n"
-    "  mailhook-token verify --key-id ID (--key SECRET | --key-file PATH) ...\n"
+    "  mailhook token verify --key-id ID (--key SECRET | --key-file PATH) ...\n"
     "                        [--click] TOKEN-or-URL\n"
     "      prints the payload and exits 0 when valid, else the reason and exits 1\n";
 
-[[noreturn]] void usage(const std::string& problem = {}) {
-    if (!problem.empty()) std::cerr << "mailhook-token: " << problem << "\n";
-    std::cerr << kUsage;
-    std::exit(2);
+[[noreturn]] void usage(const std::string& problem) {
+    throw UsageError(problem + "\n" + kUsage);
 }
 
 std::int64_t now_seconds() {
@@ -78,13 +81,13 @@ struct Options {
     std::vector<std::string> positional;
 };
 
-Options parse(int argc, char** argv) {
+Options parse(const Words& words) {
     Options o;
-    for (int i = 2; i < argc; ++i) {
-        const std::string flag = argv[i];
+    for (std::size_t i = 1; i < words.size(); ++i) {
+        const std::string flag = words[i];
         const auto value = [&]() -> std::string {
-            if (i + 1 >= argc) usage(flag + " needs a value");
-            return argv[++i];
+            if (i + 1 >= words.size()) usage(flag + " needs a value");
+            return words[++i];
         };
         if (flag == "--key-id") o.key_ids.push_back(value());
         else if (flag == "--key") o.keys.push_back(value());
@@ -99,7 +102,6 @@ Options parse(int argc, char** argv) {
         else if (flag == "--ttl") o.ttl = parse_int(flag, value());
         else if (flag == "--base") o.base = value();
         else if (flag == "--click") o.click = true;
-        else if (flag == "-h" || flag == "--help") usage();
         else if (!flag.empty() && flag[0] == '-') usage("unknown option " + flag);
         else o.positional.push_back(flag);
     }
@@ -123,8 +125,7 @@ int sign(Options& o) {
     }
     const std::string token = mailhook::sign_tracking_token(o.claims, o.keys.front());
     if (token.empty()) {
-        std::cerr << "mailhook-token: signing failed\n";
-        return 1;
+        throw Failure("signing failed");
     }
     if (o.base.empty()) {
         std::cout << token << "\n";
@@ -170,16 +171,17 @@ int verify(const Options& o) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-    if (argc < 2) usage();
-    const std::string command = argv[1];
-    if (command == "-h" || command == "--help") usage();
-    if (command != "sign" && command != "verify") usage("unknown command " + command);
-    Options options = parse(argc, argv);
-    try {
-        return command == "sign" ? sign(options) : verify(options);
-    } catch (const std::exception& e) {
-        std::cerr << "mailhook-token: " << e.what() << "\n";
-        return 1;
+int token_command(const Words& words) {
+    if (words.empty()) usage("token needs sign or verify");
+    const std::string& command = words.front();
+    if (command == "-h" || command == "--help" ||
+        std::find(words.begin(), words.end(), "--help") != words.end()) {
+        std::cout << kUsage;
+        return 0;
     }
+    if (command != "sign" && command != "verify") usage("unknown token command " + command);
+    Options options = parse(words);
+    return command == "sign" ? sign(options) : verify(options);
 }
+
+}  // namespace mailhook::cli
