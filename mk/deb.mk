@@ -14,20 +14,22 @@ DEB_DIR := $(BUILD)/deb
 DEB_SRC_DIR := $(DEB_DIR)/mailhook-$(DEB_VERSION)
 DEB := $(DEB_DIR)/libnginx-mod-http-mailhook_$(DEB_VERSION)_$(DEB_ARCH).deb
 DEB_INPUTS := config config.make README.md conf.example $(CORE_SRCS) $(NGINX_SRCS) \
-	$(ALL_HDRS) $(shell find packaging/debian docs -type f 2>/dev/null)
+	$(ALL_HDRS) $(shell find packaging/debian docs -type f 2>/dev/null) \
+	Makefile $(wildcard mk/*.mk src/cli/*)
 DEB_MAINTAINER := mailhook maintainers <maintainers@users.noreply.b-seed-62d7a4c5.example>
 
 .PHONY: deb
 
 deb: $(DEB)
 
-# A scratch source package under build/deb: the module sources, README,
-# docs/, conf.example and packaging/debian as debian/, with a changelog written
+# A scratch source package under build/deb: the module and command sources,
+# the Makefile (it builds the command), README, docs/, conf.example and
+# packaging/debian as debian/, with a changelog written
 # from VERSION. dpkg-buildpackage leaves the .deb beside it.
 $(DEB): $(DEB_INPUTS) | $(DEPS_DEB)
 	rm -rf $(DEB_SRC_DIR) $(DEB_DIR)/libnginx-mod-http-mailhook_* $(DEB_DIR)/mailhook_*
 	mkdir -p $(DEB_SRC_DIR)
-	cp -a config config.make README.md docs conf.example src $(DEB_SRC_DIR)/
+	cp -a config config.make README.md docs conf.example src Makefile mk $(DEB_SRC_DIR)/
 	cp -a packaging/debian $(DEB_SRC_DIR)/debian
 	when=$$(git log -1 --format=%ct 2>/dev/null || date +%s); \
 	printf '%s\n' "mailhook ($(DEB_VERSION)) unstable; urgency=medium" "" \

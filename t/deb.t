@@ -85,6 +85,11 @@ ok(-f "/usr/share/doc/$pkg/examples/conf.example", 'conf.example shipped as exam
 ok(-f "/usr/share/doc/$pkg/README.md.gz", 'README shipped');
 ok(-f "/usr/share/doc/$pkg/docs/directives.md.gz" && -f "/usr/share/doc/$pkg/docs/vendors/ses.md.gz",
     'docs/ shipped beside it');
+my $cli = '/usr/bin/mailhook';
+ok(-x $cli, "the mailhook command in $cli");
+$out = `$cli --help 2>&1`;
+is($?, 0, 'mailhook --help runs');
+like($out, qr/^  connection /m, 'and lists its commands');
 
 # The nginx ABI pin: the package depends on the nginx-abi-* virtual package
 # that the installed nginx provides.
@@ -153,7 +158,7 @@ CONF
     my $started = $? == 0;
     ok($started, 'system nginx starts with the packaged module') or diag($out);
     SKIP: {
-        skip('nginx did not start', 4) unless $started;
+        skip('nginx did not start', 5) unless $started;
         eval {
             Mailhook::Test::wait_for('nginx pid', 10, sub { -s "$dir/nginx.pid" });
             Mailhook::Test::wait_for('nginx port', 10, sub { Mailhook::Test::_port_open($port) });
@@ -169,6 +174,9 @@ CONF
             is(scalar @events, 1, 'one event in the Redis stream');
             is_deeply([map { $_ // 'null' } @{$events[0] // {}}{qw(vendor connection tenant recipient)}],
                 ['inboxroad', 'deb1', 'pkg', 'user@example.com'], 'the event as normalized');
+            my $line = `MAILHOOK_REDIS=127.0.0.1:$redis_port $cli tail --from 0 --count 1 2>&1`;
+            like($line, qr{^\S+Z bounced inboxroad/deb1 user\@example\.com undetermined$},
+                'the packaged mailhook command reads it from Redis');
             1;
         } or fail("serving through the packaged module: $@");
     }
@@ -183,6 +191,7 @@ is($?, 0, "apt-get purge $pkg") or diag($out);
 $installed = 0 unless $?;
 ok(!installed_version(), 'package no longer installed');
 ok(!-e $so, 'module file removed');
+ok(!-e $cli, 'mailhook command removed');
 ok(!-e $available, 'modules-available file removed');
 ok(!-l $enabled && !-e $enabled, 'modules-enabled link removed');
 ok(!-l "$enabled.removed", 'no .removed link left');
