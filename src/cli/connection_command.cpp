@@ -284,7 +284,7 @@ int edit(const std::string& action, const StoreCommand& command, Edit how) {
     const FieldCheck check = check_fields(id, outcome.after);
     std::cout << "connection " << id << " " << action << " ("
               << outcome.after.at("vendor") << ", " << state_name(check) << ")";
-    if (outcome.after.count("secret_next")) std::cout << ", rotating: both secrets verify";
+    if (outcome.after.count("secret_next")) std::cout << "; secret and secret_next both verify";
     std::cout << "\nworkers see it within mailhook_connection_cache (10s by default)\n";
     return 0;
 }
@@ -315,7 +315,7 @@ const Action kActions[] = {
      [](const StoreCommand& c) {
          const char* done = c.args.has("--finish")   ? "rotated: secret_next is the secret now"
                             : c.args.has("--cancel") ? "rotation cancelled"
-                                                     : "rotating";
+                                                     : "rotation started";
          return edit(done, c, rotate_edit);
      }},
 };
