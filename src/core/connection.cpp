@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include "connection.hpp"
 
+#include "key_layout.hpp"
+
 #include "encoding.hpp"
 
 namespace mailhook {
@@ -61,6 +63,11 @@ std::optional<Connection> connection_from_fields(std::string_view id,
     }
     if (connection.vendor.empty()) {
         error = "no vendor field";
+        return std::nullopt;
+    }
+    // The tenant names keys and may be their hash tag (key_layout.hpp).
+    if (connection.tenant && !is_valid_key_scope(*connection.tenant)) {
+        error = "tenant must be 1 to 128 bytes without braces or control characters";
         return std::nullopt;
     }
     if (!secret.empty()) connection.secrets.push_back(std::move(secret));

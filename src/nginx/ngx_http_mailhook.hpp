@@ -33,6 +33,9 @@ struct MainConf {
     ngx_msec_t redis_connect_timeout;
     ngx_msec_t connection_cache_ttl;
     ngx_str_t key_prefix;       // dedup:, suppression:, connection:, ... follow it
+    // mailhook_key_hash_tag: buckets=N (N > 0), tenant, or neither (off).
+    ngx_uint_t key_buckets;
+    ngx_flag_t key_tenant_tag;
     ngx_path_t* spool_path;     // NULL: no spool
     off_t spool_max_size;
     ngx_flag_t used;     // some location has `mailhook;` or `mailhook_status;`

@@ -320,23 +320,31 @@ StorePolicy store_policy(ngx_http_request_t* r) {
     return policy;
 }
 
+// The next script call of the request.
+void send_store_call(RequestCtx* ctx) {
+    ModuleState& state = state_of(ctx);
+    auto* ticket = new WaitTicket{ctx};
+    if (!state.link || !state.link->eval(state.store_script,
+                                         ctx->store_calls[ctx->calls_stored],
+                                         on_redis_outcome, ticket)) {
+        delete ticket;
+        spool(ctx, "redis is not connected");
+        return;
+    }
+    wait_for(ctx, ticket);
+}
+
 void store(RequestCtx* ctx, const Intake& intake) {
     ctx->stage = Stage::storing;
     StoreKeys evaluated;
     const Connection& connection = *ctx->connection;
     const StoreTarget target{ctx->vendor->name(), connection.id,
                              connection.suppression_scope()};
-    ctx->store_args = std::make_shared<const RespArgs>(store_script_args(
-        intake, target, store_keys_for(ctx->r, evaluated), store_policy(ctx->r)));
-    ModuleState& state = state_of(ctx);
-    auto* ticket = new WaitTicket{ctx};
-    if (!state.link ||
-        !state.link->eval(state.store_script, ctx->store_args, on_redis_outcome, ticket)) {
-        delete ticket;
-        spool(ctx, "redis is not connected");
-        return;
+    for (RespArgs& call : store_script_calls(intake, target, store_keys_for(ctx->r, evaluated),
+                                             store_policy(ctx->r))) {
+        ctx->store_calls.push_back(std::make_shared<const RespArgs>(std::move(call)));
     }
-    wait_for(ctx, ticket);
+    send_store_call(ctx);
 }
 
 void stored(RequestCtx* ctx, const StepResult& step) {
@@ -359,13 +367,19 @@ void stored(RequestCtx* ctx, const StepResult& step) {
                                                          : outcome.error)));
         return;
     }
-    const long long stored = reply->element[0]->integer;
-    const long long duplicates = reply->element[1]->integer;
-    if (stored < 0) {
+    if (reply->element[0]->integer < 0) {
         finish(ctx, rejected(ctx, NGX_HTTP_UNAUTHORIZED, "replay",
                              "one-time token already used for another event"));
         return;
     }
+    ctx->stored_events += reply->element[0]->integer;
+    ctx->duplicate_events += reply->element[1]->integer;
+    if (++ctx->calls_stored < ctx->store_calls.size()) {
+        send_store_call(ctx);
+        return;
+    }
+    const std::int64_t stored = ctx->stored_events;
+    const std::int64_t duplicates = ctx->duplicate_events;
     ctx->duplicates = static_cast<ngx_int_t>(duplicates);
     ctx->result = stored == 0 && duplicates > 0 ? "duplicate" : "stored";
     state_of(ctx).metrics.events(ctx->vendor->name(), static_cast<std::uint64_t>(stored),
@@ -392,7 +406,12 @@ void spool(RequestCtx* ctx, std::string_view why) {
                   &ctx->vendor_name, &ctx->connection_id, &id, why.size(), why.data());
     auto* ticket = new WaitTicket{ctx};
     ctx->waiting = ticket;  // no deadline: the append ends in this loop iteration
-    state.spool->append(state.store_script.sha1, *ctx->store_args, ticket);
+    // The calls not stored yet, in one group commit: the last one's outcome
+    // is every one's.
+    for (std::size_t i = ctx->calls_stored; i + 1 < ctx->store_calls.size(); ++i) {
+        state.spool->append(state.store_script.sha1, *ctx->store_calls[i], nullptr);
+    }
+    state.spool->append(state.store_script.sha1, *ctx->store_calls.back(), ticket);
 }
 
 void spooled(RequestCtx* ctx, const StepResult& step) {
@@ -402,14 +421,17 @@ void spooled(RequestCtx* ctx, const StepResult& step) {
         return;
     }
     ctx->result = "spooled";
-    ctx->duplicates = 0;
-    state_of(ctx).metrics.spooled(ctx->vendor->name(), static_cast<std::uint64_t>(ctx->events));
+    ctx->duplicates = static_cast<ngx_int_t>(ctx->duplicate_events);
+    // Calls stored before Redis failed count as stored; the rest is spooled.
+    const std::int64_t spooled = ctx->events - ctx->stored_events - ctx->duplicate_events;
+    state_of(ctx).metrics.spooled(ctx->vendor->name(), static_cast<std::uint64_t>(spooled));
     if (!ctx->confirm_url.empty()) {
         // The control entry is durable in the spool: confirm now.
         start_confirmation(ctx, ctx->confirm_url);
     }
-    finish(ctx, {NGX_HTTP_OK, "{\"stored\":0,\"duplicates\":0,\"spooled\":" +
-                                  std::to_string(ctx->events) + "}\n"});
+    finish(ctx, {NGX_HTTP_OK, "{\"stored\":" + std::to_string(ctx->stored_events) +
+                                  ",\"duplicates\":" + std::to_string(ctx->duplicate_events) +
+                                  ",\"spooled\":" + std::to_string(spooled) + "}\n"});
 }
 
 // --- waiting and going on -----------------------------------------------------------

@@ -2,6 +2,7 @@
 // Module definition: directives, configuration, worker start and exit.
 #include <cstring>
 
+#include "../core/key_slot.hpp"
 #include "../core/store_script.hpp"
 #include "../core/tracking_store.hpp"
 #include "../core/vendor.hpp"
@@ -194,6 +195,33 @@ char* set_connection(ngx_conf_t* cf, ngx_command_t*, void* conf) {
     return NGX_CONF_OK;
 }
 
+// mailhook_key_hash_tag off | buckets[=<number>] | tenant;
+char* set_key_hash_tag(ngx_conf_t* cf, ngx_command_t*, void* conf) {
+    auto* mcf = static_cast<MainConf*>(conf);
+    const std::string_view value = to_view(static_cast<ngx_str_t*>(cf->args->elts)[1]);
+    if (value == "off") return NGX_CONF_OK;
+    if (value == "tenant") {
+        mcf->key_tenant_tag = 1;
+        return NGX_CONF_OK;
+    }
+    if (value == "buckets") {
+        mcf->key_buckets = kDefaultKeyBuckets;
+        return NGX_CONF_OK;
+    }
+    constexpr std::string_view kBuckets = "buckets=";
+    if (value.substr(0, kBuckets.size()) == kBuckets) {
+        ngx_str_t number = {value.size() - kBuckets.size(),
+                            const_cast<u_char*>(
+                                reinterpret_cast<const u_char*>(value.data()) + kBuckets.size())};
+        const ngx_int_t buckets = ngx_atoi(number.data, number.len);
+        if (buckets >= 1 && buckets <= static_cast<ngx_int_t>(kClusterSlots)) {
+            mcf->key_buckets = static_cast<ngx_uint_t>(buckets);
+            return NGX_CONF_OK;
+        }
+    }
+    return const_cast<char*>("must be off, buckets, buckets=<1 to 16384> or tenant");
+}
+
 // mailhook_spool <dir> [max_size=<size>];
 char* set_spool(ngx_conf_t* cf, ngx_command_t*, void* conf) {
     auto* mcf = static_cast<MainConf*>(conf);
@@ -304,6 +332,8 @@ ngx_command_t commands[] = {
     {ngx_string("mailhook_key_prefix"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1,
      ngx_conf_set_str_slot, NGX_HTTP_MAIN_CONF_OFFSET, MAILHOOK_MAIN_OFFSET(key_prefix),
      nullptr},
+    {ngx_string("mailhook_key_hash_tag"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1,
+     set_key_hash_tag, NGX_HTTP_MAIN_CONF_OFFSET, 0, nullptr},
     {ngx_string("mailhook_spool"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE12, set_spool,
      NGX_HTTP_MAIN_CONF_OFFSET, 0, nullptr},
     {ngx_string("mailhook_connection"), NGX_HTTP_MAIN_CONF | NGX_CONF_2MORE,
@@ -475,6 +505,11 @@ bool build_store_keys(ngx_conf_t* cf, LocConf* conf) {
         return false;
     }
     keys->prefix = std::string(to_view(mcf->key_prefix));
+    if (mcf->key_tenant_tag) {
+        keys->tags = KeyTags::tenant;
+    } else if (mcf->key_buckets > 0) {
+        keys->use_buckets(static_cast<std::uint32_t>(mcf->key_buckets));
+    }
     keys->stream = constant_or(conf->stream, "mailhook:events");
     keys->suppression_stream =
         constant_or(conf->suppression_stream, "mailhook:suppression-events");

@@ -52,7 +52,12 @@ struct RequestCtx {
     std::shared_ptr<const Connection> connection;
     WaitTicket* waiting = nullptr;  // the Redis call or spool append waited for
     RequestTimer timer;             // mailhook_redis_timeout of that call
-    std::shared_ptr<const RespArgs> store_args;  // what the spool keeps, too
+    // The request's script calls (store_script_calls), sent one after the
+    // other; the spool keeps those not stored yet.
+    std::vector<std::shared_ptr<const RespArgs>> store_calls;
+    std::size_t calls_stored = 0;
+    std::int64_t stored_events = 0;
+    std::int64_t duplicate_events = 0;
     std::string confirm_url;  // confirmed once the control entry is stored
     FetchState fetch;         // requests on the vendor's behalf
 

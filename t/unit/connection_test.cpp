@@ -38,6 +38,19 @@ TEST(ConnectionFromFields, NoTenantScopesSuppressionToTheConnection) {
     EXPECT_TRUE(connection->secrets.empty());
 }
 
+TEST(ConnectionFromFields, TenantsThatCannotNameKeysAreRefused) {
+    std::string error;
+    for (const std::string& tenant :
+         std::vector<std::string>{"a{b", "a}b", std::string(129, 't'), "a\nb"}) {
+        EXPECT_FALSE(connection_from_fields("c", {{"vendor", "smtp2go"}, {"tenant", tenant}},
+                                            error))
+            << tenant;
+        EXPECT_EQ(error, "tenant must be 1 to 128 bytes without braces or control characters");
+    }
+    EXPECT_TRUE(connection_from_fields(
+        "c", {{"vendor", "smtp2go"}, {"tenant", std::string(128, 't')}}, error));
+}
+
 TEST(ConnectionFromFields, DisabledOrVendorless) {
     std::string error;
     for (const FieldList& fields : {

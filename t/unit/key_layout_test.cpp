@@ -84,6 +84,19 @@ TEST(KeyLayout, BucketTagsSpreadEvenlyOverTheSlots) {
     EXPECT_THROW(bucket_tags(16385), std::invalid_argument);
 }
 
+TEST(KeyLayout, TheDefaultTagsAsDocumented) {
+    const std::string docs = test::read_file("docs/events.md");
+    const std::size_t at = docs.find("default tags, bucket 0 first:\n\n```\n");
+    ASSERT_NE(at, std::string::npos);
+    const std::size_t start = docs.find("```\n", at) + 4;
+    std::string listed = docs.substr(start, docs.find('\n', start) - start);
+    std::string expected;
+    for (const std::string& tag : bucket_tags(kDefaultKeyBuckets)) {
+        expected += (expected.empty() ? "" : " ") + tag;
+    }
+    EXPECT_EQ(listed, expected);
+}
+
 TEST(KeyLayout, ScopesSpreadOverTheBuckets) {
     std::vector<int> count(64);
     for (int i = 0; i < 6400; ++i) ++count[bucket_of("tenant-" + std::to_string(i), 64)];
