@@ -36,7 +36,7 @@ ALL_HDRS := $(wildcard src/core/*.hpp src/core/vendors/*.hpp src/nginx/*.hpp)
 CXXFLAGS ?= -O1 -g
 WARNINGS := -W -Wall -Wextra -Werror -Wno-unused-parameter
 CORE_CXXFLAGS = -std=c++17 $(WARNINGS) -Isrc $(CXXFLAGS)
-CORE_LIBS := -ljansson -lcrypto
+CORE_LIBS := -ljansson -lcrypto -l:libhiredis.a
 
 .PHONY: all help test clean FORCE
 

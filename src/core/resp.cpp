@@ -40,4 +40,26 @@ std::string resp_command(std::initializer_list<std::string_view> head,
     return out;
 }
 
+std::vector<std::string_view> resp_bulk_strings(std::string_view encoded, std::size_t max) {
+    std::vector<std::string_view> out;
+    while (out.size() < max && !encoded.empty() && encoded[0] == '$') {
+        const std::size_t end = encoded.find("\r\n");
+        if (end == std::string_view::npos || end == 1 || end > 11) {
+            break;
+        }
+        std::size_t length = 0;
+        for (const char c : encoded.substr(1, end - 1)) {
+            if (c < '0' || c > '9') return out;
+            length = length * 10 + static_cast<std::size_t>(c - '0');
+        }
+        const std::size_t start = end + 2;
+        if (encoded.size() < start + length + 2) {
+            break;
+        }
+        out.push_back(encoded.substr(start, length));
+        encoded.remove_prefix(start + length + 2);
+    }
+    return out;
+}
+
 }  // namespace mailhook

@@ -7,6 +7,7 @@
 #include <initializer_list>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace mailhook {
 
@@ -36,5 +37,9 @@ class RespArgs {
 
 std::string resp_command(std::initializer_list<std::string_view> head,
                          const RespArgs& tail = RespArgs());
+
+// The first `max` bulk strings of RespArgs::encoded() (fewer when the
+// arguments end or are not bulk strings), for logs.
+std::vector<std::string_view> resp_bulk_strings(std::string_view encoded, std::size_t max);
 
 }  // namespace mailhook
