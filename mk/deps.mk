@@ -8,7 +8,8 @@
 
 PACKAGES_build := nginx nginx-dev libhiredis-dev libjansson-dev libssl-dev \
 	redis-server redis-tools g++ make perl openssl curl
-PACKAGES_test := libgtest-dev libredis-perl libcryptx-perl python3-jsonschema chromium
+PACKAGES_test := libgtest-dev libredis-perl libcryptx-perl python3-jsonschema chromium \
+	libnet-dns-perl libnginx-mod-nchan
 PACKAGES_deb := build-essential debhelper dpkg-dev nginx nginx-dev \
 	libhiredis-dev libjansson-dev libssl-dev
 PACKAGES_bench := wrk valgrind

@@ -75,7 +75,7 @@ for my $failed ('f1', 'f2') {
     is($redis->exists("mailhook:dedup:$id"), 0, "no dedup key left behind for $failed");
 }
 is(scalar(my @keys = $redis->keys('mailhook:dedup:*')), 5, 'dedup keys only for the stored events');
-like($t->error_log, qr/store script failed: WRONGTYPE mailhook key mailhook:suppression:sg1/,
+like($t->error_log, qr/refused EVALSHA store script, keys .*: WRONGTYPE mailhook key mailhook:suppression:sg1/,
     'the Redis error is logged');
 $redis->del('mailhook:suppression:sg1');
 $r = post_batch(batch(event('f1'), event('f2', event => 'bounce', type => 'bounce', status => '5.1.1')));

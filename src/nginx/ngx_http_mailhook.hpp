@@ -27,10 +27,13 @@ inline std::string_view to_view(const ngx_str_t& s) {
 }
 
 struct MainConf {
-    ngx_str_t redis_address;   // host:port or unix:/path
-    ngx_str_t redis_password;
-    ngx_int_t redis_db;
+    // mailhook_redis itself is parsed into ModuleState::redis_settings.
     ngx_msec_t redis_connect_timeout;
+    ngx_str_t redis_ssl_trusted_certificate;
+    ngx_str_t redis_ssl_certificate;
+    ngx_str_t redis_ssl_certificate_key;
+    ngx_str_t redis_ssl_name;
+    ngx_flag_t redis_ssl_verify;
     ngx_msec_t connection_cache_ttl;
     ngx_str_t key_prefix;       // dedup:, suppression:, connection:, ... follow it
     // mailhook_key_hash_tag: buckets=N (N > 0), tenant, or neither (off).

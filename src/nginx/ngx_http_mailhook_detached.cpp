@@ -60,8 +60,8 @@ void submit_detached(ModuleState& state, std::unique_ptr<DetachedStore> job) noe
         auto in_flight = std::make_unique<InFlight>(InFlight{&state, std::move(job)});
         const DetachedStore& sent = *in_flight->job;
         ++state.detached.in_flight;
-        if (!state.link ||
-            !state.link->eval(*sent.script, sent.args, on_outcome, in_flight.get())) {
+        if (!state.redis ||
+            !state.redis->eval(*sent.script, sent.args, on_outcome, in_flight.get())) {
             --state.detached.in_flight;
             not_sent(state, sent, "redis is not connected");
             return;

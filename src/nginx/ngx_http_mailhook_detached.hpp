@@ -37,7 +37,7 @@ struct DetachedCounters {
 // store_detached() at once instead of piling up in memory.
 constexpr std::uint64_t kMaxDetachedInFlight = 10000;
 
-// Queues the script call on the worker's Redis link. Never blocks. When Redis cannot take it (down, connection
+// Queues the script call on the worker's Redis. Never blocks. When Redis cannot take it (down, connection
 // lost, too many waiting), it goes to the spool when there is one; a
 // script error is logged and counted as lost.
 void submit_detached(ModuleState& state, std::unique_ptr<DetachedStore> job) noexcept;

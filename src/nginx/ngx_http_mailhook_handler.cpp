@@ -52,7 +52,7 @@ ngx_int_t respond(RequestCtx* ctx, const Answer& answer);
 void finish(RequestCtx* ctx, const Answer& answer);
 Answer rejected(RequestCtx* ctx, ngx_uint_t status, std::string_view label,
                 std::string_view reason, ngx_uint_t level = NGX_LOG_WARN);
-Answer unavailable(RequestCtx* ctx, std::string_view why);
+Answer unavailable(RequestCtx* ctx, std::string_view why, ngx_uint_t level = NGX_LOG_ERR);
 Answer internal_error(RequestCtx* ctx, const std::exception& e);
 std::string error_body(std::string_view label);
 
@@ -145,9 +145,10 @@ void resolve(RequestCtx* ctx) {
         use_connection(ctx, copy);
         return;
     }
+    const std::string key = connection_key(ctx, id);
     auto* ticket = new WaitTicket{ctx};
-    if (!state.link || !state.link->call(resp_command({"HGETALL", connection_key(ctx, id)}),
-                                         on_redis_outcome, ticket)) {
+    if (!state.redis ||
+        !state.redis->call(key, resp_command({"HGETALL", key}), on_redis_outcome, ticket)) {
         delete ticket;
         lookup_failed(ctx, "redis is not connected");
         return;
@@ -324,9 +325,9 @@ StorePolicy store_policy(ngx_http_request_t* r) {
 void send_store_call(RequestCtx* ctx) {
     ModuleState& state = state_of(ctx);
     auto* ticket = new WaitTicket{ctx};
-    if (!state.link || !state.link->eval(state.store_script,
-                                         ctx->store_calls[ctx->calls_stored],
-                                         on_redis_outcome, ticket)) {
+    if (!state.redis || !state.redis->eval(state.store_script,
+                                           ctx->store_calls[ctx->calls_stored],
+                                           on_redis_outcome, ticket)) {
         delete ticket;
         spool(ctx, "redis is not connected");
         return;
@@ -357,14 +358,19 @@ void stored(RequestCtx* ctx, const StepResult& step) {
         spool(ctx, outcome.error);
         return;
     }
+    if (outcome.failure == RedisFailure::permanent) {
+        // Replaying it would fail the same way: never to the spool.
+        finish(ctx, unavailable(ctx, "redis refused the store script (" +
+                                         std::string(redis_error_code(outcome.error)) +
+                                         "; the cause is logged once)",
+                                NGX_LOG_WARN));
+        return;
+    }
     const redisReply* reply = outcome.reply;
-    if (outcome.failure == RedisFailure::permanent || reply->type != REDIS_REPLY_ARRAY ||
-        reply->elements != 2 || reply->element[0]->type != REDIS_REPLY_INTEGER ||
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
+        reply->element[0]->type != REDIS_REPLY_INTEGER ||
         reply->element[1]->type != REDIS_REPLY_INTEGER) {
-        finish(ctx, unavailable(ctx, "store script failed: " +
-                                         std::string(outcome.failure == RedisFailure::none
-                                                         ? "unexpected reply"
-                                                         : outcome.error)));
+        finish(ctx, unavailable(ctx, "store script failed: unexpected reply"));
         return;
     }
     if (reply->element[0]->integer < 0) {
@@ -516,8 +522,8 @@ void on_timeout(ngx_event_t* ev) noexcept {
     RequestCtx* ctx = reinterpret_cast<RequestTimer*>(ev)->ctx;
     ModuleState& state = state_of(ctx);  // the request may be freed by resume()
     resume(ctx, {StepResult::Kind::timed_out});
-    if (state.link) {
-        state.link->note_timeout();
+    if (state.redis) {
+        state.redis->note_timeout();
     }
 }
 
@@ -583,9 +589,9 @@ Answer rejected(RequestCtx* ctx, ngx_uint_t status, std::string_view label,
     return {status, error_body(label)};
 }
 
-Answer unavailable(RequestCtx* ctx, std::string_view why) {
+Answer unavailable(RequestCtx* ctx, std::string_view why, ngx_uint_t level) {
     const ngx_str_t id = request_id(ctx->r);
-    ngx_log_error(NGX_LOG_ERR, ctx->r->connection->log, 0,
+    ngx_log_error(level, ctx->r->connection->log, 0,
                   "mailhook: not stored vendor=%V connection=%V request_id=%V: %*s",
                   &ctx->vendor_name, &ctx->connection_id, &id, why.size(), why.data());
     ctx->result = "unavailable";

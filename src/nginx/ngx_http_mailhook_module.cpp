@@ -131,36 +131,6 @@ char* set_mailhook(ngx_conf_t* cf, ngx_command_t*, void* conf) {
     return NGX_CONF_OK;
 }
 
-char* set_redis(ngx_conf_t* cf, ngx_command_t*, void* conf) {
-    auto* mcf = static_cast<MainConf*>(conf);
-    if (mcf->redis_address.data != nullptr) {
-        return const_cast<char*>("is duplicate");
-    }
-    auto* args = static_cast<ngx_str_t*>(cf->args->elts);
-    mcf->redis_address = args[1];
-    for (ngx_uint_t i = 2; i < cf->args->nelts; ++i) {
-        const std::string_view arg = to_view(args[i]);
-        if (arg.substr(0, 9) == "password=") {
-            mcf->redis_password.data = args[i].data + 9;
-            mcf->redis_password.len = args[i].len - 9;
-        } else if (arg.substr(0, 3) == "db=") {
-            mcf->redis_db = ngx_atoi(args[i].data + 3, args[i].len - 3);
-            if (mcf->redis_db == NGX_ERROR) {
-                return const_cast<char*>("has an invalid \"db=\" value");
-            }
-        } else {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "invalid parameter \"%V\"",
-                               &args[i]);
-            return static_cast<char*>(NGX_CONF_ERROR);
-        }
-    }
-    RedisSettings probe;
-    if (!parse_redis_address(to_view(mcf->redis_address), probe)) {
-        return const_cast<char*>("has an invalid address");
-    }
-    return NGX_CONF_OK;
-}
-
 // mailhook_connection <id> vendor=<name> secret=<...> [name=value ...];
 char* set_connection(ngx_conf_t* cf, ngx_command_t*, void* conf) {
     auto* mcf = static_cast<MainConf*>(conf);
@@ -329,6 +299,21 @@ ngx_command_t commands[] = {
     {ngx_string("mailhook_redis_connect_timeout"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1,
      ngx_conf_set_msec_slot, NGX_HTTP_MAIN_CONF_OFFSET,
      MAILHOOK_MAIN_OFFSET(redis_connect_timeout), nullptr},
+    {ngx_string("mailhook_redis_ssl_trusted_certificate"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1,
+     ngx_conf_set_str_slot, NGX_HTTP_MAIN_CONF_OFFSET,
+     MAILHOOK_MAIN_OFFSET(redis_ssl_trusted_certificate), nullptr},
+    {ngx_string("mailhook_redis_ssl_certificate"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1,
+     ngx_conf_set_str_slot, NGX_HTTP_MAIN_CONF_OFFSET,
+     MAILHOOK_MAIN_OFFSET(redis_ssl_certificate), nullptr},
+    {ngx_string("mailhook_redis_ssl_certificate_key"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1,
+     ngx_conf_set_str_slot, NGX_HTTP_MAIN_CONF_OFFSET,
+     MAILHOOK_MAIN_OFFSET(redis_ssl_certificate_key), nullptr},
+    {ngx_string("mailhook_redis_ssl_name"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1,
+     ngx_conf_set_str_slot, NGX_HTTP_MAIN_CONF_OFFSET, MAILHOOK_MAIN_OFFSET(redis_ssl_name),
+     nullptr},
+    {ngx_string("mailhook_redis_ssl_verify"), NGX_HTTP_MAIN_CONF | NGX_CONF_FLAG,
+     ngx_conf_set_flag_slot, NGX_HTTP_MAIN_CONF_OFFSET, MAILHOOK_MAIN_OFFSET(redis_ssl_verify),
+     nullptr},
     {ngx_string("mailhook_key_prefix"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1,
      ngx_conf_set_str_slot, NGX_HTTP_MAIN_CONF_OFFSET, MAILHOOK_MAIN_OFFSET(key_prefix),
      nullptr},
@@ -413,8 +398,8 @@ void* create_main_conf(ngx_conf_t* cf) noexcept {
         if (mcf == nullptr) {
             return nullptr;
         }
-        mcf->redis_db = 0;
         mcf->redis_connect_timeout = NGX_CONF_UNSET_MSEC;
+        mcf->redis_ssl_verify = NGX_CONF_UNSET;
         mcf->connection_cache_ttl = NGX_CONF_UNSET_MSEC;
         mcf->state = pool_new<ModuleState>(cf->pool);
         return mcf->state == nullptr ? nullptr : mcf;
@@ -431,9 +416,6 @@ char* init_main_conf(ngx_conf_t* cf, void* conf) noexcept {
     if (mcf->key_prefix.data == nullptr) {
         ngx_str_set(&mcf->key_prefix, "mailhook:");
     }
-    if (mcf->redis_address.data == nullptr) {
-        ngx_str_set(&mcf->redis_address, "127.0.0.1:6379");
-    }
     ngx_str_t request_id_name = ngx_string("request_id");
     mcf->request_id_index = ngx_http_get_variable_index(cf, &request_id_name);
     if (mcf->request_id_index == NGX_ERROR) {
@@ -444,15 +426,11 @@ char* init_main_conf(ngx_conf_t* cf, void* conf) noexcept {
         if (mcf->metrics_zone == nullptr) {
             return static_cast<char*>(NGX_CONF_ERROR);
         }
+        if (char* rv = configure_redis(cf, mcf); rv != NGX_CONF_OK) {
+            return rv;
+        }
     }
     try {
-        RedisSettings& settings = mcf->state->redis_settings;
-        if (!parse_redis_address(to_view(mcf->redis_address), settings)) {
-            return const_cast<char*>("mailhook: invalid redis address");
-        }
-        settings.password = std::string(to_view(mcf->redis_password));
-        settings.db = mcf->redis_db;
-        settings.connect_timeout = mcf->redis_connect_timeout;
         if (mcf->spool_path != nullptr) {
             SpoolSettings spool;
             spool.dir = std::string(to_view(mcf->spool_path->name));
@@ -591,17 +569,17 @@ ngx_int_t init_process(ngx_cycle_t* cycle) noexcept {
         state.metrics = MetricsRecorder(
             mcf->metrics_zone ? static_cast<SharedMetrics*>(mcf->metrics_zone->data)
                               : nullptr);
-        state.link = std::make_unique<RedisLink>(state.redis_settings, cycle->log);
-        state.link->add_script(&state.store_script);
-        state.link->add_script(&state.tracking_script);
+        state.redis = std::make_unique<RedisClient>(state.redis_settings, cycle->log);
+        state.redis->add_script(&state.store_script);
+        state.redis->add_script(&state.tracking_script);
         if (state.spool_settings) {
             state.spool = std::make_unique<Spool>(*state.spool_settings, on_spooled,
                                                   &state.metrics, cycle->log);
-            state.spool->start(state.link.get(), {&state.store_script, &state.tracking_script});
+            state.spool->start(state.redis.get(), {&state.store_script, &state.tracking_script});
         }
-        state.link->set_state_hook(on_link_state, &state);
+        state.redis->set_state_hook(on_link_state, &state);
         state.metrics.redis_state(false, 0);
-        state.link->start();
+        state.redis->start();
     } catch (const std::exception& e) {
         ngx_log_error(NGX_LOG_EMERG, cycle->log, 0, "mailhook: %s", e.what());
         return NGX_ERROR;
@@ -613,7 +591,7 @@ void exit_process(ngx_cycle_t* cycle) noexcept {
     auto* mcf = static_cast<MainConf*>(
         ngx_http_cycle_get_module_main_conf(cycle, ngx_http_mailhook_module));
     if (mcf != nullptr && mcf->state != nullptr) {
-        mcf->state->link.reset();  // frees the hiredis context and its socket
+        mcf->state->redis.reset();  // closes the sockets; pending calls end
         mcf->state->spool.reset(); // after the link: replay callbacks use it
     }
 }

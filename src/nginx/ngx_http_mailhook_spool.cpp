@@ -246,8 +246,8 @@ off_t Spool::scan_disk() {
     return total;
 }
 
-void Spool::start(RedisLink* link, std::vector<const RedisScript*> scripts) {
-    link_ = link;
+void Spool::start(RedisClient* redis, std::vector<const RedisScript*> scripts) {
+    redis_ = redis;
     scripts_ = std::move(scripts);
     scan_disk();
     if (stats_.segments_on_disk > 0) {
@@ -268,8 +268,8 @@ void Spool::on_replay_timer(ngx_event_t* ev) {
 }
 
 void Spool::kick() {
-    if (stopping_ || replaying_ != nullptr || link_ == nullptr ||
-        link_->state() != RedisLink::State::ready || !pending_.empty()) {
+    if (stopping_ || replaying_ != nullptr || redis_ == nullptr || !redis_->ready() ||
+        !pending_.empty()) {
         return;
     }
     // Our own journal is sealed once Redis answers again, so it can go too.
@@ -336,7 +336,7 @@ void Spool::replay_next() {
             ++run->records;
         }
         for (const auto& [script, args] : calls) {
-            if (!link_->eval(*script, args, on_replay_outcome, run)) {
+            if (!redis_->eval(*script, args, on_replay_outcome, run)) {
                 run->lost_connection = true;
                 break;
             }

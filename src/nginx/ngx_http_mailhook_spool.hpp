@@ -52,7 +52,7 @@ class Spool {
     // Starts replaying sealed journals when Redis is usable; safe to call
     // often (from the link's ready hook and a periodic timer). `scripts` are
     // the scripts a record may name (loaded by the link).
-    void start(RedisLink* link, std::vector<const RedisScript*> scripts);
+    void start(RedisClient* redis, std::vector<const RedisScript*> scripts);
     void kick();
     // Worker exit: close (and unlock) the active journal.
     void shutdown();
@@ -88,7 +88,7 @@ class Spool {
     off_t active_size_ = 0;
     std::string active_path_;
     std::uint64_t sequence_ = 0;
-    RedisLink* link_ = nullptr;
+    RedisClient* redis_ = nullptr;
     std::vector<const RedisScript*> scripts_;
     ReplayRun* replaying_ = nullptr;
     bool stopping_ = false;

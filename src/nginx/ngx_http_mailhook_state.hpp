@@ -53,18 +53,18 @@ class ModuleState {
     std::unordered_map<std::string, ResolvedConnection> static_connections;
     ConnectionCache cache;
     // The scripts every Redis connection loads.
-    RedisScript store_script{store_script_source(), store_script_sha1()};
-    RedisScript tracking_script{tracking_script_source(), tracking_script_sha1()};
-    RedisSettings redis_settings;
+    RedisScript store_script{"store", store_script_source(), store_script_sha1()};
+    RedisScript tracking_script{"tracking", tracking_script_source(), tracking_script_sha1()};
+    RedisSettings redis_settings;  // read by the links: lives as long as they do
     std::optional<SpoolSettings> spool_settings;
     MetricsRecorder metrics{nullptr};
     DetachedCounters detached;
     // SNS signing certificates: pinned at configuration, fetched per worker.
     CertificateStore certificates;
     // Created in the worker only. The spool is declared first so that it
-    // outlives the link: replay callbacks still run while the link is freed.
+    // outlives the links: calls still end (into the spool) while they are freed.
     std::unique_ptr<Spool> spool;
-    std::unique_ptr<RedisLink> link;
+    std::unique_ptr<RedisClient> redis;
 };
 
 // Vendor check + key parsing of connection fields.

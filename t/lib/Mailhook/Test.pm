@@ -280,7 +280,9 @@ sub write_config {
     my $prefix = $opt{prefix} // "/webhooks/v2/";
     my $main = $opt{main} // "";
     my $log_level = $opt{log_level} // 'debug';
+    my $load_first = $opt{load_first} // '';  # modules loaded before mailhook
     my $conf = <<"CONF";
+$load_first
 load_module $self->{module};
 $user
 worker_processes $workers;

@@ -1,0 +1,698 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include "ngx_http_mailhook_redis_link.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+namespace mailhook::nginx {
+namespace {
+
+constexpr ngx_msec_t kMinBackoff = 50;
+constexpr ngx_msec_t kMaxBackoff = 2000;
+// Commands not yet written, beyond which calls are refused (they go to the
+// spool or get a 503 at once instead of waiting behind a stuck socket).
+constexpr std::size_t kMaxUnsent = 64 * 1024 * 1024;
+constexpr std::size_t kReadChunk = 16 * 1024;
+constexpr unsigned kTimeoutsBeforeDrop = 3;
+
+bool is_noscript(const redisReply* reply) {
+    return reply->type == REDIS_REPLY_ERROR && reply->len >= 8 &&
+           std::strncmp(reply->str, "NOSCRIPT", 8) == 0;
+}
+
+RedisLink* link_of_timer(ngx_event_t* ev) {
+    return static_cast<RedisLink*>(static_cast<ngx_connection_t*>(ev->data)->data);
+}
+
+const char* action_of(RedisLink::State state) {
+    switch (state) {
+        case RedisLink::State::resolving: return "resolving the redis host";
+        case RedisLink::State::connecting: return "connecting to redis";
+        case RedisLink::State::handshaking: return "TLS handshaking with redis";
+        case RedisLink::State::setting_up: return "setting up the redis connection";
+        case RedisLink::State::ready:
+        case RedisLink::State::down: break;
+    }
+    return "talking to redis";
+}
+
+}  // namespace
+
+RedisLink::RedisLink(const RedisLinkSettings& settings, RedisNode node, ngx_log_t* log)
+    : settings_(settings), node_(std::move(node)), name_(node_.endpoint.describe()) {
+    log_ = *log;
+    log_.action = const_cast<char*>("talking to redis");
+    peer_name_.data = reinterpret_cast<u_char*>(name_.data());
+    peer_name_.len = name_.size();
+    ngx_memzero(&sockaddr_, sizeof(sockaddr_));
+    ngx_memzero(&timer_owner_, sizeof(timer_owner_));
+    timer_owner_.fd = (ngx_socket_t) -1;
+    timer_owner_.data = this;
+    for (ngx_event_t* timer : {&reconnect_timer_, &connect_timer_}) {
+        ngx_memzero(timer, sizeof(*timer));
+        timer->data = &timer_owner_;
+        timer->log = &log_;
+        timer->cancelable = 1;
+    }
+    reconnect_timer_.handler = on_reconnect_timer;
+    connect_timer_.handler = on_connect_timeout;
+}
+
+RedisLink::~RedisLink() { shutdown(); }
+
+void RedisLink::start() { connect(); }
+
+void RedisLink::shutdown() {
+    if (stopping_) {
+        return;
+    }
+    stopping_ = true;
+    for (ngx_event_t* timer : {&reconnect_timer_, &connect_timer_}) {
+        if (timer->timer_set) {
+            ngx_del_timer(timer);
+        }
+    }
+    if (resolving_ != nullptr) {
+        ngx_resolve_name_done(resolving_);
+        resolving_ = nullptr;
+    }
+    close_connection();
+    set_state(State::down);
+    end_calls("the worker is exiting");
+#if (NGX_SSL)
+    if (session_ != nullptr) {
+        ngx_ssl_free_session(session_);
+        session_ = nullptr;
+    }
+#endif
+}
+
+// --- bringing the connection up --------------------------------------------------
+
+void RedisLink::connect() {
+    if (stopping_ || state_ != State::down) {
+        return;
+    }
+    reader_ = std::make_unique<RedisReplyReader>();
+    ngx_add_timer(&connect_timer_, settings_.connect_timeout);
+    if (node_.addresses.empty()) {
+        resolve();
+        return;
+    }
+    const ngx_addr_t& address = node_.addresses[next_address_ % node_.addresses.size()];
+    connect_to(address.sockaddr, address.socklen);
+}
+
+// A host name and a `resolver`: asked at every connect, so a failover that
+// moves the name is followed.
+void RedisLink::resolve() {
+    set_state(State::resolving);
+    ngx_resolver_ctx_t* ctx = ngx_resolve_start(settings_.resolver, nullptr);
+    if (ctx == nullptr || ctx == NGX_NO_RESOLVER) {
+        fail("cannot start resolving the host name");
+        return;
+    }
+    ctx->name.data = reinterpret_cast<u_char*>(node_.endpoint.host.data());
+    ctx->name.len = node_.endpoint.host.size();
+    ctx->handler = on_resolved;
+    ctx->data = this;
+    ctx->timeout = settings_.resolver_timeout;
+    resolving_ = ctx;
+    if (ngx_resolve_name(ctx) != NGX_OK) {
+        resolving_ = nullptr;  // freed by the resolver
+        fail("cannot resolve the host name");
+    }
+}
+
+// May run inside ngx_resolve_name() (a cached answer).
+void RedisLink::on_resolved(ngx_resolver_ctx_t* ctx) noexcept {
+    auto* link = static_cast<RedisLink*>(ctx->data);
+    link->resolving_ = nullptr;
+    if (ctx->state != NGX_OK || ctx->naddrs == 0) {
+        ngx_log_error(NGX_LOG_ERR, &link->log_, 0, "mailhook: redis %s could not be resolved "
+                      "(%i: %s)", link->name_.c_str(), ctx->state,
+                      ngx_resolver_strerror(ctx->state));
+        ngx_resolve_name_done(ctx);
+        link->fail("the host name did not resolve");
+        return;
+    }
+    const ngx_resolver_addr_t& address = ctx->addrs[link->next_address_ % ctx->naddrs];
+    const socklen_t length = std::min<socklen_t>(address.socklen, sizeof(link->sockaddr_));
+    ngx_memcpy(&link->sockaddr_, address.sockaddr, length);
+    ngx_inet_set_port(&link->sockaddr_.sockaddr, link->node_.endpoint.port);
+    ngx_resolve_name_done(ctx);
+    link->connect_to(&link->sockaddr_.sockaddr, length);
+}
+
+void RedisLink::connect_to(const sockaddr* address, socklen_t length) {
+    set_state(State::connecting);
+    ngx_peer_connection_t peer;
+    ngx_memzero(&peer, sizeof(peer));
+    peer.sockaddr = const_cast<sockaddr*>(address);
+    peer.socklen = length;
+    peer.name = &peer_name_;
+    peer.get = ngx_event_get_peer;
+    peer.log = &log_;
+    peer.log_error = NGX_ERROR_ERR;
+    const ngx_int_t rc = ngx_event_connect_peer(&peer);
+    if (rc == NGX_ERROR || rc == NGX_BUSY || rc == NGX_DECLINED ||
+        peer.connection == nullptr) {
+        fail("connect() failed");  // nginx logged why
+        return;
+    }
+    ngx_connection_t* c = peer.connection;
+    connection_ = c;
+    c->data = this;
+    c->read->handler = on_read;
+    c->write->handler = on_write;
+    if (rc == NGX_OK) {
+        connected();
+    }
+    // NGX_AGAIN: the write event tells when the connect has finished.
+}
+
+void RedisLink::connected() {
+    ngx_connection_t* c = connection_;
+    int err = 0;
+    socklen_t len = sizeof(err);
+    if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, reinterpret_cast<void*>(&err), &len) == -1) {
+        err = ngx_socket_errno;
+    }
+    if (err != 0) {
+        ngx_log_error(NGX_LOG_ERR, &log_, err, "mailhook: redis %s: connect() failed",
+                      name_.c_str());
+        fail("connect() failed");
+        return;
+    }
+#if (NGX_SSL)
+    if (settings_.ssl != nullptr) {
+        start_tls();
+        return;
+    }
+#endif
+    set_up();
+}
+
+#if (NGX_SSL)
+void RedisLink::start_tls() {
+    set_state(State::handshaking);
+    ngx_connection_t* c = connection_;
+    c->pool = ngx_create_pool(512, &log_);
+    if (c->pool == nullptr ||
+        ngx_ssl_create_connection(settings_.ssl, c, NGX_SSL_BUFFER | NGX_SSL_CLIENT) != NGX_OK) {
+        fail("TLS set-up failed");
+        return;
+    }
+    const std::string& name = settings_.ssl_name.empty() ? node_.endpoint.host
+                                                         : settings_.ssl_name;
+    // RFC 6066: no IP addresses in SNI.
+    if (!name.empty() && ngx_inet_addr(reinterpret_cast<u_char*>(const_cast<char*>(name.data())),
+                                       name.size()) == INADDR_NONE &&
+        name.find(':') == std::string::npos &&
+        SSL_set_tlsext_host_name(c->ssl->connection, name.c_str()) == 0) {
+        fail("TLS set-up failed (server name)");
+        return;
+    }
+    if (session_ != nullptr && ngx_ssl_set_session(c, session_) != NGX_OK) {
+        fail("TLS set-up failed (session)");
+        return;
+    }
+    c->ssl->save_session = on_session;
+    const ngx_int_t rc = ngx_ssl_handshake(c);
+    if (rc == NGX_AGAIN) {
+        c->ssl->handler = on_handshake;
+        return;
+    }
+    on_handshake(c);
+}
+
+void RedisLink::on_handshake(ngx_connection_t* c) noexcept {
+    auto* link = static_cast<RedisLink*>(c->data);
+    try {
+        if (!c->ssl->handshaked) {
+            link->fail("TLS handshake failed");
+            return;
+        }
+        if (!link->verify_peer()) {
+            return;
+        }
+        c->read->handler = on_read;
+        c->write->handler = on_write;
+        link->set_up();
+    } catch (const std::exception& e) {
+        link->fail(e.what());
+    }
+}
+
+// The certificate chains to a trusted CA and names the host (or
+// mailhook_redis_ssl_name); else no byte is sent.
+bool RedisLink::verify_peer() {
+    if (!settings_.ssl_verify) {
+        return true;
+    }
+    ngx_connection_t* c = connection_;
+    const long rc = SSL_get_verify_result(c->ssl->connection);
+    if (rc != X509_V_OK) {
+        ngx_log_error(NGX_LOG_ERR, &log_, 0,
+                      "mailhook: redis %s: TLS certificate verify error: (%l:%s)",
+                      name_.c_str(), rc, X509_verify_cert_error_string(rc));
+        fail("TLS certificate not trusted");
+        return false;
+    }
+    std::string name = settings_.ssl_name.empty() ? node_.endpoint.host : settings_.ssl_name;
+    ngx_str_t expected = {name.size(), reinterpret_cast<u_char*>(name.data())};
+    if (ngx_ssl_check_host(c, &expected) != NGX_OK) {
+        ngx_log_error(NGX_LOG_ERR, &log_, 0,
+                      "mailhook: redis %s: TLS certificate does not match \"%V\"",
+                      name_.c_str(), &expected);
+        fail("TLS certificate for another name");
+        return false;
+    }
+    return true;
+}
+
+// nginx hands over each new session (TLS 1.3 sends them after the
+// handshake): the latest is tried on the next connect to this node.
+void RedisLink::on_session(ngx_connection_t* c) noexcept {
+    auto* link = static_cast<RedisLink*>(c->data);
+    ngx_ssl_session_t* session = ngx_ssl_get_session(c);
+    if (session == nullptr) {
+        return;
+    }
+    if (link->session_ != nullptr) {
+        ngx_ssl_free_session(link->session_);
+    }
+    link->session_ = session;
+}
+#else
+void RedisLink::start_tls() { fail("TLS is not available in this nginx"); }
+#endif
+
+// AUTH, SELECT and the scripts go first; calls queued meanwhile follow once
+// all of them have answered.
+void RedisLink::set_up() {
+    set_state(State::setting_up);
+    setup_pending_ = 0;
+    auto setup = [&](std::string command, RedisCallback callback) {
+        ++setup_pending_;
+        Call call{callback, this};
+        call.setup = true;
+        queue(std::move(command), std::move(call));
+    };
+    if (!settings_.password.empty()) {
+        setup(settings_.user.empty()
+                  ? resp_command({"AUTH", settings_.password})
+                  : resp_command({"AUTH", settings_.user, settings_.password}),
+              on_setup_reply);
+    }
+    if (settings_.db != 0) {
+        setup(resp_command({"SELECT", std::to_string(settings_.db)}), on_setup_reply);
+    }
+    for (const RedisScript* script : scripts_) {
+        setup(resp_command({"SCRIPT", "LOAD", script->source}), on_script_loaded);
+    }
+    if (setup_pending_ == 0) {
+        became_ready();
+    }
+}
+
+// AUTH or SELECT: on an unauthenticated connection or a wrong database no
+// call would work.
+void RedisLink::on_setup_reply(void* data, const RedisOutcome& outcome) noexcept {
+    auto* link = static_cast<RedisLink*>(data);
+    try {
+        if (outcome.failure != RedisFailure::none) {
+            ngx_log_error(NGX_LOG_ERR, &link->log_, 0, "mailhook: redis %s: AUTH or SELECT "
+                          "failed: %*s", link->name_.c_str(), outcome.error.size(),
+                          outcome.error.data());
+            link->fail("refused the connection set-up");
+            return;
+        }
+        link->setup_done();
+    } catch (const std::exception& e) {
+        link->fail(e.what());
+    }
+}
+
+// Without a loaded script EVALSHA still works, through EVAL.
+void RedisLink::on_script_loaded(void* data, const RedisOutcome& outcome) noexcept {
+    auto* link = static_cast<RedisLink*>(data);
+    try {
+        if (outcome.failure != RedisFailure::none) {
+            ngx_log_error(NGX_LOG_WARN, &link->log_, 0, "mailhook: redis %s: SCRIPT LOAD "
+                          "failed: %*s", link->name_.c_str(), outcome.error.size(),
+                          outcome.error.data());
+        }
+        link->setup_done();
+    } catch (const std::exception& e) {
+        link->fail(e.what());
+    }
+}
+
+void RedisLink::setup_done() {
+    if (--setup_pending_ == 0) {
+        became_ready();
+    }
+}
+
+void RedisLink::became_ready() {
+    if (connect_timer_.timer_set) {
+        ngx_del_timer(&connect_timer_);
+    }
+    if (reconnects_ > 0 || backoff_ > 0) {
+        ngx_log_error(NGX_LOG_NOTICE, &log_, 0, "mailhook: redis %s: connection established",
+                      name_.c_str());
+    }
+    backoff_ = 0;
+    unanswered_timeouts_ = 0;
+    out_.append(waiting_out_);
+    waiting_out_.clear();
+    std::move(waiting_.begin(), waiting_.end(), std::back_inserter(sent_));
+    waiting_.clear();
+    set_state(State::ready);
+    post_flush();
+}
+
+// --- traffic ----------------------------------------------------------------------
+
+bool RedisLink::call(std::string_view key, std::string_view command, RedisCallback callback,
+                     void* data) {
+    Call call{callback, data};
+    // "*<n>\r\n" then the command name.
+    const std::size_t head = command.find("\r\n");
+    const auto name = resp_bulk_strings(
+        head == std::string_view::npos ? std::string_view() : command.substr(head + 2), 1);
+    call.label = std::string(name.empty() ? std::string_view("?") : name[0]) + " " +
+                 std::string(key);
+    return queue(std::string(command), std::move(call));
+}
+
+bool RedisLink::eval(const RedisScript& script, std::shared_ptr<const RespArgs> args,
+                     RedisCallback callback, void* data) {
+    std::string command = resp_command({"EVALSHA", script.sha1}, *args);
+    return queue(std::move(command), Call{callback, data, &script, std::move(args)});
+}
+
+bool RedisLink::queue(std::string command, Call call) {
+    if (!accepts_calls() ||
+        out_.size() - written_ + waiting_out_.size() + command.size() > kMaxUnsent) {
+        return false;
+    }
+    if (state_ == State::ready || call.setup) {
+        out_.append(command);
+        sent_.push_back(std::move(call));
+        post_flush();
+    } else {
+        waiting_out_.append(command);
+        waiting_.push_back(std::move(call));
+    }
+    return true;
+}
+
+// Everything queued in this event-loop iteration goes out in one write.
+void RedisLink::post_flush() {
+    ngx_connection_t* c = connection_;
+    if (c != nullptr && c->write->ready && !c->write->posted) {
+        ngx_post_event(c->write, &ngx_posted_events);
+    }
+}
+
+void RedisLink::on_read(ngx_event_t* ev) noexcept {
+    auto* c = static_cast<ngx_connection_t*>(ev->data);
+    auto* link = static_cast<RedisLink*>(c->data);
+    try {
+        if (link->state_ == State::connecting) {
+            link->connected();
+        } else if (link->state_ == State::setting_up || link->state_ == State::ready) {
+            link->read_replies();
+        }
+    } catch (const std::exception& e) {
+        link->fail(e.what());
+    }
+}
+
+void RedisLink::on_write(ngx_event_t* ev) noexcept {
+    auto* c = static_cast<ngx_connection_t*>(ev->data);
+    auto* link = static_cast<RedisLink*>(c->data);
+    try {
+        if (link->state_ == State::connecting) {
+            link->connected();
+        } else if (link->state_ == State::setting_up || link->state_ == State::ready) {
+            link->flush();
+        }
+    } catch (const std::exception& e) {
+        link->fail(e.what());
+    }
+}
+
+// Reads until the socket is drained (nginx's events are edge-triggered).
+void RedisLink::read_replies() {
+    ngx_connection_t* c = connection_;
+    const std::uint64_t generation = generation_;
+    u_char buffer[kReadChunk];
+    for (;;) {
+        const ssize_t n = c->recv(c, buffer, sizeof(buffer));
+        if (n == NGX_AGAIN) {
+            break;
+        }
+        if (n == 0 || n == NGX_ERROR) {
+            fail(std::string(n == 0 ? "closed the connection" : "read failed") + tls_hint());
+            return;
+        }
+        if (!reader_->feed({reinterpret_cast<const char*>(buffer), static_cast<size_t>(n)})) {
+            fail("protocol error: " + reader_->error() + tls_hint());
+            return;
+        }
+        while (RedisReplyPtr reply = reader_->next()) {
+            if (sent_.empty()) {
+                fail("a reply nobody asked for");
+                return;
+            }
+            Call call = std::move(sent_.front());
+            sent_.pop_front();
+            deliver(std::move(call), reply.get());
+            if (generation != generation_) {
+                return;  // closed meanwhile
+            }
+        }
+        if (reader_->failed()) {
+            fail("protocol error: " + reader_->error() + tls_hint());
+            return;
+        }
+    }
+    if (ngx_handle_read_event(c->read, 0) != NGX_OK) {
+        fail("cannot wait for replies");
+    }
+}
+
+// Plaintext to a TLS port fails before the first reply.
+const char* RedisLink::tls_hint() const {
+    const bool plaintext = connection_ == nullptr || connection_->ssl == nullptr;
+    return state_ == State::setting_up && plaintext
+               ? " during set-up (a TLS port? then add \"tls\")"
+               : "";
+}
+
+void RedisLink::deliver(Call call, const redisReply* reply) {
+    unanswered_timeouts_ = 0;
+    if (call.script != nullptr && !call.sent_source && is_noscript(reply)) {
+        // Script cache empty (SCRIPT FLUSH, a failover): send the source once.
+        call.sent_source = true;
+        std::string command = resp_command({"EVAL", call.script->source}, *call.args);
+        out_.append(command);
+        sent_.push_back(std::move(call));
+        post_flush();
+        return;
+    }
+    RedisOutcome outcome;
+    outcome.reply = reply;
+    if (reply->type == REDIS_REPLY_ERROR) {
+        outcome.error = reply_text(*reply);
+        outcome.failure = classify_redis_error(outcome.error);
+        if (outcome.failure == RedisFailure::permanent && !call.setup) {
+            log_refusal(call, outcome.error);
+        }
+    }
+    call.callback(call.data, outcome);
+}
+
+// A call Redis refuses for good (WRONGTYPE, NOPERM, a script error) fails
+// the same way for every request like it: the cause is logged once, with
+// the command and its keys.
+void RedisLink::log_refusal(const Call& call, std::string_view error) {
+    constexpr std::size_t kMaxCauses = 256;
+    constexpr std::size_t kKeysShown = 8;
+    // The cause: the command, its first key and the error (which names a
+    // key of the wrong type, say); the line also shows the other keys.
+    std::string what = call.label;
+    std::string cause = call.label;
+    if (call.script != nullptr) {
+        const auto head = resp_bulk_strings(call.args->encoded(), 1);
+        std::size_t count = 0;
+        for (const char c : head.empty() ? std::string_view() : head[0]) {
+            count = count * 10 + static_cast<std::size_t>(c - '0');
+        }
+        const auto args =
+            resp_bulk_strings(call.args->encoded(), 1 + std::min(count, kKeysShown));
+        what = std::string(call.sent_source ? "EVAL " : "EVALSHA ") +
+               std::string(call.script->name) + " script";
+        cause = what + " " + std::string(args.size() > 1 ? args[1] : std::string_view());
+        for (std::size_t i = 1; i < args.size(); ++i) {
+            what.append(i == 1 ? ", keys " : " ").append(args[i]);
+        }
+    }
+    cause.append(" ").append(error);
+    if (refusals_logged_.count(cause) > 0) {
+        return;
+    }
+    if (refusals_logged_.size() >= kMaxCauses) {
+        refusals_logged_.clear();
+    }
+    ngx_log_error(NGX_LOG_ERR, &log_, 0, "mailhook: redis %s refused %s: %*s (logged once "
+                  "per cause)", name_.c_str(), what.c_str(), error.size(), error.data());
+    refusals_logged_.insert(std::move(cause));
+}
+
+void RedisLink::flush() {
+    ngx_connection_t* c = connection_;
+    while (written_ < out_.size()) {
+        const ssize_t n = c->send(c, reinterpret_cast<u_char*>(out_.data()) + written_,
+                                  out_.size() - written_);
+        if (n == NGX_AGAIN) {
+            break;
+        }
+        if (n <= 0) {
+            fail("write failed");
+            return;
+        }
+        written_ += static_cast<std::size_t>(n);
+    }
+    if (written_ == out_.size()) {
+        out_.clear();
+        written_ = 0;
+    } else if (written_ >= 1024 * 1024) {
+        out_.erase(0, written_);  // TLS accepts the moved buffer (config)
+        written_ = 0;
+    }
+    if (ngx_handle_write_event(c->write, 0) != NGX_OK) {
+        fail("cannot wait for the socket");
+    }
+}
+
+// --- losing it -------------------------------------------------------------------
+
+void RedisLink::note_timeout() {
+    if (state_ == State::ready && ++unanswered_timeouts_ >= kTimeoutsBeforeDrop) {
+        fail("did not answer in time, several times in a row: reconnecting");
+    }
+}
+
+// The connection cannot be used: every call on it ends (transient), and a
+// new one is made after a backoff. Never closes inside nginx's own frames
+// for this connection that touch it afterwards: callers return at once.
+void RedisLink::fail(std::string_view why) {
+    if (state_ == State::down) {
+        return;
+    }
+    ngx_log_error(NGX_LOG_ERR, &log_, 0, "mailhook: redis %*s (%s, %s)", why.size(), why.data(),
+                  name_.c_str(), action_of(state_));
+    if (resolving_ != nullptr) {
+        ngx_resolve_name_done(resolving_);
+        resolving_ = nullptr;
+    }
+    if (connect_timer_.timer_set) {
+        ngx_del_timer(&connect_timer_);
+    }
+#if (NGX_SSL)
+    if (state_ == State::handshaking && session_ != nullptr) {
+        ngx_ssl_free_session(session_);  // never offered again after a failure
+        session_ = nullptr;
+    }
+#endif
+    ++next_address_;
+    close_connection();
+    set_state(State::down);
+    end_calls("redis connection lost");
+    schedule_reconnect();
+}
+
+void RedisLink::close_connection() {
+    ngx_connection_t* c = connection_;
+    if (c == nullptr) {
+        return;
+    }
+    connection_ = nullptr;
+    ++generation_;
+#if (NGX_SSL)
+    if (c->ssl != nullptr) {
+        c->ssl->no_wait_shutdown = 1;
+        c->ssl->no_send_shutdown = 1;
+        (void) ngx_ssl_shutdown(c);
+    }
+#endif
+    ngx_pool_t* pool = c->pool;
+    ngx_close_connection(c);
+    if (pool != nullptr) {
+        ngx_destroy_pool(pool);
+    }
+    out_.clear();
+    written_ = 0;
+}
+
+// Ends every call that waited (a callback may queue new calls: the link is
+// down by now, so they are refused, not lost).
+void RedisLink::end_calls(std::string_view why) {
+    std::deque<Call> calls;
+    calls.swap(sent_);
+    std::move(waiting_.begin(), waiting_.end(), std::back_inserter(calls));
+    waiting_.clear();
+    waiting_out_.clear();
+    RedisOutcome outcome;
+    outcome.failure = RedisFailure::transient;
+    outcome.error = why;
+    for (Call& call : calls) {
+        if (!call.setup) {
+            call.callback(call.data, outcome);
+        }
+    }
+}
+
+void RedisLink::schedule_reconnect() {
+    if (stopping_ || ngx_exiting || ngx_quit || ngx_terminate) {
+        return;
+    }
+    backoff_ = backoff_ == 0 ? kMinBackoff : std::min(backoff_ * 2, kMaxBackoff);
+    if (!reconnect_timer_.timer_set) {
+        ngx_add_timer(&reconnect_timer_, backoff_);
+    }
+}
+
+void RedisLink::set_state(State state) {
+    const bool was_ready = state_ == State::ready;
+    state_ = state;
+    log_.action = const_cast<char*>(action_of(state));
+    if (was_ready != (state == State::ready) && state_hook_ != nullptr && !stopping_) {
+        state_hook_(state_hook_data_, state == State::ready, reconnects_);
+    }
+}
+
+void RedisLink::on_reconnect_timer(ngx_event_t* ev) noexcept {
+    RedisLink* link = link_of_timer(ev);
+    if (ngx_exiting || ngx_quit || ngx_terminate) {
+        return;
+    }
+    try {
+        ++link->reconnects_;
+        link->connect();
+    } catch (const std::exception& e) {
+        ngx_log_error(NGX_LOG_ERR, &link->log_, 0, "mailhook: redis: %s", e.what());
+        link->schedule_reconnect();
+    }
+}
+
+void RedisLink::on_connect_timeout(ngx_event_t* ev) noexcept {
+    RedisLink* link = link_of_timer(ev);
+    link->fail("connect timed out");
+}
+
+}  // namespace mailhook::nginx

@@ -1,0 +1,201 @@
+// SPDX-License-Identifier: BSD-2-Clause
+// One connection to one Redis node, owned by nginx: ngx_event_connect_peer
+// (TCP or unix socket), nginx's resolver, nginx's TLS, nginx timers. Calls
+// are pipelined: their commands go out in one write per event-loop
+// iteration, and replies (parsed by hiredis' reader) are matched to them in
+// order.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <vector>
+
+#include "../core/redis_address.hpp"
+#include "../core/redis_error.hpp"
+#include "../core/redis_reply.hpp"
+#include "../core/resp.hpp"
+#include "ngx_http_mailhook.hpp"
+
+namespace mailhook::nginx {
+
+// A Lua script the link loads after every connect and calls by its SHA-1.
+struct RedisScript {
+    std::string_view name;    // for logs: "store", "tracking"
+    std::string_view source;  // static storage
+    std::string sha1;
+};
+
+// How one call ended. `reply` is valid during the callback only.
+struct RedisOutcome {
+    const redisReply* reply = nullptr;  // null when no reply came
+    RedisFailure failure = RedisFailure::none;
+    std::string_view error;             // what went wrong, for logs
+};
+
+// Called exactly once per accepted call, from the event loop (never from
+// inside call() or eval()).
+using RedisCallback = void (*)(void* data, const RedisOutcome& outcome) noexcept;
+
+// How every link of the worker talks to Redis (from the configuration).
+struct RedisLinkSettings {
+    std::string user;      // ACL user; empty: AUTH with the password only
+    std::string password;  // empty: no AUTH
+    std::int64_t db = 0;
+    ngx_msec_t connect_timeout = 1000;  // resolve + connect + TLS + AUTH/SELECT
+#if (NGX_SSL)
+    ngx_ssl_t* ssl = nullptr;  // TLS when set
+#endif
+    std::string ssl_name;      // verified name and SNI; empty: the node's host
+    bool ssl_verify = true;
+    ngx_resolver_t* resolver = nullptr;  // null: the node's addresses
+    ngx_msec_t resolver_timeout = 30000;
+};
+
+// One node: its address as configured, and the socket addresses it had at
+// configuration time (a unix socket, an IP address, or a host name looked
+// up then because no `resolver` is configured). Empty: ask the resolver at
+// every connect.
+struct RedisNode {
+    RedisEndpoint endpoint;
+    std::vector<ngx_addr_t> addresses;
+};
+
+class RedisLink {
+  public:
+    enum class State { down, resolving, connecting, handshaking, setting_up, ready };
+
+    RedisLink(const RedisLinkSettings& settings, RedisNode node, ngx_log_t* log);
+    ~RedisLink();
+    RedisLink(const RedisLink&) = delete;
+    RedisLink& operator=(const RedisLink&) = delete;
+
+    // Scripts to load after each connect, before any call is sent.
+    void add_script(const RedisScript* script) { scripts_.push_back(script); }
+
+    void start();
+    // Stop for good (worker exit): every pending call ends (transient).
+    void shutdown();
+
+    State state() const { return state_; }
+    // Calls are queued while the connection is being set up and sent once
+    // it is ready; they end (transient) if the set-up fails.
+    bool accepts_calls() const { return state_ != State::down && !stopping_; }
+
+    // `command` is a complete RESP command about `key` (named in logs).
+    // False when it cannot be queued; `callback` is then never called.
+    bool call(std::string_view key, std::string_view command, RedisCallback callback,
+              void* data);
+    // EVALSHA of a script given to add_script(); when Redis answers NOSCRIPT
+    // (SCRIPT FLUSH, a failover to a replica) the source is sent once with
+    // EVAL. The link keeps `args` until the call has ended.
+    bool eval(const RedisScript& script, std::shared_ptr<const RespArgs> args,
+              RedisCallback callback, void* data);
+
+    // A request gave up waiting for a reply. After several timeouts in a
+    // row with no reply in between, Redis is taken as hung (SIGSTOP, a dead
+    // network path): the connection is dropped, which ends every pending
+    // call (transient) instead of letting them pile up, and a new one is
+    // made.
+    void note_timeout();
+
+    std::uint64_t reconnects() const { return reconnects_; }
+    const std::string& name() const { return name_; }
+
+    // Called when the link becomes ready or stops being ready.
+    using StateHook = void (*)(void* data, bool ready, std::uint64_t reconnects);
+    void set_state_hook(StateHook hook, void* data) {
+        state_hook_ = hook;
+        state_hook_data_ = data;
+    }
+
+  private:
+    struct Call {
+        RedisCallback callback;
+        void* data;
+        const RedisScript* script = nullptr;  // null: a plain command
+        std::shared_ptr<const RespArgs> args = nullptr;
+        bool sent_source = false;
+        bool setup = false;  // AUTH, SELECT, SCRIPT LOAD: sent before anything else
+        std::string label = {};  // a plain command and its key, for logs
+    };
+
+    // Bringing the connection up, in this order.
+    void connect();
+    void resolve();
+    static void on_resolved(ngx_resolver_ctx_t* ctx) noexcept;
+    void connect_to(const sockaddr* address, socklen_t length);
+    void connected();
+    void start_tls();
+    static void on_handshake(ngx_connection_t* c) noexcept;
+    static void on_session(ngx_connection_t* c) noexcept;
+    bool verify_peer();
+    void set_up();
+    static void on_setup_reply(void* data, const RedisOutcome& outcome) noexcept;
+    static void on_script_loaded(void* data, const RedisOutcome& outcome) noexcept;
+    void setup_done();
+    void became_ready();
+
+    // Traffic.
+    bool queue(std::string command, Call call);
+    void post_flush();
+    static void on_read(ngx_event_t* ev) noexcept;
+    static void on_write(ngx_event_t* ev) noexcept;
+    void read_replies();
+    void flush();
+    void deliver(Call call, const redisReply* reply);
+    const char* tls_hint() const;
+    void log_refusal(const Call& call, std::string_view error);
+
+    // Losing it.
+    void fail(std::string_view why);
+    void close_connection();
+    void end_calls(std::string_view why);
+    void schedule_reconnect();
+    void set_state(State state);
+    static void on_reconnect_timer(ngx_event_t* ev) noexcept;
+    static void on_connect_timeout(ngx_event_t* ev) noexcept;
+
+    const RedisLinkSettings& settings_;
+    RedisNode node_;
+    std::string name_;  // the endpoint, for logs
+    ngx_str_t peer_name_;
+    ngx_log_t log_;
+    std::vector<const RedisScript*> scripts_;
+
+    State state_ = State::down;
+    bool stopping_ = false;
+    ngx_connection_t* connection_ = nullptr;
+    std::uint64_t generation_ = 0;  // bumped by every close
+    ngx_resolver_ctx_t* resolving_ = nullptr;
+    ngx_sockaddr_t sockaddr_;
+    socklen_t socklen_ = 0;
+    std::size_t next_address_ = 0;  // rotates over the addresses on failures
+#if (NGX_SSL)
+    ngx_ssl_session_t* session_ = nullptr;  // reused on the next connect
+#endif
+    std::unique_ptr<RedisReplyReader> reader_;
+
+    std::string out_;               // commands not yet written
+    std::size_t written_ = 0;       // ... the first bytes of which are
+    std::deque<Call> sent_;         // calls in out_ or sent, in order
+    std::string waiting_out_;       // commands queued before the link is ready
+    std::deque<Call> waiting_;
+    std::size_t setup_pending_ = 0;
+    std::unordered_set<std::string> refusals_logged_;  // causes of permanent failures
+
+    ngx_msec_t backoff_ = 0;
+    std::uint64_t reconnects_ = 0;
+    unsigned unanswered_timeouts_ = 0;
+    StateHook state_hook_ = nullptr;
+    void* state_hook_data_ = nullptr;
+    // Timers need a connection-shaped `data` (debug logs read its fd).
+    ngx_connection_t timer_owner_;
+    ngx_event_t reconnect_timer_;
+    ngx_event_t connect_timer_;
+};
+
+}  // namespace mailhook::nginx
