@@ -40,7 +40,7 @@ sub make_cert {
 }
 make_ca('test-ca');
 make_ca('other-ca');
-make_cert('test-ca', 'server', "subjectAltName=DNS:$name");
+make_cert('test-ca', 'server', "subjectAltName=DNS:$name,IP:127.0.0.2");
 make_cert('test-ca', 'server2', "subjectAltName=DNS:$name");
 make_cert('test-ca', 'client', 'extendedKeyUsage=clientAuth');
 
@@ -50,7 +50,7 @@ sub start_tls_redis {
     my ($cert, @more) = @_;
     $t->start_redis('--tls-port', $tls_port, '--tls-cert-file', "$dir/$cert.crt",
         '--tls-key-file', "$dir/$cert.key", '--tls-ca-cert-file', "$dir/test-ca.crt",
-        '--tls-auth-clients', 'no', @more);
+        '--tls-auth-clients', 'no', '--bind', '127.0.0.1 127.0.0.2', @more);
 }
 start_tls_redis('server');
 
@@ -90,6 +90,15 @@ my $r = until_stored();
 is($r->{status}, 200, 'right CA and name: stored');
 is($r->{content}, qq({"stored":1,"duplicates":0}\n), '... by Redis, not the spool');
 is($t->event_count, 1, 'the event is in Redis');
+
+# By IP address with no mailhook_redis_ssl_name: the address is the name,
+# matched against the certificate's IP addresses.
+$t->reload(tls_config(address => "127.0.0.2:$tls_port tls",
+    directives => ["ssl_trusted_certificate $dir/test-ca.crt"]));
+is(until_stored()->{status}, 200, 'by IP address: matched against the IP in the certificate');
+$t->reload(tls_config(directives => ["ssl_trusted_certificate $dir/test-ca.crt"]));
+is(send_event()->{status}, 503, 'by an IP address the certificate does not carry: 503');
+$t->reload(tls_config(directives => \@trusted));
 
 # A reconnect offers the saved session.
 $t->redis->client_kill('TYPE', 'normal');

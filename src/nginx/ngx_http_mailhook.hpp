@@ -34,6 +34,7 @@ struct MainConf {
     ngx_str_t redis_ssl_certificate_key;
     ngx_str_t redis_ssl_name;
     ngx_flag_t redis_ssl_verify;
+    ngx_flag_t redis_wait_set;  // mailhook_redis_wait seen (its values are in redis_settings)
     ngx_msec_t connection_cache_ttl;
     ngx_str_t key_prefix;       // dedup:, suppression:, connection:, ... follow it
     // mailhook_key_hash_tag: buckets=N (N > 0), tenant, or neither (off).

@@ -299,6 +299,8 @@ ngx_command_t commands[] = {
     {ngx_string("mailhook_redis_connect_timeout"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1,
      ngx_conf_set_msec_slot, NGX_HTTP_MAIN_CONF_OFFSET,
      MAILHOOK_MAIN_OFFSET(redis_connect_timeout), nullptr},
+    {ngx_string("mailhook_redis_wait"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE12, set_redis_wait,
+     NGX_HTTP_MAIN_CONF_OFFSET, 0, nullptr},
     {ngx_string("mailhook_redis_ssl_trusted_certificate"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1,
      ngx_conf_set_str_slot, NGX_HTTP_MAIN_CONF_OFFSET,
      MAILHOOK_MAIN_OFFSET(redis_ssl_trusted_certificate), nullptr},
@@ -569,7 +571,8 @@ ngx_int_t init_process(ngx_cycle_t* cycle) noexcept {
         state.metrics = MetricsRecorder(
             mcf->metrics_zone ? static_cast<SharedMetrics*>(mcf->metrics_zone->data)
                               : nullptr);
-        state.redis = std::make_unique<RedisClient>(state.redis_settings, cycle->log);
+        state.redis = std::make_unique<RedisClient>(state.redis_settings, &state.metrics,
+                                                    cycle->log);
         state.redis->add_script(&state.store_script);
         state.redis->add_script(&state.tracking_script);
         if (state.spool_settings) {

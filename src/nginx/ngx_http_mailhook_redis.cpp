@@ -3,9 +3,10 @@
 
 namespace mailhook::nginx {
 
-RedisClient::RedisClient(const RedisSettings& settings, ngx_log_t* log) {
+RedisClient::RedisClient(const RedisSettings& settings, MetricsRecorder* metrics,
+                         ngx_log_t* log) {
     for (const RedisNode& node : settings.nodes) {
-        links_.push_back(std::make_unique<RedisLink>(settings.link, node, log));
+        links_.push_back(std::make_unique<RedisLink>(settings.link, node, metrics, log));
     }
 }
 

@@ -23,7 +23,7 @@ struct RedisSettings {
 
 class RedisClient {
   public:
-    RedisClient(const RedisSettings& settings, ngx_log_t* log);
+    RedisClient(const RedisSettings& settings, MetricsRecorder* metrics, ngx_log_t* log);
     RedisClient(const RedisClient&) = delete;
     RedisClient& operator=(const RedisClient&) = delete;
 

@@ -17,19 +17,6 @@ char* conf_error(ngx_conf_t* cf, const std::string& message) {
     return static_cast<char*>(NGX_CONF_ERROR);
 }
 
-bool is_ip_literal(const std::string& host) {
-    auto* text = reinterpret_cast<u_char*>(const_cast<char*>(host.data()));
-    if (ngx_inet_addr(text, host.size()) != INADDR_NONE) {
-        return true;
-    }
-#if (NGX_HAVE_INET6)
-    u_char v6[16];
-    return ngx_inet6_addr(text, host.size(), v6) == NGX_OK;
-#else
-    return false;
-#endif
-}
-
 // The http{} resolver, when one is configured (nginx gives every http{}
 // a resolver without servers otherwise).
 ngx_http_core_loc_conf_t* http_core_conf(ngx_conf_t* cf) {
@@ -46,7 +33,7 @@ bool has_resolver(ngx_conf_t* cf) {
 // name is looked up once, here). Empty: ask the resolver at each connect.
 char* node_addresses(ngx_conf_t* cf, RedisNode& node) {
     const RedisEndpoint& endpoint = node.endpoint;
-    if (!endpoint.is_unix() && !is_ip_literal(endpoint.host) && has_resolver(cf)) {
+    if (!endpoint.is_unix() && !is_ip_address(endpoint.host) && has_resolver(cf)) {
         return NGX_CONF_OK;
     }
     std::string text = endpoint.describe();
@@ -166,6 +153,40 @@ char* set_redis(ngx_conf_t* cf, ngx_command_t*, void* conf) noexcept {
     } catch (const std::exception& e) {
         return conf_error(cf, std::string("mailhook: ") + e.what());
     }
+}
+
+// mailhook_redis_wait replicas [timeout=time] | off;
+char* set_redis_wait(ngx_conf_t* cf, ngx_command_t*, void* conf) noexcept {
+    auto* mcf = static_cast<MainConf*>(conf);
+    RedisLinkSettings& link = mcf->state->redis_settings.link;
+    if (mcf->redis_wait_set) {
+        return const_cast<char*>("is duplicate");
+    }
+    mcf->redis_wait_set = 1;
+    auto* args = static_cast<ngx_str_t*>(cf->args->elts);
+    if (to_view(args[1]) == "off" && cf->args->nelts == 2) {
+        link.wait_replicas = 0;
+        return NGX_CONF_OK;
+    }
+    const ngx_int_t replicas = ngx_atoi(args[1].data, args[1].len);
+    if (replicas == NGX_ERROR || replicas < 1) {
+        return const_cast<char*>("needs a number of replicas (at least 1) or \"off\"");
+    }
+    link.wait_replicas = replicas;
+    if (cf->args->nelts == 3) {
+        const std::string_view arg = to_view(args[2]);
+        if (arg.substr(0, 8) != "timeout=") {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "invalid parameter \"%V\"", &args[2]);
+            return static_cast<char*>(NGX_CONF_ERROR);
+        }
+        ngx_str_t value = {args[2].len - 8, args[2].data + 8};
+        const ngx_msec_t timeout = ngx_parse_time(&value, 0);
+        if (timeout == static_cast<ngx_msec_t>(NGX_ERROR) || timeout == 0) {
+            return const_cast<char*>("has an invalid \"timeout=\" value");
+        }
+        link.wait_timeout = timeout;
+    }
+    return NGX_CONF_OK;
 }
 
 char* configure_redis(ngx_conf_t* cf, MainConf* mcf) noexcept {

@@ -38,8 +38,23 @@ const char* action_of(RedisLink::State state) {
 
 }  // namespace
 
-RedisLink::RedisLink(const RedisLinkSettings& settings, RedisNode node, ngx_log_t* log)
-    : settings_(settings), node_(std::move(node)), name_(node_.endpoint.describe()) {
+bool is_ip_address(const std::string& host) {
+    auto* text = reinterpret_cast<u_char*>(const_cast<char*>(host.data()));
+    if (ngx_inet_addr(text, host.size()) != INADDR_NONE) {
+        return true;
+    }
+#if (NGX_HAVE_INET6)
+    u_char v6[16];
+    return ngx_inet6_addr(text, host.size(), v6) == NGX_OK;
+#else
+    return false;
+#endif
+}
+
+RedisLink::RedisLink(const RedisLinkSettings& settings, RedisNode node,
+                     MetricsRecorder* metrics, ngx_log_t* log)
+    : settings_(settings), metrics_(metrics), node_(std::move(node)),
+      name_(node_.endpoint.describe()) {
     log_ = *log;
     log_.action = const_cast<char*>("talking to redis");
     peer_name_.data = reinterpret_cast<u_char*>(name_.data());
@@ -206,9 +221,7 @@ void RedisLink::start_tls() {
     const std::string& name = settings_.ssl_name.empty() ? node_.endpoint.host
                                                          : settings_.ssl_name;
     // RFC 6066: no IP addresses in SNI.
-    if (!name.empty() && ngx_inet_addr(reinterpret_cast<u_char*>(const_cast<char*>(name.data())),
-                                       name.size()) == INADDR_NONE &&
-        name.find(':') == std::string::npos &&
+    if (!name.empty() && !is_ip_address(name) &&
         SSL_set_tlsext_host_name(c->ssl->connection, name.c_str()) == 0) {
         fail("TLS set-up failed (server name)");
         return;
@@ -261,7 +274,7 @@ bool RedisLink::verify_peer() {
     }
     std::string name = settings_.ssl_name.empty() ? node_.endpoint.host : settings_.ssl_name;
     ngx_str_t expected = {name.size(), reinterpret_cast<u_char*>(name.data())};
-    if (ngx_ssl_check_host(c, &expected) != NGX_OK) {
+    if (!certificate_names(c, name)) {
         ngx_log_error(NGX_LOG_ERR, &log_, 0,
                       "mailhook: redis %s: TLS certificate does not match \"%V\"",
                       name_.c_str(), &expected);
@@ -269,6 +282,22 @@ bool RedisLink::verify_peer() {
         return false;
     }
     return true;
+}
+
+// An IP address is matched against the certificate's IP addresses
+// (X509_check_ip_asc), a name as nginx matches upstream names.
+bool RedisLink::certificate_names(ngx_connection_t* c, const std::string& name) {
+    ngx_str_t text = {name.size(), reinterpret_cast<u_char*>(const_cast<char*>(name.data()))};
+    if (!is_ip_address(name)) {
+        return ngx_ssl_check_host(c, &text) == NGX_OK;
+    }
+    X509* certificate = SSL_get_peer_certificate(c->ssl->connection);
+    if (certificate == nullptr) {
+        return false;
+    }
+    const bool match = X509_check_ip_asc(certificate, name.c_str(), 0) == 1;
+    X509_free(certificate);
+    return match;
 }
 
 // nginx hands over each new session (TLS 1.3 sends them after the
@@ -367,7 +396,10 @@ void RedisLink::became_ready() {
     unanswered_timeouts_ = 0;
     out_.append(waiting_out_);
     waiting_out_.clear();
-    std::move(waiting_.begin(), waiting_.end(), std::back_inserter(sent_));
+    for (Call& call : waiting_) {
+        unwaited_ += call.replicated ? 1 : 0;
+        sent_.push_back(std::move(call));
+    }
     waiting_.clear();
     set_state(State::ready);
     post_flush();
@@ -390,7 +422,9 @@ bool RedisLink::call(std::string_view key, std::string_view command, RedisCallba
 bool RedisLink::eval(const RedisScript& script, std::shared_ptr<const RespArgs> args,
                      RedisCallback callback, void* data) {
     std::string command = resp_command({"EVALSHA", script.sha1}, *args);
-    return queue(std::move(command), Call{callback, data, &script, std::move(args)});
+    Call call{callback, data, &script, std::move(args)};
+    call.replicated = settings_.wait_replicas > 0;
+    return queue(std::move(command), std::move(call));
 }
 
 bool RedisLink::queue(std::string command, Call call) {
@@ -399,14 +433,19 @@ bool RedisLink::queue(std::string command, Call call) {
         return false;
     }
     if (state_ == State::ready || call.setup) {
-        out_.append(command);
-        sent_.push_back(std::move(call));
-        post_flush();
+        append(command, std::move(call));
     } else {
         waiting_out_.append(command);
         waiting_.push_back(std::move(call));
     }
     return true;
+}
+
+void RedisLink::append(std::string_view command, Call call) {
+    out_.append(command);
+    unwaited_ += call.replicated ? 1 : 0;
+    sent_.push_back(std::move(call));
+    post_flush();
 }
 
 // Everything queued in this event-loop iteration goes out in one write.
@@ -470,7 +509,7 @@ void RedisLink::read_replies() {
             }
             Call call = std::move(sent_.front());
             sent_.pop_front();
-            deliver(std::move(call), reply.get());
+            deliver(std::move(call), std::move(reply));
             if (generation != generation_) {
                 return;  // closed meanwhile
             }
@@ -493,15 +532,22 @@ const char* RedisLink::tls_hint() const {
                : "";
 }
 
-void RedisLink::deliver(Call call, const redisReply* reply) {
+void RedisLink::deliver(Call call, RedisReplyPtr owned) {
     unanswered_timeouts_ = 0;
+    const redisReply* reply = owned.get();
+    if (call.wait) {
+        replicas_confirmed(reply);
+        return;
+    }
     if (call.script != nullptr && !call.sent_source && is_noscript(reply)) {
         // Script cache empty (SCRIPT FLUSH, a failover): send the source once.
         call.sent_source = true;
-        std::string command = resp_command({"EVAL", call.script->source}, *call.args);
-        out_.append(command);
-        sent_.push_back(std::move(call));
-        post_flush();
+        const std::string command = resp_command({"EVAL", call.script->source}, *call.args);
+        append(command, std::move(call));
+        return;
+    }
+    if (call.replicated && reply->type != REDIS_REPLY_ERROR) {
+        held_.emplace_back(std::move(call), std::move(owned));  // until its WAIT answers
         return;
     }
     RedisOutcome outcome;
@@ -553,8 +599,69 @@ void RedisLink::log_refusal(const Call& call, std::string_view error) {
     refusals_logged_.insert(std::move(cause));
 }
 
+// One WAIT after the writes of a batch: Redis answers it once that many
+// replicas have every write of this connection so far, or at the timeout.
+void RedisLink::wait_for_replicas() {
+    unwaited_ = 0;
+    Call call{nullptr, this};
+    call.wait = true;
+    out_.append(resp_command({"WAIT", std::to_string(settings_.wait_replicas),
+                              std::to_string(settings_.wait_timeout)}));
+    sent_.push_back(std::move(call));
+}
+
+void RedisLink::replicas_confirmed(const redisReply* reply) {
+    std::deque<std::pair<Call, RedisReplyPtr>> held;
+    held.swap(held_);
+    const long long confirmed = reply->type == REDIS_REPLY_INTEGER ? reply->integer : -1;
+    const bool enough = confirmed >= settings_.wait_replicas;
+    std::string why;
+    if (reply->type == REDIS_REPLY_ERROR) {
+        Call wait{nullptr, nullptr};
+        wait.label = "WAIT";
+        log_refusal(wait, reply_text(*reply));
+        why = "redis refused WAIT";
+    } else if (!enough) {
+        why = "only " + std::to_string(confirmed) + " of " +
+              std::to_string(settings_.wait_replicas) + " replicas confirmed the writes within " +
+              std::to_string(settings_.wait_timeout) + "ms";
+    }
+    if (enough == replicas_short_) {
+        replicas_short_ = !enough;
+        if (enough) {
+            ngx_log_error(NGX_LOG_NOTICE, &log_, 0, "mailhook: redis %s: replicas confirm "
+                          "writes again", name_.c_str());
+        } else {
+            ngx_log_error(NGX_LOG_WARN, &log_, 0, "mailhook: redis %s: %s; such writes go to "
+                          "the spool (or answer 503) until replicas confirm again",
+                          name_.c_str(), why.c_str());
+        }
+    }
+    if (!enough && metrics_ != nullptr) {
+        metrics_->redis_unreplicated(held.size());
+    }
+    const std::uint64_t generation = generation_;
+    for (auto& [call, held_reply] : held) {
+        RedisOutcome outcome;
+        if (generation == generation_) {
+            outcome.reply = held_reply.get();
+            if (!enough) {
+                outcome.failure = RedisFailure::transient;
+                outcome.error = why;
+            }
+        } else {
+            outcome.failure = RedisFailure::transient;  // the link failed meanwhile
+            outcome.error = "redis connection lost";
+        }
+        call.callback(call.data, outcome);
+    }
+}
+
 void RedisLink::flush() {
     ngx_connection_t* c = connection_;
+    if (unwaited_ > 0) {
+        wait_for_replicas();
+    }
     while (written_ < out_.size()) {
         const ssize_t n = c->send(c, reinterpret_cast<u_char*>(out_.data()) + written_,
                                   out_.size() - written_);
@@ -643,7 +750,13 @@ void RedisLink::close_connection() {
 // down by now, so they are refused, not lost).
 void RedisLink::end_calls(std::string_view why) {
     std::deque<Call> calls;
-    calls.swap(sent_);
+    for (auto& held : held_) {
+        calls.push_back(std::move(held.first));
+    }
+    held_.clear();
+    std::move(sent_.begin(), sent_.end(), std::back_inserter(calls));
+    sent_.clear();
+    unwaited_ = 0;
     std::move(waiting_.begin(), waiting_.end(), std::back_inserter(calls));
     waiting_.clear();
     waiting_out_.clear();
@@ -651,7 +764,7 @@ void RedisLink::end_calls(std::string_view why) {
     outcome.failure = RedisFailure::transient;
     outcome.error = why;
     for (Call& call : calls) {
-        if (!call.setup) {
+        if (!call.setup && !call.wait) {
             call.callback(call.data, outcome);
         }
     }

@@ -19,6 +19,7 @@
 #include "../core/redis_reply.hpp"
 #include "../core/resp.hpp"
 #include "ngx_http_mailhook.hpp"
+#include "ngx_http_mailhook_metrics.hpp"
 
 namespace mailhook::nginx {
 
@@ -53,6 +54,11 @@ struct RedisLinkSettings {
     bool ssl_verify = true;
     ngx_resolver_t* resolver = nullptr;  // null: the node's addresses
     ngx_msec_t resolver_timeout = 30000;
+    // mailhook_redis_wait: after each flushed batch of script calls, WAIT
+    // for this many replicas (0: off); calls of a batch fewer replicas
+    // confirmed in time end as transient failures (they go to the spool).
+    std::int64_t wait_replicas = 0;
+    ngx_msec_t wait_timeout = 100;
 };
 
 // One node: its address as configured, and the socket addresses it had at
@@ -64,11 +70,15 @@ struct RedisNode {
     std::vector<ngx_addr_t> addresses;
 };
 
+// An IPv4 or IPv6 address (no name to resolve, no SNI).
+bool is_ip_address(const std::string& host);
+
 class RedisLink {
   public:
     enum class State { down, resolving, connecting, handshaking, setting_up, ready };
 
-    RedisLink(const RedisLinkSettings& settings, RedisNode node, ngx_log_t* log);
+    RedisLink(const RedisLinkSettings& settings, RedisNode node, MetricsRecorder* metrics,
+              ngx_log_t* log);
     ~RedisLink();
     RedisLink(const RedisLink&) = delete;
     RedisLink& operator=(const RedisLink&) = delete;
@@ -121,6 +131,8 @@ class RedisLink {
         bool sent_source = false;
         bool setup = false;  // AUTH, SELECT, SCRIPT LOAD: sent before anything else
         std::string label = {};  // a plain command and its key, for logs
+        bool replicated = false;  // a write WAIT must confirm (mailhook_redis_wait)
+        bool wait = false;        // the WAIT itself
     };
 
     // Bringing the connection up, in this order.
@@ -133,6 +145,7 @@ class RedisLink {
     static void on_handshake(ngx_connection_t* c) noexcept;
     static void on_session(ngx_connection_t* c) noexcept;
     bool verify_peer();
+    static bool certificate_names(ngx_connection_t* c, const std::string& name);
     void set_up();
     static void on_setup_reply(void* data, const RedisOutcome& outcome) noexcept;
     static void on_script_loaded(void* data, const RedisOutcome& outcome) noexcept;
@@ -141,12 +154,15 @@ class RedisLink {
 
     // Traffic.
     bool queue(std::string command, Call call);
+    void append(std::string_view command, Call call);
+    void wait_for_replicas();
+    void replicas_confirmed(const redisReply* reply);
     void post_flush();
     static void on_read(ngx_event_t* ev) noexcept;
     static void on_write(ngx_event_t* ev) noexcept;
     void read_replies();
     void flush();
-    void deliver(Call call, const redisReply* reply);
+    void deliver(Call call, RedisReplyPtr reply);
     const char* tls_hint() const;
     void log_refusal(const Call& call, std::string_view error);
 
@@ -160,6 +176,7 @@ class RedisLink {
     static void on_connect_timeout(ngx_event_t* ev) noexcept;
 
     const RedisLinkSettings& settings_;
+    MetricsRecorder* metrics_;
     RedisNode node_;
     std::string name_;  // the endpoint, for logs
     ngx_str_t peer_name_;
@@ -182,6 +199,10 @@ class RedisLink {
     std::string out_;               // commands not yet written
     std::size_t written_ = 0;       // ... the first bytes of which are
     std::deque<Call> sent_;         // calls in out_ or sent, in order
+    std::size_t unwaited_ = 0;      // replicated calls in out_ since the last WAIT
+    // Replies of replicated calls, delivered once their WAIT has answered.
+    std::deque<std::pair<Call, RedisReplyPtr>> held_;
+    bool replicas_short_ = false;   // the last WAIT fell short (logged once)
     std::string waiting_out_;       // commands queued before the link is ready
     std::deque<Call> waiting_;
     std::size_t setup_pending_ = 0;
