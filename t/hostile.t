@@ -166,6 +166,12 @@ my %paths = (
     'connection id of 4000 characters' => ['/webhooks/v2/inboxroad/' . ('a' x 4000), 404],
     'URI over large_client_header_buffers (9000)' => ['/webhooks/v2/inboxroad/' . ('a' x 9000), 414],
     'connection id with a query string only' => ['/webhooks/v2/inboxroad/?id=ir', 404],
+    # Security review L3: log injection through decoded segments (the log
+    # side is t/hardening_l3.t).
+    'L3: LF and a forged log line in the connection id' => ['/webhooks/v2/inboxroad/ir%0A[notice]%20forged:%20worker%20exited', 404],
+    'L3: CR and a forged log line in the vendor' => ['/webhooks/v2/sendgrid%0D[notice]%20forged-cr/ir', 404],
+    'L3: ANSI escapes in the vendor' => ['/webhooks/v2/x%1B%5B31mRED%1B%5B0m/ir', 404],
+    'L3: C1 CSI in the vendor' => ['/webhooks/v2/x%C2%9B31m/ir', 404],
 );
 for my $name (sort keys %paths) {
     my ($path, $status, $expect) = @{$paths{$name}};

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "../core/https_url.hpp"
+#include "ngx_http_mailhook_log.hpp"
 #include "ngx_http_mailhook_request.hpp"
 #include "ngx_http_mailhook_state.hpp"
 #include "ngx_http_mailhook_variables.hpp"
@@ -223,7 +224,7 @@ void on_fetch_resumed(ngx_http_request_t* r) noexcept {
         }
         ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
                       "mailhook: fetched signing certificate %s",
-                      fetch.url.c_str());
+                      log_text(fetch.url).c_str());
         main_conf(r)->state->certificates.remember(fetch.url, std::move(*key));
         fetch.on_fetched(ctx, {});
     } catch (const std::exception& e) {
@@ -246,18 +247,18 @@ ngx_int_t on_confirm_done(ngx_http_request_t* sr, void* data, ngx_int_t rc) noex
     }
     // The URL's query carries the subscription token: log the host only.
     const auto target = target_of(ctx->fetch.url);
-    const std::string host(target ? target->host : std::string_view("?"));
+    const std::string host = log_text(target ? target->host : std::string_view("?"));
+    const std::string route = log_route(ctx->vendor_name, ctx->connection_id);
     if (status >= 200 && status < 300) {
         ngx_log_error(NGX_LOG_NOTICE, sr->connection->log, 0,
-                      "mailhook: subscription confirmed at %s (status %ui) "
-                      "vendor=%V connection=%V",
-                      host.c_str(), status, &ctx->vendor_name, &ctx->connection_id);
+                      "mailhook: subscription confirmed at %s (status %ui) %s",
+                      host.c_str(), status, route.c_str());
     } else {
         ngx_log_error(NGX_LOG_ERR, sr->connection->log, 0,
                       "mailhook: confirming the subscription at %s failed "
-                      "(status %ui) vendor=%V connection=%V; confirm it by hand "
+                      "(status %ui) %s; confirm it by hand "
                       "with the subscribe_url of the stored control entry",
-                      host.c_str(), status, &ctx->vendor_name, &ctx->connection_id);
+                      host.c_str(), status, route.c_str());
     }
     return rc;
 }
@@ -343,7 +344,7 @@ bool start_certificate_fetch(RequestCtx* ctx, std::string_view url, KeyFetched o
     fetch.fetching = true;
     r->write_event_handler = on_fetch_resumed;
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "mailhook: fetching signing certificate %s", fetch.url.c_str());
+                   "mailhook: fetching signing certificate %s", log_text(fetch.url).c_str());
     return true;
 }
 
@@ -353,8 +354,8 @@ void start_confirmation(RequestCtx* ctx, std::string_view url) {
     if (lcf->auto_confirm.len == 0) {
         ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
                       "mailhook: subscription recorded, not confirmed "
-                      "(mailhook_auto_confirm is off) vendor=%V connection=%V",
-                      &ctx->vendor_name, &ctx->connection_id);
+                      "(mailhook_auto_confirm is off) %s",
+                      log_route(ctx->vendor_name, ctx->connection_id).c_str());
         return;
     }
     ngx_http_post_subrequest_t* post = post_handler(r, on_confirm_done, ctx);
@@ -364,9 +365,8 @@ void start_confirmation(RequestCtx* ctx, std::string_view url) {
                         : nullptr;
     if (sr == nullptr) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "mailhook: could not start the subscription confirmation "
-                      "vendor=%V connection=%V",
-                      &ctx->vendor_name, &ctx->connection_id);
+                      "mailhook: could not start the subscription confirmation %s",
+                      log_route(ctx->vendor_name, ctx->connection_id).c_str());
         return;
     }
     sr->header_only = 1;  // only the status matters

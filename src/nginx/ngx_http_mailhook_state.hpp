@@ -14,6 +14,7 @@
 #include "../core/tracking_store.hpp"
 #include "ngx_http_mailhook.hpp"
 #include "ngx_http_mailhook_detached.hpp"
+#include "ngx_http_mailhook_log.hpp"
 #include "ngx_http_mailhook_metrics.hpp"
 #include "ngx_http_mailhook_outbound.hpp"
 #include "ngx_http_mailhook_redis.hpp"
@@ -59,6 +60,7 @@ class ModuleState {
     std::optional<SpoolSettings> spool_settings;
     MetricsRecorder metrics{nullptr};
     DetachedCounters detached;
+    RequestLogThrottle rejection_log;
     // SNS signing certificates: pinned at configuration, fetched per worker.
     CertificateStore certificates;
     // Created in the worker only. The spool is declared first so that it
