@@ -141,7 +141,18 @@ void resolve(RequestCtx* ctx) {
         use_connection(ctx, it->second);
         return;
     }
-    if (const ResolvedConnection* cached = state.cache.find(id, ngx_current_msec)) {
+    const ResolvedConnection* cached = state.cache.find(id, ngx_current_msec);
+    if (cached == nullptr && !state.cache.may_look_up(ngx_current_msec)) {
+        // Made-up ids arrive faster than the budget: what is known is still
+        // served (if stale), nothing new is asked of Redis.
+        cached = state.cache.find(id, ngx_current_msec, true);
+        if (cached == nullptr) {
+            finish(ctx, rejected(ctx, NGX_HTTP_SERVICE_UNAVAILABLE, "lookup_budget",
+                                 "too many look-ups of unknown connection ids in this worker"));
+            return;
+        }
+    }
+    if (cached != nullptr) {
         const ResolvedConnection copy = *cached;  // the cache may change later
         use_connection(ctx, copy);
         return;

@@ -3,6 +3,7 @@
 // cache of connections loaded from Redis.
 #pragma once
 
+#include <list>
 #include <memory>
 #include <optional>
 #include <string>
@@ -10,6 +11,7 @@
 #include <unordered_map>
 
 #include "../core/connection.hpp"
+#include "../core/rate_limit.hpp"
 #include "../core/store_script.hpp"
 #include "../core/tracking_store.hpp"
 #include "ngx_http_mailhook.hpp"
@@ -31,21 +33,78 @@ struct ResolvedConnection {
     std::string error;
 };
 
+// A bounded map that forgets the least recently used entry first.
+template <typename Value>
+class LruMap {
+  public:
+    explicit LruMap(std::size_t capacity) : capacity_(capacity) {}
+
+    Value* find(std::string_view key) {
+        const auto it = index_.find(key);
+        if (it == index_.end()) return nullptr;
+        order_.splice(order_.begin(), order_, it->second);
+        return &it->second->second;
+    }
+    void put(std::string_view key, Value value) {
+        if (Value* existing = find(key)) {
+            *existing = std::move(value);
+            return;
+        }
+        if (index_.size() >= capacity_ && !order_.empty()) {
+            index_.erase(order_.back().first);
+            order_.pop_back();
+        }
+        order_.emplace_front(std::string(key), std::move(value));
+        index_.emplace(order_.front().first, order_.begin());
+    }
+    void erase(std::string_view key) {
+        const auto it = index_.find(key);
+        if (it == index_.end()) return;
+        const auto node = it->second;
+        index_.erase(it);
+        order_.erase(node);
+    }
+    std::size_t size() const { return index_.size(); }
+
+  private:
+    using Order = std::list<std::pair<std::string, Value>>;
+    std::size_t capacity_;
+    Order order_;  // most recently used first
+    // Keys point into the list nodes, which never move.
+    std::unordered_map<std::string_view, typename Order::iterator> index_;
+};
+
+// The worker's connections loaded from Redis. Usable ones and the ids Redis
+// did not know (or could not be used) are kept apart: unknown ids, which
+// anyone can make up, only ever evict each other, never a usable connection
+// (security review L4). Look-ups that find an unknown id spend a token of a
+// per-worker budget; while it is spent, ids no cache knows are not looked up.
 class ConnectionCache {
   public:
+    static constexpr std::size_t kMaxUsable = 65536;
+    static constexpr std::size_t kMaxUnknown = 4096;
+    static constexpr std::uint32_t kUnknownBurst = 100;
+    static constexpr std::uint32_t kUnknownPerSecond = 20;
+
     // nullptr when absent or expired; `stale_ok` also returns an expired
-    // entry (used while Redis cannot be asked).
+    // usable entry (used while Redis cannot be asked).
     const ResolvedConnection* find(std::string_view id, ngx_msec_t now,
-                                   bool stale_ok = false) const;
+                                   bool stale_ok = false);
     void put(std::string_view id, ResolvedConnection resolved, ngx_msec_t expires);
+    // False while look-ups keep finding unknown ids faster than the budget.
+    bool may_look_up(ngx_msec_t now);
+
+    std::size_t usable_count() const { return usable_.size(); }
+    std::size_t unknown_count() const { return unknown_.size(); }
 
   private:
     struct Entry {
         ResolvedConnection resolved;
         ngx_msec_t expires;
     };
-    static constexpr std::size_t kMaxEntries = 65536;
-    std::unordered_map<std::string, Entry> entries_;
+    LruMap<Entry> usable_{kMaxUsable};
+    LruMap<Entry> unknown_{kMaxUnknown};
+    TokenBucket unknown_lookups_{kUnknownBurst, kUnknownPerSecond, 1000};
 };
 
 class ModuleState {
