@@ -48,6 +48,7 @@ for my $round (1 .. $rounds) {
         Authorization => basic_auth('u:wrong'))->{status}, 401, "round $round: wrong credentials");
     is($t->post('/webhooks/v2/inboxroad/nope', '{}')->{status}, 404, "round $round: unknown connection");
     is($t->request('GET', '/webhooks/v2/inboxroad/ir')->{status}, 405, "round $round: GET");
+    is($t->post('/webhooks/v2/nosuchvendor/ir', '{}')->{status}, 404, "round $round: unknown vendor");
 }
 
 open my $fh, '<', $log or die;
@@ -69,6 +70,13 @@ is(value('rejections', vendor => 'smtp2go', reason => 'auth'), $rounds, 'auth re
 is(value('rejections', vendor => 'inboxroad', reason => 'format'), $rounds, 'format rejections');
 is(value('rejections', vendor => 'inboxroad', reason => 'unknown_connection'), $rounds, 'unknown connection');
 is(value('rejections', vendor => 'inboxroad', reason => 'method'), $rounds, 'method');
+# L5 (security review): scans of vendor names must show in the metrics.
+is(value('requests', vendor => 'unknown', status => '404'), $rounds, 'L5: unknown-vendor requests counted');
+is(value('rejections', vendor => 'unknown', reason => 'unknown_connection'), $rounds,
+    'L5: ... and their rejections');
+my $total = 0;
+$total += $_->{value} for @{status_json()->{requests}};
+is($total, 8 * $rounds, 'L5: every request is in requests_total');
 my %pids = map { $_ => 1 } $t->worker_pids;
 my $json = status_json();
 is(scalar(grep { $_->{value} == 1 && $pids{$_->{pid}} } @{$json->{redis_connected}}), 2,

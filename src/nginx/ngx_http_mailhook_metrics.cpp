@@ -17,11 +17,14 @@ constexpr std::array<ngx_uint_t, kMetricStatuses - 1> kStatuses = {
     200, 400, 401, 404, 405, 413, 500, 503, 499};
 constexpr std::array<std::string_view, kMetricReasons - 1> kReasons = {
     "format", "unsupported", "signature", "auth", "timestamp", "replay",
-    "size", "connection_config", "unknown_connection", "method", "internal"};
+    "size", "connection_config", "unknown_connection", "method", "internal",
+    "key_unavailable", "lookup_budget"};
 
+// Requests for a vendor name the registry does not know (scans, typos)
+// count in the last slot, which is rendered as vendor="unknown".
 std::size_t vendor_slot(std::string_view vendor) {
     const std::size_t index = vendor_index(vendor);
-    return index < kMetricVendors - 1 ? index : kMetricVendors - 1;
+    return index < vendor_count() && index < kMetricVendors - 1 ? index : kMetricVendors - 1;
 }
 
 std::string_view vendor_label(std::size_t slot) {

@@ -12,7 +12,7 @@ namespace mailhook::nginx {
 
 constexpr std::size_t kMetricVendors = 40;  // registry size + "unknown"
 constexpr std::size_t kMetricStatuses = 10;
-constexpr std::size_t kMetricReasons = 12;
+constexpr std::size_t kMetricReasons = 14;
 constexpr std::size_t kMetricWorkers = 64;
 constexpr std::size_t kMetricLatencyBuckets = 13;  // 12 bounds + +Inf
 
