@@ -3,7 +3,6 @@
 // cache of connections loaded from Redis.
 #pragma once
 
-#include <list>
 #include <memory>
 #include <optional>
 #include <string>
@@ -11,6 +10,7 @@
 #include <unordered_map>
 
 #include "../core/connection.hpp"
+#include "../core/lru_map.hpp"
 #include "../core/rate_limit.hpp"
 #include "../core/store_script.hpp"
 #include "../core/tracking_store.hpp"
@@ -31,47 +31,6 @@ struct ResolvedConnection {
     Kind kind = Kind::unknown;
     std::shared_ptr<const Connection> connection;
     std::string error;
-};
-
-// A bounded map that forgets the least recently used entry first.
-template <typename Value>
-class LruMap {
-  public:
-    explicit LruMap(std::size_t capacity) : capacity_(capacity) {}
-
-    Value* find(std::string_view key) {
-        const auto it = index_.find(key);
-        if (it == index_.end()) return nullptr;
-        order_.splice(order_.begin(), order_, it->second);
-        return &it->second->second;
-    }
-    void put(std::string_view key, Value value) {
-        if (Value* existing = find(key)) {
-            *existing = std::move(value);
-            return;
-        }
-        if (index_.size() >= capacity_ && !order_.empty()) {
-            index_.erase(order_.back().first);
-            order_.pop_back();
-        }
-        order_.emplace_front(std::string(key), std::move(value));
-        index_.emplace(order_.front().first, order_.begin());
-    }
-    void erase(std::string_view key) {
-        const auto it = index_.find(key);
-        if (it == index_.end()) return;
-        const auto node = it->second;
-        index_.erase(it);
-        order_.erase(node);
-    }
-    std::size_t size() const { return index_.size(); }
-
-  private:
-    using Order = std::list<std::pair<std::string, Value>>;
-    std::size_t capacity_;
-    Order order_;  // most recently used first
-    // Keys point into the list nodes, which never move.
-    std::unordered_map<std::string_view, typename Order::iterator> index_;
 };
 
 // The worker's connections loaded from Redis. Usable ones and the ids Redis
@@ -122,6 +81,7 @@ class ModuleState {
     RequestLogThrottle rejection_log;
     // SNS signing certificates: pinned at configuration, fetched per worker.
     CertificateStore certificates;
+    CertificateFetches fetches;
     // Created in the worker only. The spool is declared first so that it
     // outlives the link: replay callbacks still run while the link is freed.
     std::unique_ptr<Spool> spool;
