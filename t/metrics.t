@@ -51,9 +51,15 @@ for my $round (1 .. $rounds) {
     is($t->post('/webhooks/v2/nosuchvendor/ir', '{}')->{status}, 404, "round $round: unknown vendor");
 }
 
-open my $fh, '<', $log or die;
-my @lines = map { chomp; $_ } <$fh>;
-close $fh;
+# A worker writes its access log line after the answer: wait for the last.
+sub access_lines {
+    open my $fh, '<', $log or die;
+    my @all = map { chomp; $_ } <$fh>;
+    close $fh;
+    return @all;
+}
+Mailhook::Test::wait_for('every access log line', 5, sub { access_lines() == 8 * $rounds });
+my @lines = access_lines();
 my %served = map { (split /\|/)[-1] => 1 } @lines;
 is(scalar(keys %served), 2, 'both workers served requests') or diag(join ',', keys %served);
 
