@@ -100,7 +100,8 @@ like($r->{content}, qr/"spooled":1/, 'L4 ... answer says spooled');
 # A deleted connection is forgotten at once, not kept as a stale entry.
 $t->start_redis;
 my $deadline = time + 10;
-sleep 0.1 until (glob("$spool/spool-*.log") ? 0 : 1) || time > $deadline;
+sub journals_left { my @j = glob("$spool/spool-*.log"); return scalar @j }
+sleep 0.1 until !journals_left() || time > $deadline;
 $t->redis->del('mailhook:connection:dyn1');
 sleep 1.1;
 is(dyn1()->{status}, 404, 'L4 connection deleted in Redis: 404');
