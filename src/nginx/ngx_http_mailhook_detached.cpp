@@ -24,7 +24,7 @@ void lost(ModuleState& state, const DetachedStore& job, std::string_view why) no
 void not_sent(ModuleState& state, const DetachedStore& job, std::string_view why) noexcept {
     if (state.spool) {
         ++state.detached.spooled;
-        state.spool->append(job.script->sha1, *job.args, nullptr);
+        state.spool->append(job.script->sha1, *job.args, nullptr, SpoolLane::tracking);
         return;
     }
     lost(state, job, why);

@@ -123,6 +123,7 @@ MetricsSnapshot snapshot(const SharedMetrics& m) {
     s.spool_records_spooled = read(m.spool_requests);
     s.spool_records_replayed = read(m.spool_replayed);
     s.spool_append_failures = read(m.spool_failures);
+    s.spool_records_quarantined = read(m.spool_quarantined);
     s.tracking_opens = read(m.tracking_opens);
     s.tracking_clicks = read(m.tracking_clicks);
     if (const auto n = read(m.tracking_invalid_open)) {
@@ -221,6 +222,10 @@ void MetricsRecorder::spool_replayed(std::uint64_t requests) {
 
 void MetricsRecorder::spool_failed(std::uint64_t requests) {
     if (shared_) add(shared_->spool_failures, requests);
+}
+
+void MetricsRecorder::spool_quarantined(std::uint64_t records) {
+    if (shared_) add(shared_->spool_quarantined, records);
 }
 
 void MetricsRecorder::tracking_open(bool valid) {

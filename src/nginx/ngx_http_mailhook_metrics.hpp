@@ -35,6 +35,7 @@ struct SharedMetrics {
     ngx_atomic_t spool_requests;
     ngx_atomic_t spool_replayed;
     ngx_atomic_t spool_failures;
+    ngx_atomic_t spool_quarantined;
     ngx_atomic_t tracking_opens;
     ngx_atomic_t tracking_clicks;
     ngx_atomic_t tracking_invalid_open;
@@ -59,6 +60,7 @@ class MetricsRecorder {
     void spool_appended(std::uint64_t requests);
     void spool_replayed(std::uint64_t requests);
     void spool_failed(std::uint64_t requests);
+    void spool_quarantined(std::uint64_t records);
     void tracking_open(bool valid);
     void tracking_click(bool valid);
 

@@ -222,7 +222,7 @@ char* set_key_hash_tag(ngx_conf_t* cf, ngx_command_t*, void* conf) {
     return const_cast<char*>("must be off, buckets, buckets=<1 to 16384> or tenant");
 }
 
-// mailhook_spool <dir> [max_size=<size>];
+// mailhook_spool <dir> [max_size=<size>] [tracking_max_size=<size>];
 char* set_spool(ngx_conf_t* cf, ngx_command_t*, void* conf) {
     auto* mcf = static_cast<MainConf*>(conf);
     if (mcf->spool_path != nullptr) {
@@ -246,14 +246,21 @@ char* set_spool(ngx_conf_t* cf, ngx_command_t*, void* conf) {
     path->conf_file = cf->conf_file->file.name.data;
     path->line = cf->conf_file->line;
     for (ngx_uint_t i = 2; i < cf->args->nelts; ++i) {
-        if (to_view(args[i]).substr(0, 9) != "max_size=") {
+        const std::string_view arg = to_view(args[i]);
+        const std::size_t eq = arg.find('=');
+        const std::string_view name = arg.substr(0, eq == std::string_view::npos ? 0 : eq);
+        off_t* target = name == "max_size"            ? &mcf->spool_max_size
+                        : name == "tracking_max_size" ? &mcf->spool_tracking_max_size
+                                                      : nullptr;
+        if (target == nullptr) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "invalid parameter \"%V\"", &args[i]);
             return static_cast<char*>(NGX_CONF_ERROR);
         }
-        ngx_str_t size = {args[i].len - 9, args[i].data + 9};
-        mcf->spool_max_size = ngx_parse_offset(&size);
-        if (mcf->spool_max_size <= 0) {
-            return const_cast<char*>("has an invalid \"max_size=\" value");
+        ngx_str_t size = {args[i].len - eq - 1, args[i].data + eq + 1};
+        *target = ngx_parse_offset(&size);
+        if (*target < 0 || (*target == 0 && target == &mcf->spool_max_size)) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "invalid value in \"%V\"", &args[i]);
+            return static_cast<char*>(NGX_CONF_ERROR);
         }
     }
     // nginx creates the directory at start and gives it to the worker user.
@@ -334,7 +341,7 @@ ngx_command_t commands[] = {
      nullptr},
     {ngx_string("mailhook_key_hash_tag"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1,
      set_key_hash_tag, NGX_HTTP_MAIN_CONF_OFFSET, 0, nullptr},
-    {ngx_string("mailhook_spool"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE12, set_spool,
+    {ngx_string("mailhook_spool"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE123, set_spool,
      NGX_HTTP_MAIN_CONF_OFFSET, 0, nullptr},
     {ngx_string("mailhook_connection"), NGX_HTTP_MAIN_CONF | NGX_CONF_2MORE,
      set_connection, NGX_HTTP_MAIN_CONF_OFFSET, 0, nullptr},
@@ -414,6 +421,7 @@ void* create_main_conf(ngx_conf_t* cf) noexcept {
             return nullptr;
         }
         mcf->redis_db = 0;
+        mcf->spool_tracking_max_size = -1;
         mcf->redis_connect_timeout = NGX_CONF_UNSET_MSEC;
         mcf->connection_cache_ttl = NGX_CONF_UNSET_MSEC;
         mcf->state = pool_new<ModuleState>(cf->pool);
@@ -457,6 +465,7 @@ char* init_main_conf(ngx_conf_t* cf, void* conf) noexcept {
             SpoolSettings spool;
             spool.dir = std::string(to_view(mcf->spool_path->name));
             if (mcf->spool_max_size > 0) spool.max_bytes = mcf->spool_max_size;
+            spool.tracking_max_bytes = mcf->spool_tracking_max_size;
             spool.segment_bytes = std::min<off_t>(spool.segment_bytes, spool.max_bytes);
             mcf->state->spool_settings = spool;
         }
