@@ -222,7 +222,8 @@ char* set_key_hash_tag(ngx_conf_t* cf, ngx_command_t*, void* conf) {
     return const_cast<char*>("must be off, buckets, buckets=<1 to 16384> or tenant");
 }
 
-// mailhook_spool <dir> [max_size=<size>] [tracking_max_size=<size>];
+// mailhook_spool <dir> [max_size=<size>] [tracking_max_size=<size>]
+//                [connections=<size>];
 char* set_spool(ngx_conf_t* cf, ngx_command_t*, void* conf) {
     auto* mcf = static_cast<MainConf*>(conf);
     if (mcf->spool_path != nullptr) {
@@ -249,6 +250,15 @@ char* set_spool(ngx_conf_t* cf, ngx_command_t*, void* conf) {
         const std::string_view arg = to_view(args[i]);
         const std::size_t eq = arg.find('=');
         const std::string_view name = arg.substr(0, eq == std::string_view::npos ? 0 : eq);
+        if (name == "connections") {
+            ngx_str_t size = {args[i].len - eq - 1, args[i].data + eq + 1};
+            const ssize_t bytes = ngx_parse_size(&size);
+            if (bytes == NGX_ERROR || bytes < static_cast<ssize_t>(8 * ngx_pagesize)) {
+                return const_cast<char*>("has an invalid \"connections=\" size (at least 32k)");
+            }
+            mcf->known_zone_size = static_cast<size_t>(bytes);
+            continue;
+        }
         off_t* target = name == "max_size"            ? &mcf->spool_max_size
                         : name == "tracking_max_size" ? &mcf->spool_tracking_max_size
                                                       : nullptr;
@@ -341,7 +351,7 @@ ngx_command_t commands[] = {
      nullptr},
     {ngx_string("mailhook_key_hash_tag"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1,
      set_key_hash_tag, NGX_HTTP_MAIN_CONF_OFFSET, 0, nullptr},
-    {ngx_string("mailhook_spool"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE123, set_spool,
+    {ngx_string("mailhook_spool"), NGX_HTTP_MAIN_CONF | NGX_CONF_1MORE, set_spool,
      NGX_HTTP_MAIN_CONF_OFFSET, 0, nullptr},
     {ngx_string("mailhook_connection"), NGX_HTTP_MAIN_CONF | NGX_CONF_2MORE,
      set_connection, NGX_HTTP_MAIN_CONF_OFFSET, 0, nullptr},
@@ -422,6 +432,7 @@ void* create_main_conf(ngx_conf_t* cf) noexcept {
         }
         mcf->redis_db = 0;
         mcf->spool_tracking_max_size = -1;
+        mcf->known_zone_size = NGX_CONF_UNSET_SIZE;
         mcf->redis_connect_timeout = NGX_CONF_UNSET_MSEC;
         mcf->connection_cache_ttl = NGX_CONF_UNSET_MSEC;
         mcf->state = pool_new<ModuleState>(cf->pool);
@@ -468,6 +479,14 @@ char* init_main_conf(ngx_conf_t* cf, void* conf) noexcept {
             spool.tracking_max_bytes = mcf->spool_tracking_max_size;
             spool.segment_bytes = std::min<off_t>(spool.segment_bytes, spool.max_bytes);
             mcf->state->spool_settings = spool;
+            // Connections any worker resolved, for every worker and a restart.
+            ngx_conf_init_size_value(mcf->known_zone_size, 4 * 1024 * 1024);
+            mcf->known_zone = KnownConnections::add_zone(
+                cf, mcf->known_zone_size,
+                spool.dir + "/" + std::string(KnownConnections::kSnapshotName));
+            if (mcf->known_zone == nullptr) {
+                return static_cast<char*>(NGX_CONF_ERROR);
+            }
         }
     } catch (const std::exception& e) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "mailhook: %s", e.what());
@@ -608,6 +627,10 @@ ngx_int_t init_process(ngx_cycle_t* cycle) noexcept {
                                                   &state.metrics, cycle->log);
             state.spool->start(state.link.get(), {&state.store_script, &state.tracking_script});
         }
+        if (mcf->known_zone != nullptr) {
+            state.known = std::make_unique<KnownConnections>(mcf->known_zone, cycle->log);
+            state.cache.attach(state.known.get());
+        }
         state.link->set_state_hook(on_link_state, &state);
         state.metrics.redis_state(false, 0);
         state.link->start();
@@ -622,6 +645,11 @@ void exit_process(ngx_cycle_t* cycle) noexcept {
     auto* mcf = static_cast<MainConf*>(
         ngx_http_cycle_get_module_main_conf(cycle, ngx_http_mailhook_module));
     if (mcf != nullptr && mcf->state != nullptr) {
+        if (mcf->state->known) {
+            mcf->state->cache.attach(nullptr);
+            mcf->state->known->save_snapshot();  // for the next start
+            mcf->state->known.reset();
+        }
         mcf->state->link.reset();  // frees the hiredis context and its socket
         mcf->state->spool.reset(); // after the link: replay callbacks use it
     }

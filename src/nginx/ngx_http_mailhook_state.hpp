@@ -16,6 +16,7 @@
 #include "../core/tracking_store.hpp"
 #include "ngx_http_mailhook.hpp"
 #include "ngx_http_mailhook_detached.hpp"
+#include "ngx_http_mailhook_known.hpp"
 #include "ngx_http_mailhook_log.hpp"
 #include "ngx_http_mailhook_metrics.hpp"
 #include "ngx_http_mailhook_outbound.hpp"
@@ -31,6 +32,9 @@ struct ResolvedConnection {
     Kind kind = Kind::unknown;
     std::shared_ptr<const Connection> connection;
     std::string error;
+    // The fields it was made from (usable ones): what other workers and the
+    // snapshot keep.
+    std::shared_ptr<const FieldList> fields;
 };
 
 // The worker's connections loaded from Redis. Usable ones and the ids Redis
@@ -45,8 +49,12 @@ class ConnectionCache {
     static constexpr std::uint32_t kUnknownBurst = 100;
     static constexpr std::uint32_t kUnknownPerSecond = 20;
 
+    // Connections resolved here are shared with every worker through
+    // `known` (when there is a spool); null detaches.
+    void attach(KnownConnections* known) { known_ = known; }
     // nullptr when absent or expired; `stale_ok` also returns an expired
-    // usable entry (used while Redis cannot be asked).
+    // usable entry, or one another worker (or the snapshot) knows (used
+    // while Redis cannot be asked).
     const ResolvedConnection* find(std::string_view id, ngx_msec_t now,
                                    bool stale_ok = false);
     void put(std::string_view id, ResolvedConnection resolved, ngx_msec_t expires);
@@ -64,6 +72,8 @@ class ConnectionCache {
     LruMap<Entry> usable_{kMaxUsable};
     LruMap<Entry> unknown_{kMaxUnknown};
     TokenBucket unknown_lookups_{kUnknownBurst, kUnknownPerSecond, 1000};
+    KnownConnections* known_ = nullptr;
+    const ResolvedConnection* find_known(std::string_view id, ngx_msec_t now);
 };
 
 class ModuleState {
@@ -85,6 +95,7 @@ class ModuleState {
     // Created in the worker only. The spool is declared first so that it
     // outlives the link: replay callbacks still run while the link is freed.
     std::unique_ptr<Spool> spool;
+    std::unique_ptr<KnownConnections> known;  // with a spool
     std::unique_ptr<RedisLink> link;
 };
 
