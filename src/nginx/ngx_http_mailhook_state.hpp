@@ -22,6 +22,7 @@
 #include "ngx_http_mailhook_outbound.hpp"
 #include "ngx_http_mailhook_redis.hpp"
 #include "ngx_http_mailhook_spool.hpp"
+#include "ngx_http_mailhook_watchdog.hpp"
 
 namespace mailhook::nginx {
 
@@ -88,6 +89,7 @@ class ModuleState {
     std::optional<SpoolSettings> spool_settings;
     MetricsRecorder metrics{nullptr};
     DetachedCounters detached;
+    DetachedWatchdog watchdog{&detached.in_flight};
     RequestLogThrottle rejection_log;
     // SNS signing certificates: pinned at configuration, fetched per worker.
     CertificateStore certificates;

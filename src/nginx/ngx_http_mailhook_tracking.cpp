@@ -143,6 +143,7 @@ void record(ngx_http_request_t* r, TrackingKind kind, std::string_view token,
     job->args = std::make_shared<const RespArgs>(
         tracking_script_args(event, now, store_keys_for(r, storage), config));
     job->event_json = event.json();
+    job->timeout = lcf->redis_timeout;
     job->describe = "vendor=tracking connection=" + log_safe(claims.connection) +
                     " type=" + std::string(to_string(event.type)) + " id=" + event.id;
     if (kind == TrackingKind::open) {
