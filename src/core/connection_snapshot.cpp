@@ -38,7 +38,6 @@ class Reader {
         return true;
     }
     bool done() const { return rest_.empty(); }
-    std::size_t consumed(std::string_view whole) const { return whole.size() - rest_.size(); }
 
   private:
     std::string_view rest_;

@@ -3,41 +3,12 @@
 
 #include <algorithm>
 
+#include "encoding.hpp"
+
 namespace mailhook {
 namespace {
 
 constexpr std::string_view kCut = "...";
-
-// Length of the well-formed UTF-8 sequence at the start of `bytes` (RFC 3629:
-// no overlong forms, no surrogates, nothing above U+10FFFF), 0 if there is
-// none.
-std::size_t utf8_sequence(std::string_view bytes) {
-    const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(bytes[i]); };
-    const unsigned char lead = byte(0);
-    std::size_t length = 0;
-    unsigned char low = 0x80;
-    unsigned char high = 0xbf;
-    if (lead >= 0xc2 && lead <= 0xdf) {
-        length = 2;
-    } else if (lead >= 0xe0 && lead <= 0xef) {
-        length = 3;
-        if (lead == 0xe0) low = 0xa0;   // overlong
-        if (lead == 0xed) high = 0x9f;  // surrogates
-    } else if (lead >= 0xf0 && lead <= 0xf4) {
-        length = 4;
-        if (lead == 0xf0) low = 0x90;   // overlong
-        if (lead == 0xf4) high = 0x8f;  // above U+10FFFF
-    } else {
-        return 0;
-    }
-    if (bytes.size() < length || byte(1) < low || byte(1) > high) {
-        return 0;
-    }
-    for (std::size_t i = 2; i < length; ++i) {
-        if (byte(i) < 0x80 || byte(i) > 0xbf) return 0;
-    }
-    return length;
-}
 
 bool is_c1_control(std::string_view sequence) {
     return sequence.size() == 2 && static_cast<unsigned char>(sequence[0]) == 0xc2 &&
@@ -67,7 +38,7 @@ std::string log_safe(std::string_view bytes, std::size_t max_bytes) {
             ++at;
             continue;
         }
-        const std::size_t length = byte >= 0x80 ? utf8_sequence(bytes.substr(at)) : 0;
+        const std::size_t length = byte >= 0x80 ? utf8_sequence_length(bytes, at) : 0;
         if (length > 0 && !is_c1_control(bytes.substr(at, length))) {
             out.append(bytes.substr(at, length));
             at += length;
