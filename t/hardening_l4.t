@@ -87,28 +87,30 @@ is($statuses->{404}, $lookups, 'L4 one Redis look-up per 404, none for the 503s'
 my $budget = 100 + 20 * ($elapsed + 1);
 cmp_ok($lookups, '<=', $budget,
     sprintf('L4 Redis look-ups bounded by the budget: %d <= %d (not 70,000)', $lookups, $budget));
-cmp_ok($rss_growth, '<', 4096, "L4 worker memory bounded (+$rss_growth kB)");
+SKIP: {
+    skip 'ASan keeps freed memory in quarantine', 1 if Mailhook::Test->sanitized;
+    cmp_ok($rss_growth, '<', 4096, "L4 worker memory bounded (+$rss_growth kB)");
+}
 like($t->error_log, qr/reason=lookup_budget .* similar lines not logged/,
     'L4 refusals logged, throttled');
 
 # dyn1's cache entry has expired, and it arrives amid unknown ids that keep
-# the budget spent (the ones just before and after it are refused, so no
-# token was there for it either): it is served from the stale entry, without
-# a look-up. Tokens come back at 20 a second, so the setup is tried again if
-# one showed up right next to it.
+# the budget spent (the one just before it was refused): it is served from
+# the stale entry, without a look-up. Tokens come back at 20 a second and
+# nginx's clock moves between loop iterations, so a token can show up right
+# before it (then it is rightly looked up): the setup is tried again then.
 sleep 1.1;
-my @around;
-my $lookups_stale;
-for my $try (1 .. 5) {
-    $lookups_stale = lookups();
+my (@around, $extra_lookups);
+for my $try (1 .. 10) {
+    my $lookups_before_try = lookups();
     @around = pipelined((map { unknown_id_request() } 1 .. 300), dyn1_request(),
         map { unknown_id_request() } 1 .. 50);
-    last if $around[299] == 503 && $around[301] == 503;
+    $extra_lookups = lookups() - $lookups_before_try - grep { $_ == 404 } @around;
+    last if $around[299] == 503 && $extra_lookups == 0;
 }
-is_deeply([@around[299 .. 301]], [503, 200, 503],
+is_deeply([@around[299, 300]], [503, 200],
     'L4 known connection still served amid unknown ids that spend the budget');
-is(lookups() - $lookups_stale, scalar(grep { $_ == 404 } @around),
-    'L4 ... from the stale cache entry: a look-up for each 404, none for it');
+is($extra_lookups, 0, 'L4 ... from the stale cache entry: a look-up for each 404, none for it');
 
 # Redis down: the known connection is still in the cache and spooled.
 $t->stop_redis;
