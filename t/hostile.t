@@ -7,6 +7,10 @@
 # cases and at the end, and the workers are the ones that started (none
 # crashed and was respawned).
 #
+# It holds every input of the security review of 2026-12-01 that a request
+# can carry (SNS certificate URLs, tracking tokens, framing, JSON extremes),
+# and, after the catalog, the ones it found accepted, pinned as stored sanely.
+#
 # Rules the cases pin down (docs/security.md "Hostile input"):
 #  - a header a vendor reads, sent twice, counts as absent (ambiguous): 401;
 #  - a field the parser reads with the wrong JSON type is a 400; null is
@@ -22,7 +26,7 @@ use lib 't/lib';
 
 use JSON::PP;
 use Mailhook::Sign qw(b64 hmac_b64 sendgrid_key sendgrid_headers mailgun_signature
-    standard_webhooks_headers basic_auth);
+    standard_webhooks_headers basic_auth tracking_token);
 use Mailhook::Test;
 use Test::More;
 
@@ -33,6 +37,10 @@ my ($sg_other_pk, $sg_other_pub) = sendgrid_key();
 my $mg_key = 'key-hostile-1';
 my $rs_secret = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 my $rs_other = 'whsec_' . b64('another resend signing key!');
+my $tk_key = 'k1-secret-0123456789';
+# Certificate fetches go to a closed port: a fetch would answer 503, so a 401
+# shows that an SNS URL was refused before any fetch.
+my $no_aws = Mailhook::Test::free_port();
 $t->start_nginx(
     http => join(' ',
         'mailhook_connection ir vendor=inboxroad secret=s1;',
@@ -43,9 +51,14 @@ $t->start_nginx(
         "mailhook_connection rs vendor=resend secret=$rs_secret;",
         'mailhook_connection s2g vendor=smtp2go secret=hook:pa55word;',
         'mailhook_connection s2gb vendor=smtp2go secret=token-123;',
+        'mailhook_connection ses2 vendor=ses;',
+        "mailhook_tracking_key k1 $tk_key; mailhook_tracking_key k2 k2-secret-0123456789;",
         'client_body_timeout 5s;'),
+    location => 'mailhook_sns_fetch /_sns_fetch;',
     server => 'location /small/ { mailhook; client_max_body_size 1k; }'
-        . ' location /few/ { mailhook; mailhook_max_events 3; }',
+        . ' location /few/ { mailhook; mailhook_max_events 3; }'
+        . " location = /_sns_fetch { internal; proxy_pass http://127.0.0.1:$no_aws\$mailhook_fetch_uri; }"
+        . ' location /t/ { mailhook_tracking; }',
 );
 my @workers = sort $t->worker_pids;
 my $json = JSON::PP->new->canonical;
@@ -166,6 +179,13 @@ my %paths = (
     'connection id of 4000 characters' => ['/webhooks/v2/inboxroad/' . ('a' x 4000), 404],
     'URI over large_client_header_buffers (9000)' => ['/webhooks/v2/inboxroad/' . ('a' x 9000), 414],
     'connection id with a query string only' => ['/webhooks/v2/inboxroad/?id=ir', 404],
+    # Security review L3: log injection through decoded segments (the log
+    # side is t/hardening_l3.t).
+    'L3: LF and a forged log line in the connection id' => ['/webhooks/v2/inboxroad/ir%0A[notice]%20forged:%20worker%20exited', 404],
+    'L3: CR and a forged log line in the vendor' => ['/webhooks/v2/sendgrid%0D[notice]%20forged-cr/ir', 404],
+    'L3: ANSI escapes in the vendor' => ['/webhooks/v2/x%1B%5B31mRED%1B%5B0m/ir', 404],
+    'L3: C1 CSI in the vendor' => ['/webhooks/v2/x%C2%9B31m/ir', 404],
+    'connection id with %7B' => ['/webhooks/v2/inboxroad/i%7Br', 404],
 );
 for my $name (sort keys %paths) {
     my ($path, $status, $expect) = @{$paths{$name}};
@@ -384,6 +404,120 @@ s2g_case('smtp2go form: %00 in a value', 400, 'event=delivered&rcpt=a%00b', 'for
 s2g_case('smtp2go form: raw NUL in a name', 400, "event=delivered&rc\0pt=a", 'format', 'application/x-www-form-urlencoded');
 s2g_case('smtp2go form: no event name', 400, 'rcpt=a%40example.com', 'format', 'application/x-www-form-urlencoded');
 
+# --- more inputs of the security review (2026-12-01) -------------------------
+
+case('method CONNECT', 405, "CONNECT /webhooks/v2/inboxroad/ir HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n", qr/^HTTP\/1\.1 405/);
+case('CONNECT with an authority', 400, "CONNECT example.com:443 HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n", qr/400 Bad Request/);
+case('HTTP/0.9 request line', 0, "POST /webhooks/v2/inboxroad/ir\r\n", undef);
+case('HTTP/1.0 without Host, wrong signature', 401, req(proto => 'HTTP/1.0', no_host => 1, headers => ir_sig($ir_event, 'nope'), body => $ir_event), 'signature');
+case('Host with ESC', 400, req(no_host => 1, headers => [['Host', "a\x1bb"], ['Connection', 'close'], @$good_sig], body => $ir_event), qr/400 Bad Request/);
+case('Host with DEL', 400, req(no_host => 1, headers => [['Host', "a\x7fb"], ['Connection', 'close'], @$good_sig], body => $ir_event), qr/400 Bad Request/);
+ir_case('timestamp one above int64 max', 400, '{"kind":"delivered","recipient":"a@example.com","timestamp":9223372036854775808}', 'format');
+ir_case('lone low surrogate (\\udce7)', 400, '{"kind":"delivered","recipient":"a\\udce7@example.com"}', 'format');
+
+# SNS SigningCertURL forms: refused (401) before any fetch (which would be a
+# 503 here), except a NUL, which is no JSON text for us (400).
+sub sns_body {
+    my ($url) = @_;
+    return JSON::PP->new->utf8->canonical->encode({ Type => 'Notification', MessageId => 'hostile-sns', Message => '{}',
+        TopicArn => 'arn:aws:sns:us-east-1:123456789012:t', Timestamp => '2026-12-01T00:00:00Z',
+        SignatureVersion => '1', Signature => 'AAAA', SigningCertURL => $url });
+}
+my $sns = 'sns.us-east-1.amazonaws.com';
+my %sns_urls = (
+    'userinfo' => "https://user\@$sns/x.pem",
+    'the host in the path' => "https://evil.example/$sns/x.pem",
+    'a port' => "https://$sns:8443/x.pem",
+    'http' => "http://$sns/x.pem",
+    'upper-case host' => 'https://SNS.US-EAST-1.AMAZONAWS.COM/x.pem',
+    'trailing dot' => "https://$sns./x.pem",
+    'amazonaws.com inside another domain' => "https://$sns.evil.example/x.pem",
+    'nip.io' => "https://$sns.127.0.0.1.nip.io/x.pem",
+    'a query' => "https://$sns/x.pem?a=b",
+    'a fragment' => "https://$sns/x.pem#f",
+    '/../' => "https://$sns/a/../x.pem",
+    '//' => "https://$sns//x.pem",
+    '%2e%2e' => "https://$sns/%2e%2e/x.pem",
+    'backslash' => "https://$sns\\x.pem",
+    'Cyrillic homoglyph' => "https://sns.us-east-1.am\x{430}zonaws.com/x.pem",
+    'two-letter region' => 'https://sns.ab.amazonaws.com/x.pem',
+    'nothing before .pem' => "https://$sns/.pem",
+    'space' => "https://$sns/x .pem",
+    'IPv6 literal' => 'https://[::1]/x.pem',
+    'upper-case .PEM' => "https://$sns/x.PEM",
+    'HTTPS:' => "HTTPS://$sns/x.pem",
+    'https:/' => "https:/$sns/x.pem",
+    'empty label' => 'https://sns..amazonaws.com/x.pem',
+    'trailing slash' => "https://$sns/x.pem/",
+    'not .pem' => "https://$sns/x.crt",
+    'no path' => "https://$sns",
+);
+for my $name (sort keys %sns_urls) {
+    my $body = sns_body($sns_urls{$name});
+    case("SNS SigningCertURL: $name", 401, req(path => '/webhooks/v2/ses/ses2', headers => [['Content-Type', 'text/plain']], body => $body), 'signature');
+}
+case('SNS SigningCertURL: NUL', 400, req(path => '/webhooks/v2/ses/ses2', headers => [['Content-Type', 'text/plain']], body => sns_body("https://$sns/x\x{0}.pem")), 'format');
+
+# Tracking tokens: a refused click is a 404 and never a redirect; a refused
+# open still gets the GIF; neither stores anything (checked again at the end,
+# since tracking stores are asynchronous).
+sub tk {
+    my (%claims) = @_;
+    my $secret = delete $claims{_secret} // $tk_key;
+    my %payload = (v => 1, k => 'k1', c => 'c1', r => 'reader@example.com', m => 'm-1', %claims);
+    delete @payload{grep { !defined $payload{$_} } keys %payload};
+    return tracking_token(JSON::PP->new->canonical->encode(\%payload), $secret);
+}
+my $click_ok = tk(u => 'https://example.com/');
+my ($tk_payload, $tk_mac) = split /\./, $click_ok;
+my %bad_clicks = (
+    'expired' => tk(u => 'https://example.com/', x => time - 10),
+    'expiry a float' => tk(u => 'https://example.com/', x => 1e12 + 0.5),
+    'expiry a string' => tk(u => 'https://example.com/', x => '99999999999'),
+    'expiry huge' => tk(u => 'https://example.com/', x => 1e30),
+    'expiry negative' => tk(u => 'https://example.com/', x => -5),
+    'javascript: URL' => tk(u => 'javascript:alert(1)'),
+    'data: URL' => tk(u => 'data:text/html,<b>x</b>'),
+    'protocol-relative URL' => tk(u => '//evil.example/'),
+    'https:\\\\ URL' => tk(u => 'https:\\\\evil.example/'),
+    'CRLF in the URL' => tk(u => "https://example.com/\r\nX-Evil: 1"),
+    'https:/// URL' => tk(u => 'https:///path'),
+    'tab in the URL' => tk(u => "https://example.com/\tx"),
+    'ftp: URL' => tk(u => 'ftp://example.com/'),
+    'version 2' => tk(u => 'https://example.com/', v => 2),
+    'version 1.0' => tracking_token('{"c":"c1","k":"k1","m":"m-1","r":"reader@example.com","u":"https://example.com/","v":1.0}', $tk_key),
+    'version true' => tk(u => 'https://example.com/', v => JSON::PP::true),
+    'invalid connection id' => tk(u => 'https://example.com/', c => 'bad id'),
+    'LF in the connection id' => tk(u => 'https://example.com/', c => "c1\n"),
+    'empty recipient' => tk(u => 'https://example.com/', r => ''),
+    'numeric recipient' => tk(u => 'https://example.com/', r => 5),
+    'unknown key id' => tk(u => 'https://example.com/', k => 'k9'),
+    'an open token' => tk(),
+    'tampered MAC' => $tk_payload . '.' . ($tk_mac =~ s/^(.)/$1 eq 'A' ? 'B' : 'A'/er),
+    "another key's MAC" => tk(u => 'https://example.com/', _secret => 'k2-secret-0123456789'),
+    'added =' => "$click_ok=",
+    'three parts' => "$click_ok.x",
+    'empty MAC' => "$tk_payload.",
+    '5000 characters' => 'A' x 5000,
+);
+# Non-canonical base64: the last character's unused bits set.
+my %next = map { substr('AEIMQUYcgkosw048', $_, 1) => substr('BFJNRVZdhlptx159', $_, 1) } 0 .. 15;
+if (length($tk_mac) % 4 == 3 && exists $next{substr($tk_mac, -1)}) {
+    $bad_clicks{'non-canonical base64'} = $tk_payload . '.' . substr($tk_mac, 0, -1) . $next{substr($tk_mac, -1)};
+}
+sub tk_req { my ($path, %o) = @_; return "$o{method} $path HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n" }
+for my $name (sort keys %bad_clicks) {
+    case("tracking click: $name", 404, tk_req("/t/c/$bad_clicks{$name}", method => 'GET'), qr/^HTTP\/1\.1 404/);
+}
+for my $name ('expired', 'unknown key id', 'tampered MAC', "another key's MAC", 'version 2', 'empty MAC') {
+    my $token = $name eq 'expired' ? tk(x => time - 10) : $name eq 'unknown key id' ? tk(k => 'k9')
+        : $name eq 'version 2' ? tk(v => 2) : $bad_clicks{$name};
+    case("tracking open: $name", 200, tk_req("/t/o/$token.gif", method => 'GET'), qr/Content-Type: image\/gif/);
+}
+case('tracking: .gif on a click', 404, tk_req("/t/c/$click_ok.gif", method => 'GET'), qr/^HTTP\/1\.1 404/);
+case('tracking: extra segments', 404, tk_req("/t/o/extra/" . tk() . '.gif', method => 'GET'), qr/^HTTP\/1\.1 404/);
+case('tracking: POST', 405, tk_req('/t/o/' . tk() . '.gif', method => 'POST'), qr/^HTTP\/1\.1 405/);
+
 # Replays that need something stored first: run_case() stores the genuine
 # request (as one of the good requests) before taking the snapshot.
 my $used_token = 'replayed-token-' . ('r' x 35);
@@ -445,6 +579,56 @@ for my $case (@cases) {
     good_request() if ++$n % 20 == 0;
 }
 good_request();
+
+# Inputs the review found accepted, and rightly: each is stored once, with a
+# sane timestamp (RFC 3339; the JSON Schema check at the end sees the rest).
+my $held = '{"kind":"delivered","recipient":"a@example.com"';
+my %accepted = (
+    'timestamp int64 max' => "$held,\"timestamp\":9223372036854775807}",
+    'timestamp 1e308' => "$held,\"timestamp\":1e308}",
+    'timestamp 1e300' => "$held,\"timestamp\":1e300}",
+    'timestamp underflow (1e-400)' => "$held,\"timestamp\":1e-400}",
+    'timestamp -0' => "$held,\"timestamp\":-0}",
+    'timestamp -1' => "$held,\"timestamp\":-1}",
+    'timestamp with a leap second at 9999-12-31' => "$held,\"timestamp\":\"9999-12-31T23:59:60Z\"}",
+    'timestamp year 0000 with an offset' => "$held,\"timestamp\":\"0000-01-01T00:00:00+01:00\"}",
+    'timestamp with a 5000-digit fraction' => "$held,\"timestamp\":\"2024-01-01T00:00:00." . ('1' x 5000) . 'Z"}',
+    'timestamp a 24-digit epoch' => "$held,\"timestamp\":\"170000000000000000000000\"}",
+    'brackets and escaped quotes in a string' => "$held,\"x\":\"]}\\\"{[\\\\\"}",
+    'surrogate pair' => '{"kind":"delivered","recipient":"a\\ud83d\\udce7@example.com"}',
+    'a 100k-character key' => "$held,\"" . ('k' x 100_000) . '":1}',
+    'a list of 100k nulls' => "$held,\"tags\":[" . join(',', ('null') x 100_000) . ']}',
+);
+for my $name (sort keys %accepted) {
+    my $before = $t->event_count;
+    my ($status) = $t->raw(req(headers => ir_sig($accepted{$name}), body => $accepted{$name}));
+    is($status, 200, "accepted: $name: 200");
+    is($t->event_count, $before + 1, "accepted: $name: one event");
+    my ($last) = reverse $t->events;
+    like($last->{timestamp} // '', qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/, "accepted: $name: sane timestamp");
+}
+
+# Three requests pipelined on one connection, the middle one forged: each
+# gets its own answer, and only the two genuine ones are stored.
+my $before_pipeline = $t->event_count;
+my @pipelined = map { sprintf('{"kind":"delivered","recipient":"pipe-%d@example.com"}', $_) } 1 .. 3;
+my $pipeline = join '', map {
+    my $sig = $_ == 1 ? ir_sig($pipelined[$_], 'nope') : ir_sig($pipelined[$_]);
+    my $bytes = req(headers => $sig, body => $pipelined[$_]);
+    $bytes =~ s/Connection: close\r\n// unless $_ == 2;
+    $bytes;
+} 0 .. 2;
+my (undef, $answers) = $t->raw($pipeline);
+is_deeply([$answers =~ m{^HTTP/1\.1 (\d+)}mg], [200, 401, 200], 'pipeline with a forged middle request: 200, 401, 200');
+is($t->event_count, $before_pipeline + 2, 'pipeline: the two genuine requests stored');
+
+# Tracking stores are asynchronous: a genuine open after all the refused
+# tokens is stored after anything they could have stored. Only it may be
+# there.
+is($t->raw(tk_req('/t/o/' . tk(m => 'sentinel') . '.gif', method => 'GET')), 200, 'tracking: a genuine open');
+Mailhook::Test::wait_for('the genuine open', 5, sub { grep { $_->{vendor} eq 'tracking' } $t->events });
+is_deeply([map { $_->{message_id} } grep { $_->{vendor} eq 'tracking' } $t->events], ['sentinel'],
+    'tracking: no refused token stored anything');
 
 cmp_ok(scalar(@cases), '>=', 150, scalar(@cases) . ' hostile cases');
 is_deeply([sort $t->worker_pids], \@workers, 'the same workers served everything (none crashed)');

@@ -1,10 +1,13 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # Redis down: 503 + Retry-After and nothing acknowledged; back up: 200 again
-# without restarting nginx. A slow Redis: 503 when the timeout passes.
+# without restarting nginx. A slow Redis: 503 when the timeout passes. With
+# a spool, every worker spools for every connection any of them knows, also
+# after a restart during the outage.
 use strict;
 use warnings;
 use lib 't/lib';
 
+use HTTP::Tiny;
 use Mailhook::Sign qw(hmac_b64);
 use Mailhook::Test;
 use Test::More;
@@ -75,4 +78,65 @@ while (time < $deadline) {
 is($status, 200, 'Redis answering again: 200');
 
 $t->finish;
+# --- the outage gap (issue 14) ------------------------------------------------
+# Two workers, a dynamic connection only one of them has looked up, Redis
+# stopped: every worker knows it (shared memory) and spools for it, and an
+# nginx restarted during the outage still does (the snapshot in the spool).
+# The listener is shared with reuseport, so the kernel spreads the requests
+# over both workers.
+my $g = Mailhook::Test->new(workers => 2);
+my $gap_spool = $g->dir . '/spool';
+my $gap_port = Mailhook::Test::free_port();
+my $gap_log = $g->dir . '/gap.log';
+my @gap_redis = ('--appendonly', 'yes', '--appendfsync', 'always');
+$g->start_redis(@gap_redis);
+my %gap_nginx = (
+    http => "mailhook_spool $gap_spool; log_format gap '\$status \$pid \$mailhook_result';"
+        . " server { listen 127.0.0.1:$gap_port reuseport; access_log $gap_log gap;"
+        . " location /webhooks/v2/ { mailhook; } }",
+);
+$g->start_nginx(%gap_nginx);
+$g->redis->hset('mailhook:connection:dyn1', vendor => 'inboxroad', secret => 'dyn-secret');
+my $gap_n = 0;
+sub gap_event {
+    my $body = sprintf('{"kind":"delivered","recipient":"g%d@example.com","id":"gap-%d"}', ++$gap_n, $gap_n);
+    my $http = HTTP::Tiny->new(timeout => 10, keep_alive => 0);
+    return $http->post("http://127.0.0.1:$gap_port/webhooks/v2/inboxroad/dyn1",
+        { content => $body, headers => { 'X-Signature' => hmac_b64($body, 'dyn-secret') } });
+}
+sub gap_lines {
+    open my $fh, '<', $gap_log or return ();
+    return map { chomp; [split / /] } <$fh>;
+}
+is(gap_event()->{status}, 200, 'gap: the connection is looked up once, by one worker');
+Mailhook::Test::wait_for('gap access log', 5, sub { gap_lines() == 1 });
+my ($first) = gap_lines();
+$g->stop_redis;
+my @gap = map { gap_event() } 1 .. 20;
+is_deeply([map { $_->{status} } @gap], [(200) x 20], 'gap: Redis down, 20 requests, 20 acknowledged');
+is(scalar(grep { $_->{content} =~ /"spooled":1/ } @gap), 20, 'gap: ... every one spooled');
+Mailhook::Test::wait_for('gap access log', 5, sub { gap_lines() == 21 });
+my %workers = map { $_->[1] => 1 } gap_lines();
+is(scalar(keys %workers), 2, 'gap: ... by both workers, one of which never looked it up');
+ok(scalar(grep { $_->[1] ne $first->[1] } gap_lines()) > 0,
+    'gap: ... the other worker spooled some of them');
+
+$g->stop_nginx;
+$g->start_nginx(%gap_nginx);
+my @after_restart = map { gap_event() } 1 .. 5;
+is_deeply([map { $_->{status} } @after_restart], [(200) x 5],
+    'gap: nginx restarted during the outage: still acknowledged');
+like($g->error_log, qr/1 known connection\(s\) loaded from \Q$gap_spool\E\/connections\.snapshot/,
+    'gap: ... from the snapshot');
+
+$g->start_redis(@gap_redis);
+Mailhook::Test::wait_for('gap: spool replayed', 15, sub {
+    my @left = glob("$gap_spool/spool-*.log");
+    !@left && $g->event_count == 26 });
+my %gap_seen;
+$gap_seen{$_->{recipient}}++ for $g->events;
+is(scalar(keys %gap_seen), 26, 'gap: 26 events in Redis after it returned');
+ok(!grep({ $_ != 1 } values %gap_seen), 'gap: ... each stored once');
+$g->finish;
+
 done_testing;

@@ -132,6 +132,9 @@ std::string render_prometheus(const MetricsSnapshot& s) {
     w.single("mailhook_redis_unreplicated_total", "counter",
              "Stores fewer replicas than mailhook_redis_wait confirmed in time: spooled, "
              "or answered 503.", s.redis_unreplicated);
+    w.single("mailhook_spool_quarantined_total", "counter",
+             "Spooled records Redis kept refusing, moved to the spool's failed/ directory.",
+             s.spool_records_quarantined);
     w.single("mailhook_tracking_opens_total", "counter", "Tracking pixel opens stored.",
              s.tracking_opens);
     w.single("mailhook_tracking_clicks_total", "counter", "Tracked clicks stored.",
@@ -167,6 +170,7 @@ std::string render_metrics_json(const MetricsSnapshot& s) {
     append_json_number(out, "spool_replayed_requests", s.spool_records_replayed);
     append_json_number(out, "spool_append_failures", s.spool_append_failures);
     append_json_number(out, "redis_unreplicated", s.redis_unreplicated);
+    append_json_number(out, "spool_quarantined", s.spool_records_quarantined);
     append_json_number(out, "tracking_opens", s.tracking_opens);
     append_json_number(out, "tracking_clicks", s.tracking_clicks);
     append_json_family(out, "tracking_invalid_tokens", s.tracking_invalid_tokens);

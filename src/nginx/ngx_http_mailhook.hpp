@@ -42,6 +42,9 @@ struct MainConf {
     ngx_flag_t key_tenant_tag;
     ngx_path_t* spool_path;     // NULL: no spool
     off_t spool_max_size;
+    off_t spool_tracking_max_size;  // -1: a tenth of spool_max_size
+    size_t known_zone_size;         // connections= of mailhook_spool
+    ngx_shm_zone_t* known_zone;     // with a spool
     ngx_flag_t used;     // some location has `mailhook;` or `mailhook_status;`
     ngx_shm_zone_t* metrics_zone;
     ngx_int_t request_id_index;  // $request_id, for log lines

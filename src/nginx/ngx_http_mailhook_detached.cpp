@@ -24,7 +24,7 @@ void lost(ModuleState& state, const DetachedStore& job, std::string_view why) no
 void not_sent(ModuleState& state, const DetachedStore& job, std::string_view why) noexcept {
     if (state.spool) {
         ++state.detached.spooled;
-        state.spool->append(job.script->sha1, *job.args, nullptr);
+        state.spool->append(job.script->sha1, *job.args, nullptr, SpoolLane::tracking);
         return;
     }
     lost(state, job, why);
@@ -34,6 +34,7 @@ void on_outcome(void* data, const RedisOutcome& outcome) noexcept {
     std::unique_ptr<InFlight> in_flight(static_cast<InFlight*>(data));
     ModuleState& state = *in_flight->state;
     --state.detached.in_flight;
+    state.watchdog.answered();
     switch (outcome.failure) {
         case RedisFailure::none:
             ++state.detached.stored;
@@ -67,6 +68,7 @@ void submit_detached(ModuleState& state, std::unique_ptr<DetachedStore> job) noe
             return;
         }
         in_flight.release();
+        state.watchdog.sent(state.redis.get(), sent.timeout);
     } catch (const std::exception& e) {
         if (job) {
             lost(state, *job, e.what());

@@ -22,6 +22,7 @@ struct DetachedStore {
     std::shared_ptr<const RespArgs> args;   // numkeys, KEYS, ARGV
     std::string event_json;                 // the event as stored in the common case
     std::string describe;                   // "vendor=.. connection=.. type=.. id=..", for logs
+    ngx_msec_t timeout = 2000;              // mailhook_redis_timeout where it was made
 };
 
 // Per-worker counts, kept in the worker's ModuleState.

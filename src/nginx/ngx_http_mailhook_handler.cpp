@@ -9,6 +9,7 @@
 
 #include "../core/intake.hpp"
 #include "../core/store_script.hpp"
+#include "ngx_http_mailhook_log.hpp"
 #include "ngx_http_mailhook_metrics.hpp"
 #include "ngx_http_mailhook_outbound.hpp"
 #include "ngx_http_mailhook_request.hpp"
@@ -140,7 +141,18 @@ void resolve(RequestCtx* ctx) {
         use_connection(ctx, it->second);
         return;
     }
-    if (const ResolvedConnection* cached = state.cache.find(id, ngx_current_msec)) {
+    const ResolvedConnection* cached = state.cache.find(id, ngx_current_msec);
+    if (cached == nullptr && !state.cache.may_look_up(ngx_current_msec)) {
+        // Made-up ids arrive faster than the budget: what is known is still
+        // served (if stale), nothing new is asked of Redis.
+        cached = state.cache.find(id, ngx_current_msec, true);
+        if (cached == nullptr) {
+            finish(ctx, rejected(ctx, NGX_HTTP_SERVICE_UNAVAILABLE, "lookup_budget",
+                                 "too many look-ups of unknown connection ids in this worker"));
+            return;
+        }
+    }
+    if (cached != nullptr) {
         const ResolvedConnection copy = *cached;  // the cache may change later
         use_connection(ctx, copy);
         return;
@@ -257,9 +269,9 @@ void verify(RequestCtx* ctx) {
 
     Intake intake = take_in(*ctx->vendor, delivery, connection, origin);
     if (!intake.notice.empty()) {
-        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "mailhook: vendor=%V connection=%V: %s", &ctx->vendor_name,
-                      &ctx->connection_id, intake.notice.c_str());
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0, "mailhook: %s: %s",
+                      log_route(ctx->vendor_name, ctx->connection_id).c_str(),
+                      log_text(intake.notice).c_str());
     }
     if (!intake.verdict.ok()) {
         const Rejection rejection = intake.verdict.rejection;
@@ -408,8 +420,9 @@ void spool(RequestCtx* ctx, std::string_view why) {
     ctx->stage = Stage::spooling;
     const ngx_str_t id = request_id(ctx->r);
     ngx_log_error(NGX_LOG_INFO, ctx->r->connection->log, 0,
-                  "mailhook: spooling vendor=%V connection=%V request_id=%V: %*s",
-                  &ctx->vendor_name, &ctx->connection_id, &id, why.size(), why.data());
+                  "mailhook: spooling %s request_id=%V: %*s",
+                  log_route(ctx->vendor_name, ctx->connection_id).c_str(), &id,
+                  why.size(), why.data());
     auto* ticket = new WaitTicket{ctx};
     ctx->waiting = ticket;  // no deadline: the append ends in this loop iteration
     // The calls not stored yet, in one group commit: the last one's outcome
@@ -578,12 +591,15 @@ std::string error_body(std::string_view label) {
 
 Answer rejected(RequestCtx* ctx, ngx_uint_t status, std::string_view label,
                 std::string_view reason, ngx_uint_t level) {
-    const ngx_str_t id = request_id(ctx->r);
-    ngx_log_error(level, ctx->r->connection->log, 0,
-                  "mailhook: rejected vendor=%V connection=%V status=%ui "
-                  "reason=%*s request_id=%V: %*s",
-                  &ctx->vendor_name, &ctx->connection_id, status,
-                  label.size(), label.data(), &id, reason.size(), reason.data());
+    std::string held_back;
+    if (state_of(ctx).rejection_log.allow(label, held_back)) {
+        const ngx_str_t id = request_id(ctx->r);
+        ngx_log_error(level, ctx->r->connection->log, 0,
+                      "mailhook: rejected %s status=%ui reason=%*s request_id=%V: %s%s",
+                      log_route(ctx->vendor_name, ctx->connection_id).c_str(), status,
+                      label.size(), label.data(), &id, log_text(reason).c_str(),
+                      held_back.c_str());
+    }
     ctx->result = "rejected:" + std::string(label);
     state_of(ctx).metrics.rejection(to_view(ctx->vendor_name), label);
     return {status, error_body(label)};
@@ -592,8 +608,9 @@ Answer rejected(RequestCtx* ctx, ngx_uint_t status, std::string_view label,
 Answer unavailable(RequestCtx* ctx, std::string_view why, ngx_uint_t level) {
     const ngx_str_t id = request_id(ctx->r);
     ngx_log_error(level, ctx->r->connection->log, 0,
-                  "mailhook: not stored vendor=%V connection=%V request_id=%V: %*s",
-                  &ctx->vendor_name, &ctx->connection_id, &id, why.size(), why.data());
+                  "mailhook: not stored %s request_id=%V: %s",
+                  log_route(ctx->vendor_name, ctx->connection_id).c_str(), &id,
+                  log_text(why).c_str());
     ctx->result = "unavailable";
     return {NGX_HTTP_SERVICE_UNAVAILABLE, error_body("unavailable")};
 }

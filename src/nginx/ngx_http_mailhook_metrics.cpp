@@ -17,11 +17,14 @@ constexpr std::array<ngx_uint_t, kMetricStatuses - 1> kStatuses = {
     200, 400, 401, 404, 405, 413, 500, 503, 499};
 constexpr std::array<std::string_view, kMetricReasons - 1> kReasons = {
     "format", "unsupported", "signature", "auth", "timestamp", "replay",
-    "size", "connection_config", "unknown_connection", "method", "internal"};
+    "size", "connection_config", "unknown_connection", "method", "internal",
+    "key_unavailable", "lookup_budget"};
 
+// Requests for a vendor name the registry does not know (scans, typos)
+// count in the last slot, which is rendered as vendor="unknown".
 std::size_t vendor_slot(std::string_view vendor) {
     const std::size_t index = vendor_index(vendor);
-    return index < kMetricVendors - 1 ? index : kMetricVendors - 1;
+    return index < vendor_count() && index < kMetricVendors - 1 ? index : kMetricVendors - 1;
 }
 
 std::string_view vendor_label(std::size_t slot) {
@@ -121,6 +124,7 @@ MetricsSnapshot snapshot(const SharedMetrics& m) {
     s.spool_records_replayed = read(m.spool_replayed);
     s.spool_append_failures = read(m.spool_failures);
     s.redis_unreplicated = read(m.redis_unreplicated);
+    s.spool_records_quarantined = read(m.spool_quarantined);
     s.tracking_opens = read(m.tracking_opens);
     s.tracking_clicks = read(m.tracking_clicks);
     if (const auto n = read(m.tracking_invalid_open)) {
@@ -223,6 +227,10 @@ void MetricsRecorder::spool_failed(std::uint64_t requests) {
 
 void MetricsRecorder::redis_unreplicated(std::uint64_t calls) {
     if (shared_) add(shared_->redis_unreplicated, calls);
+}
+
+void MetricsRecorder::spool_quarantined(std::uint64_t records) {
+    if (shared_) add(shared_->spool_quarantined, records);
 }
 
 void MetricsRecorder::tracking_open(bool valid) {

@@ -12,7 +12,7 @@ namespace mailhook::nginx {
 
 constexpr std::size_t kMetricVendors = 40;  // registry size + "unknown"
 constexpr std::size_t kMetricStatuses = 10;
-constexpr std::size_t kMetricReasons = 12;
+constexpr std::size_t kMetricReasons = 14;
 constexpr std::size_t kMetricWorkers = 64;
 constexpr std::size_t kMetricLatencyBuckets = 13;  // 12 bounds + +Inf
 
@@ -36,6 +36,7 @@ struct SharedMetrics {
     ngx_atomic_t spool_replayed;
     ngx_atomic_t spool_failures;
     ngx_atomic_t redis_unreplicated;
+    ngx_atomic_t spool_quarantined;
     ngx_atomic_t tracking_opens;
     ngx_atomic_t tracking_clicks;
     ngx_atomic_t tracking_invalid_open;
@@ -61,6 +62,7 @@ class MetricsRecorder {
     void spool_replayed(std::uint64_t requests);
     void spool_failed(std::uint64_t requests);
     void redis_unreplicated(std::uint64_t calls);
+    void spool_quarantined(std::uint64_t records);
     void tracking_open(bool valid);
     void tracking_click(bool valid);
 

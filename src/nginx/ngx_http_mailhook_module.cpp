@@ -192,7 +192,8 @@ char* set_key_hash_tag(ngx_conf_t* cf, ngx_command_t*, void* conf) {
     return const_cast<char*>("must be off, buckets, buckets=<1 to 16384> or tenant");
 }
 
-// mailhook_spool <dir> [max_size=<size>];
+// mailhook_spool <dir> [max_size=<size>] [tracking_max_size=<size>]
+//                [connections=<size>];
 char* set_spool(ngx_conf_t* cf, ngx_command_t*, void* conf) {
     auto* mcf = static_cast<MainConf*>(conf);
     if (mcf->spool_path != nullptr) {
@@ -216,14 +217,30 @@ char* set_spool(ngx_conf_t* cf, ngx_command_t*, void* conf) {
     path->conf_file = cf->conf_file->file.name.data;
     path->line = cf->conf_file->line;
     for (ngx_uint_t i = 2; i < cf->args->nelts; ++i) {
-        if (to_view(args[i]).substr(0, 9) != "max_size=") {
+        const std::string_view arg = to_view(args[i]);
+        const std::size_t eq = arg.find('=');
+        const std::string_view name = arg.substr(0, eq == std::string_view::npos ? 0 : eq);
+        if (name == "connections") {
+            ngx_str_t size = {args[i].len - eq - 1, args[i].data + eq + 1};
+            const ssize_t bytes = ngx_parse_size(&size);
+            if (bytes == NGX_ERROR || bytes < static_cast<ssize_t>(8 * ngx_pagesize)) {
+                return const_cast<char*>("has an invalid \"connections=\" size (at least 32k)");
+            }
+            mcf->known_zone_size = static_cast<size_t>(bytes);
+            continue;
+        }
+        off_t* target = name == "max_size"            ? &mcf->spool_max_size
+                        : name == "tracking_max_size" ? &mcf->spool_tracking_max_size
+                                                      : nullptr;
+        if (target == nullptr) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "invalid parameter \"%V\"", &args[i]);
             return static_cast<char*>(NGX_CONF_ERROR);
         }
-        ngx_str_t size = {args[i].len - 9, args[i].data + 9};
-        mcf->spool_max_size = ngx_parse_offset(&size);
-        if (mcf->spool_max_size <= 0) {
-            return const_cast<char*>("has an invalid \"max_size=\" value");
+        ngx_str_t size = {args[i].len - eq - 1, args[i].data + eq + 1};
+        *target = ngx_parse_offset(&size);
+        if (*target < 0 || (*target == 0 && target == &mcf->spool_max_size)) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "invalid value in \"%V\"", &args[i]);
+            return static_cast<char*>(NGX_CONF_ERROR);
         }
     }
     // nginx creates the directory at start and gives it to the worker user.
@@ -321,7 +338,7 @@ ngx_command_t commands[] = {
      nullptr},
     {ngx_string("mailhook_key_hash_tag"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1,
      set_key_hash_tag, NGX_HTTP_MAIN_CONF_OFFSET, 0, nullptr},
-    {ngx_string("mailhook_spool"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE12, set_spool,
+    {ngx_string("mailhook_spool"), NGX_HTTP_MAIN_CONF | NGX_CONF_1MORE, set_spool,
      NGX_HTTP_MAIN_CONF_OFFSET, 0, nullptr},
     {ngx_string("mailhook_connection"), NGX_HTTP_MAIN_CONF | NGX_CONF_2MORE,
      set_connection, NGX_HTTP_MAIN_CONF_OFFSET, 0, nullptr},
@@ -400,6 +417,8 @@ void* create_main_conf(ngx_conf_t* cf) noexcept {
         if (mcf == nullptr) {
             return nullptr;
         }
+        mcf->spool_tracking_max_size = -1;
+        mcf->known_zone_size = NGX_CONF_UNSET_SIZE;
         mcf->redis_connect_timeout = NGX_CONF_UNSET_MSEC;
         mcf->redis_ssl_verify = NGX_CONF_UNSET;
         mcf->connection_cache_ttl = NGX_CONF_UNSET_MSEC;
@@ -437,8 +456,17 @@ char* init_main_conf(ngx_conf_t* cf, void* conf) noexcept {
             SpoolSettings spool;
             spool.dir = std::string(to_view(mcf->spool_path->name));
             if (mcf->spool_max_size > 0) spool.max_bytes = mcf->spool_max_size;
+            spool.tracking_max_bytes = mcf->spool_tracking_max_size;
             spool.segment_bytes = std::min<off_t>(spool.segment_bytes, spool.max_bytes);
             mcf->state->spool_settings = spool;
+            // Connections any worker resolved, for every worker and a restart.
+            ngx_conf_init_size_value(mcf->known_zone_size, 4 * 1024 * 1024);
+            mcf->known_zone = KnownConnections::add_zone(
+                cf, mcf->known_zone_size,
+                spool.dir + "/" + std::string(KnownConnections::kSnapshotName));
+            if (mcf->known_zone == nullptr) {
+                return static_cast<char*>(NGX_CONF_ERROR);
+            }
         }
     } catch (const std::exception& e) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "mailhook: %s", e.what());
@@ -580,6 +608,10 @@ ngx_int_t init_process(ngx_cycle_t* cycle) noexcept {
                                                   &state.metrics, cycle->log);
             state.spool->start(state.redis.get(), {&state.store_script, &state.tracking_script});
         }
+        if (mcf->known_zone != nullptr) {
+            state.known = std::make_unique<KnownConnections>(mcf->known_zone, cycle->log);
+            state.cache.attach(state.known.get());
+        }
         state.redis->set_state_hook(on_link_state, &state);
         state.metrics.redis_state(false, 0);
         state.redis->start();
@@ -594,6 +626,11 @@ void exit_process(ngx_cycle_t* cycle) noexcept {
     auto* mcf = static_cast<MainConf*>(
         ngx_http_cycle_get_module_main_conf(cycle, ngx_http_mailhook_module));
     if (mcf != nullptr && mcf->state != nullptr) {
+        if (mcf->state->known) {
+            mcf->state->cache.attach(nullptr);
+            mcf->state->known->save_snapshot();  // for the next start
+            mcf->state->known.reset();
+        }
         mcf->state->redis.reset();  // closes the sockets; pending calls end
         mcf->state->spool.reset(); // after the link: replay callbacks use it
     }

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include "ngx_http_mailhook_outbound.hpp"
 
+#include <algorithm>
 #include <string>
 
 #include "../core/https_url.hpp"
+#include "ngx_http_mailhook_log.hpp"
 #include "ngx_http_mailhook_request.hpp"
 #include "ngx_http_mailhook_state.hpp"
 #include "ngx_http_mailhook_variables.hpp"
@@ -31,6 +33,157 @@ void CertificateStore::remember(std::string_view url, PublicKey key) {
         fetched_.clear();  // bounded; SNS uses a handful of certificates
     }
     fetched_.insert_or_assign(std::string(url), std::move(key));
+}
+
+// Lives in the pool of a request that fetches or waits for a certificate:
+// CertificateFetches learns when the request ends before the fetch does.
+struct FetchWaiter {
+    FetchWaiter(CertificateFetches* owner, RequestCtx* request, std::string_view certificate)
+        : fetches(owner), ctx(request), url(certificate) {}
+    ~FetchWaiter() {
+        if (fetches != nullptr) fetches->forget(this);
+    }
+    FetchWaiter(const FetchWaiter&) = delete;
+    FetchWaiter& operator=(const FetchWaiter&) = delete;
+
+    CertificateFetches* fetches;  // nullptr once the outcome is delivered
+    RequestCtx* ctx;
+    std::string url;
+};
+
+CertificateFetches::CertificateFetches() {
+    ngx_memzero(&event_owner_, sizeof(event_owner_));
+    event_owner_.fd = (ngx_socket_t) -1;
+    event_owner_.data = this;
+    ngx_memzero(&wake_event_, sizeof(wake_event_));
+    wake_event_.data = &event_owner_;
+    wake_event_.handler = on_wake;
+}
+
+CertificateFetches::~CertificateFetches() {
+    if (wake_event_.posted) {
+        ngx_delete_posted_event(&wake_event_);
+    }
+    for (auto& [url, flight] : flights_) {
+        if (flight.fetcher != nullptr) flight.fetcher->fetches = nullptr;
+        for (FetchWaiter* waiter : flight.waiters) waiter->fetches = nullptr;
+    }
+    for (Woken& woken : woken_) woken.waiter->fetches = nullptr;
+}
+
+CertificateFetches::Admission CertificateFetches::admit(std::string_view url, ngx_msec_t now,
+                                                        std::string& why) {
+    if (const ngx_msec_t* not_before = failed_.find(url)) {
+        if ((ngx_msec_int_t) (*not_before - now) > 0) {
+            why = "its fetch failed less than " + std::to_string(kFailureMemory / 1000) +
+                  "s ago";
+            return Admission::refused;
+        }
+        failed_.erase(url);
+    }
+    if (const auto it = flights_.find(std::string(url)); it != flights_.end()) {
+        if (it->second.waiters.size() >= kMaxWaiters) {
+            why = "too many requests wait for its fetch";
+            return Admission::refused;
+        }
+        return Admission::wait;
+    }
+    if (flights_.size() >= kMaxInFlight) {
+        why = std::to_string(kMaxInFlight) + " certificate fetches are under way already";
+        return Admission::refused;
+    }
+    if (!budget_.take(static_cast<std::int64_t>(now))) {
+        why = "this worker's budget of " + std::to_string(kPerMinute) +
+              " certificate fetches a minute is spent";
+        return Admission::refused;
+    }
+    return Admission::fetch;
+}
+
+bool CertificateFetches::started(RequestCtx* fetcher, std::string_view url) {
+    auto* ticket = pool_new<FetchWaiter>(fetcher->r->pool, this, fetcher, url);
+    if (ticket == nullptr) {
+        return false;
+    }
+    flights_[std::string(url)].fetcher = ticket;
+    return true;
+}
+
+bool CertificateFetches::wait(RequestCtx* waiter, std::string_view url) {
+    const auto it = flights_.find(std::string(url));
+    if (it == flights_.end()) {
+        return false;
+    }
+    auto* ticket = pool_new<FetchWaiter>(waiter->r->pool, this, waiter, url);
+    if (ticket == nullptr) {
+        return false;
+    }
+    it->second.waiters.push_back(ticket);
+    return true;
+}
+
+void CertificateFetches::finished(std::string_view url, bool ok, std::string reason,
+                                  ngx_msec_t now) {
+    if (!ok) {
+        failed_.put(url, now + kFailureMemory);
+    }
+    end_flight(url, ok, reason);
+}
+
+void CertificateFetches::end_flight(std::string_view url, bool ok, const std::string& reason) {
+    const auto it = flights_.find(std::string(url));
+    if (it == flights_.end()) {
+        return;
+    }
+    if (it->second.fetcher != nullptr) {
+        it->second.fetcher->fetches = nullptr;
+    }
+    for (FetchWaiter* waiter : it->second.waiters) {
+        woken_.push_back({waiter, ok, reason});
+    }
+    flights_.erase(it);
+    // The waiters go on from the event loop, not from inside the fetcher's
+    // handler (or its pool cleanup).
+    if (!woken_.empty() && !wake_event_.posted) {
+        wake_event_.log = ngx_cycle->log;
+        ngx_post_event(&wake_event_, &ngx_posted_events);
+    }
+}
+
+void CertificateFetches::forget(FetchWaiter* waiter) {
+    waiter->fetches = nullptr;
+    if (const auto it = flights_.find(waiter->url); it != flights_.end()) {
+        if (it->second.fetcher == waiter) {
+            it->second.fetcher = nullptr;
+            end_flight(waiter->url, false, "the request that fetched it ended first");
+            return;
+        }
+        auto& waiters = it->second.waiters;
+        waiters.erase(std::remove(waiters.begin(), waiters.end(), waiter), waiters.end());
+    }
+    woken_.erase(std::remove_if(woken_.begin(), woken_.end(),
+                                [&](const Woken& woken) { return woken.waiter == waiter; }),
+                 woken_.end());
+}
+
+void CertificateFetches::on_wake(ngx_event_t* ev) {
+    static_cast<CertificateFetches*>(static_cast<ngx_connection_t*>(ev->data)->data)
+        ->wake_next();
+}
+
+// One waiter at a time: answering one may end others (an HTTP/2 connection
+// closing), whose cleanups then take them out of woken_.
+void CertificateFetches::wake_next() {
+    while (!woken_.empty()) {
+        Woken next = std::move(woken_.front());
+        woken_.pop_front();
+        next.waiter->fetches = nullptr;
+        RequestCtx* ctx = next.waiter->ctx;
+        ngx_connection_t* c = ctx->r->connection;
+        ctx->fetch.fetching = false;
+        ctx->fetch.on_fetched(ctx, next.ok ? std::string() : next.reason);
+        ngx_http_run_posted_requests(c);
+    }
 }
 
 namespace {
@@ -207,6 +360,7 @@ void on_fetch_resumed(ngx_http_request_t* r) noexcept {
     r->write_event_handler = ngx_http_request_empty_handler;
     ngx_http_request_t* sr = fetch.request;
     fetch.request = nullptr;
+    ModuleState& state = *main_conf(r)->state;
     try {
         const ngx_uint_t status = sr->headers_out.status;
         std::optional<PublicKey> key;
@@ -214,21 +368,25 @@ void on_fetch_resumed(ngx_http_request_t* r) noexcept {
             key = PublicKey::from_certificate_pem(body_of(sr));
         }
         if (!key) {
-            fetch.on_fetched(
-                ctx, "fetching signing certificate " + fetch.url +
-                         (status == NGX_HTTP_OK
-                              ? std::string(" gave no PEM certificate")
-                              : " failed with status " + std::to_string(status)));
+            const std::string failure =
+                "fetching signing certificate " + fetch.url +
+                (status == NGX_HTTP_OK ? std::string(" gave no PEM certificate")
+                                       : " failed with status " + std::to_string(status));
+            state.fetches.finished(fetch.url, false, failure, ngx_current_msec);
+            fetch.on_fetched(ctx, failure);
             return;
         }
         ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
                       "mailhook: fetched signing certificate %s",
-                      fetch.url.c_str());
-        main_conf(r)->state->certificates.remember(fetch.url, std::move(*key));
+                      log_text(fetch.url).c_str());
+        state.certificates.remember(fetch.url, std::move(*key));
+        state.fetches.finished(fetch.url, true, {}, ngx_current_msec);
         fetch.on_fetched(ctx, {});
     } catch (const std::exception& e) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "mailhook: %s", e.what());
-        fetch.on_fetched(ctx, "internal error after the certificate fetch");
+        const std::string failure = "internal error after the certificate fetch";
+        state.fetches.finished(fetch.url, false, failure, ngx_current_msec);
+        fetch.on_fetched(ctx, failure);
     }
 }
 
@@ -246,18 +404,18 @@ ngx_int_t on_confirm_done(ngx_http_request_t* sr, void* data, ngx_int_t rc) noex
     }
     // The URL's query carries the subscription token: log the host only.
     const auto target = target_of(ctx->fetch.url);
-    const std::string host(target ? target->host : std::string_view("?"));
+    const std::string host = log_text(target ? target->host : std::string_view("?"));
+    const std::string route = log_route(ctx->vendor_name, ctx->connection_id);
     if (status >= 200 && status < 300) {
         ngx_log_error(NGX_LOG_NOTICE, sr->connection->log, 0,
-                      "mailhook: subscription confirmed at %s (status %ui) "
-                      "vendor=%V connection=%V",
-                      host.c_str(), status, &ctx->vendor_name, &ctx->connection_id);
+                      "mailhook: subscription confirmed at %s (status %ui) %s",
+                      host.c_str(), status, route.c_str());
     } else {
         ngx_log_error(NGX_LOG_ERR, sr->connection->log, 0,
                       "mailhook: confirming the subscription at %s failed "
-                      "(status %ui) vendor=%V connection=%V; confirm it by hand "
+                      "(status %ui) %s; confirm it by hand "
                       "with the subscribe_url of the stored control entry",
-                      host.c_str(), status, &ctx->vendor_name, &ctx->connection_id);
+                      host.c_str(), status, route.c_str());
     }
     return rc;
 }
@@ -327,8 +485,28 @@ bool start_certificate_fetch(RequestCtx* ctx, std::string_view url, KeyFetched o
         return false;
     }
     fetch.attempted = true;
+    ModuleState& state = *main_conf(r)->state;
+    std::string why;
+    const CertificateFetches::Admission admission =
+        state.fetches.admit(url, ngx_current_msec, why);
+    if (admission == CertificateFetches::Admission::refused) {
+        std::string held_back;
+        if (state.rejection_log.allow("fetch_refused", held_back)) {
+            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                          "mailhook: not fetching signing certificate %s for %s: %s%s",
+                          log_text(url).c_str(),
+                          log_route(ctx->vendor_name, ctx->connection_id).c_str(),
+                          why.c_str(), held_back.c_str());
+        }
+        return false;
+    }
+    if (admission == CertificateFetches::Admission::wait) {
+        fetch.on_fetched = on_fetched;
+        fetch.fetching = true;
+        return state.fetches.wait(ctx, url);
+    }
     ngx_http_post_subrequest_t* post = post_handler(r, on_fetch_done, ctx);
-    if (post == nullptr) {
+    if (post == nullptr || !state.fetches.started(ctx, url)) {
         return false;
     }
     fetch.done = false;
@@ -336,6 +514,7 @@ bool start_certificate_fetch(RequestCtx* ctx, std::string_view url, KeyFetched o
         start_subrequest(ctx, &lcf->sns_fetch, url, post,
                          NGX_HTTP_SUBREQUEST_IN_MEMORY | NGX_HTTP_SUBREQUEST_WAITED);
     if (sr == nullptr) {
+        state.fetches.finished(url, false, "could not start the fetch", ngx_current_msec);
         return false;
     }
     fetch.request = sr;
@@ -343,7 +522,7 @@ bool start_certificate_fetch(RequestCtx* ctx, std::string_view url, KeyFetched o
     fetch.fetching = true;
     r->write_event_handler = on_fetch_resumed;
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "mailhook: fetching signing certificate %s", fetch.url.c_str());
+                   "mailhook: fetching signing certificate %s", log_text(fetch.url).c_str());
     return true;
 }
 
@@ -353,8 +532,8 @@ void start_confirmation(RequestCtx* ctx, std::string_view url) {
     if (lcf->auto_confirm.len == 0) {
         ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
                       "mailhook: subscription recorded, not confirmed "
-                      "(mailhook_auto_confirm is off) vendor=%V connection=%V",
-                      &ctx->vendor_name, &ctx->connection_id);
+                      "(mailhook_auto_confirm is off) %s",
+                      log_route(ctx->vendor_name, ctx->connection_id).c_str());
         return;
     }
     ngx_http_post_subrequest_t* post = post_handler(r, on_confirm_done, ctx);
@@ -364,9 +543,8 @@ void start_confirmation(RequestCtx* ctx, std::string_view url) {
                         : nullptr;
     if (sr == nullptr) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "mailhook: could not start the subscription confirmation "
-                      "vendor=%V connection=%V",
-                      &ctx->vendor_name, &ctx->connection_id);
+                      "mailhook: could not start the subscription confirmation %s",
+                      log_route(ctx->vendor_name, ctx->connection_id).c_str());
         return;
     }
     sr->header_only = 1;  // only the status matters

@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
+// The spool's appending side: lanes, journals, group commit, disk budget.
+// Replay is in ngx_http_mailhook_spool_replay.cpp.
 #include "ngx_http_mailhook_spool.hpp"
 
 #include <dirent.h>
@@ -12,78 +14,18 @@
 #include <cerrno>
 #include <cstring>
 
+#include "../core/spool_journal.hpp"
 #include "../core/spool_record.hpp"
+#include "ngx_http_mailhook_spool_files.hpp"
 
 namespace mailhook::nginx {
-namespace {
-
-constexpr std::string_view kJournalPrefix = "spool-";
-constexpr std::string_view kJournalSuffix = ".log";
-
-bool is_journal_name(std::string_view name) {
-    return name.size() > kJournalPrefix.size() + kJournalSuffix.size() &&
-           name.substr(0, kJournalPrefix.size()) == kJournalPrefix &&
-           name.substr(name.size() - kJournalSuffix.size()) == kJournalSuffix;
-}
-
-bool read_whole(int fd, std::string& out) {
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        return false;
-    }
-    out.resize(static_cast<size_t>(st.st_size));
-    size_t done = 0;
-    while (done < out.size()) {
-        const ssize_t n = pread(fd, &out[done], out.size() - done, static_cast<off_t>(done));
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return false;
-        done += static_cast<size_t>(n);
-    }
-    return true;
-}
-
-bool write_all(int fd, const std::vector<iovec>& parts) {
-    std::vector<iovec> rest = parts;
-    size_t first = 0;
-    while (first < rest.size()) {
-        const int count = static_cast<int>(std::min<size_t>(rest.size() - first, IOV_MAX));
-        ssize_t n = writev(fd, &rest[first], count);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return false;
-        while (n > 0 && first < rest.size()) {
-            const auto len = static_cast<ssize_t>(rest[first].iov_len);
-            if (n >= len) {
-                n -= len;
-                ++first;
-            } else {
-                rest[first].iov_base = static_cast<char*>(rest[first].iov_base) + n;
-                rest[first].iov_len -= static_cast<size_t>(n);
-                n = 0;
-            }
-        }
-    }
-    return true;
-}
-
-}  // namespace
-
-// One journal being replayed: its records are pipelined to Redis and the
-// file is deleted only when every one of them was acknowledged.
-struct Spool::ReplayRun {
-    Spool* spool = nullptr;
-    int fd = -1;
-    std::string path;
-    std::string data;
-    std::size_t records = 0;
-    std::size_t outstanding = 0;
-    std::size_t failed = 0;
-    bool lost_connection = false;
-    std::string last_error;
-};
 
 Spool::Spool(SpoolSettings settings, SpoolDone done, MetricsRecorder* metrics,
              ngx_log_t* log)
     : settings_(std::move(settings)), done_(done), metrics_(metrics) {
+    if (settings_.tracking_max_bytes < 0) {
+        settings_.tracking_max_bytes = settings_.max_bytes / 10;
+    }
     log_ = *log;
     log_.action = const_cast<char*>("spooling webhook events");
     ngx_memzero(&event_owner_, sizeof(event_owner_));
@@ -101,8 +43,14 @@ Spool::Spool(SpoolSettings settings, SpoolDone done, MetricsRecorder* metrics,
 
 Spool::~Spool() { shutdown(); }
 
-void Spool::append(std::string_view script_sha1, const RespArgs& args, void* ticket) {
-    pending_.push_back({encode_spool_record(script_sha1, args), ticket});
+void Spool::append(std::string_view script_sha1, const RespArgs& args, void* ticket,
+                   SpoolLane lane) {
+    const auto script = std::find_if(scripts_.begin(), scripts_.end(),
+                                     [&](const RedisScript* s) { return s->sha1 == script_sha1; });
+    pending(lane).push_back({encode_spool_record(script_sha1, args),
+                             script != scripts_.end() ? std::string_view((*script)->sha1)
+                                                      : std::string_view(),
+                             ticket});
     if (!commit_event_.posted) {
         ngx_post_event(&commit_event_, &ngx_posted_events);
     }
@@ -113,82 +61,150 @@ void Spool::on_commit_event(ngx_event_t* ev) {
     spool->commit();
 }
 
-// Group commit: one write and one fsync for every append of this loop
-// iteration, then every waiting request hears the outcome.
+// Group commit: one write and one fsync per lane for every append of this
+// loop iteration, then every waiting request hears the outcome.
 void Spool::commit() {
-    std::vector<PendingAppend> batch;
-    batch.swap(pending_);
-    if (batch.empty()) {
-        return;
-    }
-    off_t incoming = 0;
-    for (const PendingAppend& append : batch) {
-        incoming += static_cast<off_t>(append.record.size());
-    }
-    std::vector<iovec> parts;
-    parts.reserve(batch.size());
-    for (PendingAppend& append : batch) {
-        parts.push_back({append.record.data(), append.record.size()});
-    }
-    bool ok = scan_disk() + incoming <= settings_.max_bytes;
-    if (!ok) {
-        ngx_log_error(NGX_LOG_ERR, &log_, 0,
-                      "mailhook: spool full (%O of %O bytes in %uz journals), "
-                      "answering 503",
-                      stats_.bytes_on_disk, settings_.max_bytes, stats_.segments_on_disk);
-    } else if (open_active()) {
-        const off_t before = active_size_;
-        ok = write_all(active_fd_, parts) && fsync(active_fd_) == 0;
-        if (ok) {
-            active_size_ += incoming;
-            stats_.records_spooled += batch.size();
-            stats_.bytes_on_disk += incoming;
-            metrics_->spool_appended(batch.size());
-            scan_disk();
-            ngx_log_error(NGX_LOG_NOTICE, &log_, 0,
-                          "mailhook: spooled %uz request(s) to %s; spool holds %O bytes",
-                          batch.size(), active_path_.c_str(), stats_.bytes_on_disk);
-        } else {
-            ngx_log_error(NGX_LOG_ERR, &log_, ngx_errno, "mailhook: spool write to %s failed",
-                          active_path_.c_str());
-            // Never leave a partial record in front of later ones.
-            if (ftruncate(active_fd_, before) != 0) {
-                seal_active();
-            }
+    bool any_ok = false;
+    for (const SpoolLane lane : {SpoolLane::webhooks, SpoolLane::tracking}) {
+        std::vector<PendingAppend> batch;
+        batch.swap(pending(lane));
+        if (batch.empty()) {
+            continue;
         }
-    } else {
-        ok = false;
+        const std::uint64_t failures_before = stats_.append_failures;
+        commit_lane(lane, batch);
+        any_ok = any_ok || stats_.append_failures == failures_before;
     }
-    if (!ok) {
-        stats_.append_failures += batch.size();
-        metrics_->spool_failed(batch.size());
-    }
-    for (PendingAppend& append : batch) {
-        if (append.ticket != nullptr) {
-            done_(append.ticket, ok);
-        }
-    }
-    if (ok) {
+    if (any_ok) {
         kick();  // Redis may already be back (a timeout, not an outage)
     }
 }
 
-bool Spool::open_active() {
-    if (active_fd_ >= 0 && active_size_ < settings_.segment_bytes) {
+void Spool::commit_lane(SpoolLane lane, std::vector<PendingAppend>& batch) {
+    off_t incoming = 0;
+    std::vector<Outgoing> records;
+    records.reserve(batch.size());
+    for (const PendingAppend& append : batch) {
+        incoming += static_cast<off_t>(append.record.size());
+        records.push_back({append.record, append.script_sha1, source_of(append.script_sha1)});
+    }
+    std::string why;
+    const bool ok = fits(lane, incoming, why) && write_records(lane, records);
+    if (ok) {
+        stats_.records_spooled += batch.size();
+        metrics_->spool_appended(batch.size());
+        ngx_log_error(NGX_LOG_NOTICE, &log_, 0,
+                      "mailhook: spooled %uz %s to %s; spool holds %O bytes", batch.size(),
+                      lane == SpoolLane::tracking ? "tracking event(s)" : "request(s)",
+                      journal(lane).path.c_str(), stats_.bytes_on_disk);
+    } else {
+        stats_.append_failures += batch.size();
+        metrics_->spool_failed(batch.size());
+        std::uint64_t held_back = 0;
+        if (!why.empty() && full_log_.allow(why.substr(0, why.find(' ')),
+                                            static_cast<std::int64_t>(ngx_current_msec),
+                                            held_back)) {
+            ngx_log_error(NGX_LOG_ERR, &log_, 0, "mailhook: %s, %s%s", why.c_str(),
+                          lane == SpoolLane::tracking ? "tracking events not stored"
+                                                      : "answering 503",
+                          held_back > 0 ? " (and earlier ones not logged)" : "");
+        }
+    }
+    for (const PendingAppend& append : batch) {
+        if (append.ticket != nullptr) {
+            done_(append.ticket, ok);
+        }
+    }
+}
+
+// Webhooks may use the whole spool; tracking only its own share, so opens
+// and clicks never take the room a verified webhook needs.
+bool Spool::fits(SpoolLane lane, off_t incoming, std::string& why) {
+    const off_t total = scan_disk();
+    if (total + incoming > settings_.max_bytes) {
+        why = "spool full (" + std::to_string(total) + " of " +
+              std::to_string(settings_.max_bytes) + " bytes in " +
+              std::to_string(stats_.segments_on_disk) + " journals)";
+        return false;
+    }
+    if (lane == SpoolLane::tracking &&
+        stats_.tracking_bytes + incoming > settings_.tracking_max_bytes) {
+        why = "tracking spool full (" + std::to_string(stats_.tracking_bytes) + " of " +
+              std::to_string(settings_.tracking_max_bytes) + " bytes)";
+        return false;
+    }
+    return true;
+}
+
+std::string_view Spool::source_of(std::string_view sha1) const {
+    for (const RedisScript* script : scripts_) {
+        if (script->sha1 == sha1) return script->source;
+    }
+    return {};
+}
+
+// Appends `records` to the lane's active journal in one write and one
+// fsync, each script's source first unless the journal holds it already.
+bool Spool::write_records(SpoolLane lane, const std::vector<Outgoing>& records) {
+    if (!open_active(lane)) {
+        return false;
+    }
+    Journal& active = journal(lane);
+    std::vector<std::string> definitions;
+    std::vector<std::string> defined = active.scripts;
+    for (const Outgoing& record : records) {
+        if (record.script_source.empty() ||
+            std::find(defined.begin(), defined.end(), record.script_sha1) != defined.end()) {
+            continue;
+        }
+        definitions.push_back(encode_spool_script(record.script_sha1, record.script_source));
+        defined.emplace_back(record.script_sha1);
+    }
+    std::vector<iovec> parts;
+    parts.reserve(definitions.size() + records.size());
+    off_t bytes = 0;
+    for (std::string& definition : definitions) {
+        parts.push_back({definition.data(), definition.size()});
+        bytes += static_cast<off_t>(definition.size());
+    }
+    for (const Outgoing& record : records) {
+        parts.push_back({const_cast<char*>(record.record.data()), record.record.size()});
+        bytes += static_cast<off_t>(record.record.size());
+    }
+    const off_t before = active.size;
+    if (!write_all(active.fd, parts) || fsync(active.fd) != 0) {
+        ngx_log_error(NGX_LOG_ERR, &log_, ngx_errno, "mailhook: spool write to %s failed",
+                      active.path.c_str());
+        // Never leave a partial record in front of later ones.
+        if (ftruncate(active.fd, before) != 0) {
+            seal(lane);
+        }
+        return false;
+    }
+    active.size += bytes;
+    active.scripts = std::move(defined);
+    stats_.bytes_on_disk += bytes;
+    if (lane == SpoolLane::tracking) stats_.tracking_bytes += bytes;
+    metrics_->spool_disk(static_cast<std::uint64_t>(stats_.bytes_on_disk),
+                         stats_.segments_on_disk);
+    return true;
+}
+
+bool Spool::open_active(SpoolLane lane) {
+    Journal& active = journal(lane);
+    if (active.fd >= 0 && active.size < settings_.segment_bytes) {
         return true;
     }
-    seal_active();
-    char name[96];
+    seal(lane);
     const ngx_time_t* now = ngx_timeofday();
-    snprintf(name, sizeof(name), "spool-%013llu-%010d-%06llu.log",
-             static_cast<unsigned long long>(now->sec) * 1000 + now->msec,
-             static_cast<int>(ngx_pid), static_cast<unsigned long long>(++sequence_));
-    active_path_ = settings_.dir + "/" + name;
-    const int fd = open(active_path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC,
+    active.path = settings_.dir + "/" +
+                  journal_name(static_cast<std::uint64_t>(now->sec) * 1000 + now->msec,
+                               ngx_pid, ++sequence_, lane == SpoolLane::tracking);
+    const int fd = open(active.path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC,
                         0600);
     if (fd < 0) {
         ngx_log_error(NGX_LOG_ERR, &log_, ngx_errno, "mailhook: cannot create spool journal %s",
-                      active_path_.c_str());
+                      active.path.c_str());
         return false;
     }
     // The lock says "being written": replay skips locked journals.
@@ -196,22 +212,27 @@ bool Spool::open_active() {
         close(fd);
         return false;
     }
-    const int dir_fd = open(settings_.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dir_fd >= 0) {
-        (void) fsync(dir_fd);  // the new name must survive a crash too
-        close(dir_fd);
-    }
-    active_fd_ = fd;
-    active_size_ = 0;
+    sync_directory(settings_.dir);  // the new name must survive a crash too
+    active.fd = fd;
+    active.size = 0;
+    active.scripts.clear();
+    ++stats_.segments_on_disk;
     return true;
 }
 
-void Spool::seal_active() {
-    if (active_fd_ >= 0) {
-        close(active_fd_);  // releases the lock: the journal may be replayed
-        active_fd_ = -1;
-        active_size_ = 0;
+void Spool::seal(SpoolLane lane) {
+    Journal& active = journal(lane);
+    if (active.fd >= 0) {
+        close(active.fd);  // releases the lock: the journal may be replayed
+        active.fd = -1;
+        active.size = 0;
+        active.scripts.clear();
     }
+}
+
+void Spool::seal_all() {
+    seal(SpoolLane::webhooks);
+    seal(SpoolLane::tracking);
 }
 
 std::vector<std::string> Spool::sealed_journals() {
@@ -232,15 +253,18 @@ std::vector<std::string> Spool::sealed_journals() {
 
 off_t Spool::scan_disk() {
     off_t total = 0;
+    off_t tracking = 0;
     std::size_t count = 0;
     for (const std::string& name : sealed_journals()) {
         struct stat st;
         if (stat((settings_.dir + "/" + name).c_str(), &st) == 0) {
             total += st.st_size;
+            if (is_tracking_journal(name)) tracking += st.st_size;
             ++count;
         }
     }
     stats_.bytes_on_disk = total;
+    stats_.tracking_bytes = tracking;
     stats_.segments_on_disk = count;
     metrics_->spool_disk(static_cast<std::uint64_t>(total), count);
     return total;
@@ -249,6 +273,7 @@ off_t Spool::scan_disk() {
 void Spool::start(RedisClient* redis, std::vector<const RedisScript*> scripts) {
     redis_ = redis;
     scripts_ = std::move(scripts);
+    remove_orphan_progress(settings_.dir);
     scan_disk();
     if (stats_.segments_on_disk > 0) {
         ngx_log_error(NGX_LOG_NOTICE, &log_, 0,
@@ -268,127 +293,13 @@ void Spool::on_replay_timer(ngx_event_t* ev) {
 }
 
 void Spool::kick() {
-    if (stopping_ || replaying_ != nullptr || redis_ == nullptr || !redis_->ready() ||
-        !pending_.empty()) {
+    if (stopping_ || replaying_ != nullptr || redis_ == nullptr || !redis_->ready() || !pending_[0].empty() ||
+        !pending_[1].empty()) {
         return;
     }
-    // Our own journal is sealed once Redis answers again, so it can go too.
-    seal_active();
+    // Our own journals are sealed once Redis answers again, so they can go too.
+    seal_all();
     replay_next();
-}
-
-void Spool::replay_next() {
-    for (const std::string& name : sealed_journals()) {
-        const std::string path = settings_.dir + "/" + name;
-        const int fd = open(path.c_str(), O_RDWR | O_CLOEXEC);
-        if (fd < 0) {
-            continue;
-        }
-        if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-            close(fd);  // being written, or replayed by another worker
-            continue;
-        }
-        auto* run = new ReplayRun();
-        run->spool = this;
-        run->fd = fd;
-        run->path = path;
-        if (!read_whole(fd, run->data)) {
-            ngx_log_error(NGX_LOG_ERR, &log_, ngx_errno, "mailhook: cannot read %s", path.c_str());
-            close(fd);
-            delete run;
-            continue;
-        }
-        if (run->data.empty()) {
-            unlink(path.c_str());  // created, never written (append failed)
-            close(fd);
-            delete run;
-            continue;
-        }
-        replaying_ = run;
-        std::vector<std::pair<const RedisScript*, std::shared_ptr<const RespArgs>>> calls;
-        std::string_view rest = run->data;
-        while (!rest.empty()) {
-            const SpoolRecordView record = decode_spool_record(rest);
-            if (record.status != SpoolRecordView::Status::ok) {
-                const ngx_uint_t level = record.status == SpoolRecordView::Status::incomplete
-                                             ? NGX_LOG_WARN
-                                             : NGX_LOG_ERR;
-                ngx_log_error(level, &log_, 0,
-                              "mailhook: %s: %uz trailing bytes are %s; the requests "
-                              "in them were never acknowledged",
-                              path.c_str(), rest.size(),
-                              record.status == SpoolRecordView::Status::incomplete
-                                  ? "a torn write" : "not a record");
-                break;
-            }
-            const auto script =
-                std::find_if(scripts_.begin(), scripts_.end(), [&](const RedisScript* s) {
-                    return s->sha1 == record.script_sha1;
-                });
-            if (script == scripts_.end()) {
-                ++run->failed;
-                run->last_error = "a record names a script this version does not have";
-            } else {
-                calls.emplace_back(*script, std::make_shared<const RespArgs>(
-                                                record.arg_count, record.args));
-            }
-            rest.remove_prefix(record.size);
-            ++run->records;
-        }
-        for (const auto& [script, args] : calls) {
-            if (!redis_->eval(*script, args, on_replay_outcome, run)) {
-                run->lost_connection = true;
-                break;
-            }
-            ++run->outstanding;
-        }
-        if (run->outstanding == 0) {
-            replay_finished(run);
-        }
-        return;  // one journal at a time keeps the order
-    }
-}
-
-void Spool::on_replay_outcome(void* data, const RedisOutcome& outcome) noexcept {
-    auto* run = static_cast<ReplayRun*>(data);
-    try {
-        if (outcome.reply == nullptr) {
-            run->lost_connection = true;
-        } else if (outcome.failure != RedisFailure::none) {
-            ++run->failed;
-            run->last_error.assign(outcome.error);
-        }
-        if (--run->outstanding == 0) {
-            run->spool->replay_finished(run);
-        }
-    } catch (const std::exception& e) {
-        ngx_log_error(NGX_LOG_ERR, &run->spool->log_, 0, "mailhook: %s", e.what());
-    }
-}
-
-void Spool::replay_finished(ReplayRun* run) {
-    replaying_ = nullptr;
-    if (!run->lost_connection && run->failed == 0) {
-        unlink(run->path.c_str());
-        stats_.records_replayed += run->records;
-        metrics_->spool_replayed(run->records);
-        scan_disk();
-        ngx_log_error(NGX_LOG_NOTICE, &log_, 0, "mailhook: replayed %uz request(s) from %s",
-                      run->records, run->path.c_str());
-    } else {
-        ngx_log_error(NGX_LOG_ERR, &log_, 0,
-                      "mailhook: replay of %s incomplete (%s%uz error(s)%s%s); kept for "
-                      "the next attempt",
-                      run->path.c_str(), run->lost_connection ? "connection lost, " : "",
-                      run->failed, run->last_error.empty() ? "" : ", last: ",
-                      run->last_error.c_str());
-    }
-    close(run->fd);
-    const bool again = !run->lost_connection && run->failed == 0;
-    delete run;
-    if (again && !stopping_) {
-        replay_next();
-    }
 }
 
 void Spool::shutdown() {
@@ -400,7 +311,7 @@ void Spool::shutdown() {
     if (replay_timer_.timer_set) {
         ngx_del_timer(&replay_timer_);
     }
-    seal_active();
+    seal_all();
 }
 
 }  // namespace mailhook::nginx

@@ -10,14 +10,19 @@
 #include <unordered_map>
 
 #include "../core/connection.hpp"
+#include "../core/lru_map.hpp"
+#include "../core/rate_limit.hpp"
 #include "../core/store_script.hpp"
 #include "../core/tracking_store.hpp"
 #include "ngx_http_mailhook.hpp"
 #include "ngx_http_mailhook_detached.hpp"
+#include "ngx_http_mailhook_known.hpp"
+#include "ngx_http_mailhook_log.hpp"
 #include "ngx_http_mailhook_metrics.hpp"
 #include "ngx_http_mailhook_outbound.hpp"
 #include "ngx_http_mailhook_redis.hpp"
 #include "ngx_http_mailhook_spool.hpp"
+#include "ngx_http_mailhook_watchdog.hpp"
 
 namespace mailhook::nginx {
 
@@ -28,23 +33,48 @@ struct ResolvedConnection {
     Kind kind = Kind::unknown;
     std::shared_ptr<const Connection> connection;
     std::string error;
+    // The fields it was made from (usable ones): what other workers and the
+    // snapshot keep.
+    std::shared_ptr<const FieldList> fields;
 };
 
+// The worker's connections loaded from Redis. Usable ones and the ids Redis
+// did not know (or could not be used) are kept apart: unknown ids, which
+// anyone can make up, only ever evict each other, never a usable connection
+// (security review L4). Look-ups that find an unknown id spend a token of a
+// per-worker budget; while it is spent, ids no cache knows are not looked up.
 class ConnectionCache {
   public:
+    static constexpr std::size_t kMaxUsable = 65536;
+    static constexpr std::size_t kMaxUnknown = 4096;
+    static constexpr std::uint32_t kUnknownBurst = 100;
+    static constexpr std::uint32_t kUnknownPerSecond = 20;
+
+    // Connections resolved here are shared with every worker through
+    // `known` (when there is a spool); null detaches.
+    void attach(KnownConnections* known) { known_ = known; }
     // nullptr when absent or expired; `stale_ok` also returns an expired
-    // entry (used while Redis cannot be asked).
+    // usable entry, or one another worker (or the snapshot) knows (used
+    // while Redis cannot be asked).
     const ResolvedConnection* find(std::string_view id, ngx_msec_t now,
-                                   bool stale_ok = false) const;
+                                   bool stale_ok = false);
     void put(std::string_view id, ResolvedConnection resolved, ngx_msec_t expires);
+    // False while look-ups keep finding unknown ids faster than the budget.
+    bool may_look_up(ngx_msec_t now);
+
+    std::size_t usable_count() const { return usable_.size(); }
+    std::size_t unknown_count() const { return unknown_.size(); }
 
   private:
     struct Entry {
         ResolvedConnection resolved;
         ngx_msec_t expires;
     };
-    static constexpr std::size_t kMaxEntries = 65536;
-    std::unordered_map<std::string, Entry> entries_;
+    LruMap<Entry> usable_{kMaxUsable};
+    LruMap<Entry> unknown_{kMaxUnknown};
+    TokenBucket unknown_lookups_{kUnknownBurst, kUnknownPerSecond, 1000};
+    KnownConnections* known_ = nullptr;
+    const ResolvedConnection* find_known(std::string_view id, ngx_msec_t now);
 };
 
 class ModuleState {
@@ -59,11 +89,15 @@ class ModuleState {
     std::optional<SpoolSettings> spool_settings;
     MetricsRecorder metrics{nullptr};
     DetachedCounters detached;
+    DetachedWatchdog watchdog{&detached.in_flight};
+    RequestLogThrottle rejection_log;
     // SNS signing certificates: pinned at configuration, fetched per worker.
     CertificateStore certificates;
+    CertificateFetches fetches;
     // Created in the worker only. The spool is declared first so that it
     // outlives the links: calls still end (into the spool) while they are freed.
     std::unique_ptr<Spool> spool;
+    std::unique_ptr<KnownConnections> known;  // with a spool
     std::unique_ptr<RedisClient> redis;
 };
 

@@ -7,6 +7,7 @@
 #include "../core/tracking_event.hpp"
 #include "../core/tracking_store.hpp"
 #include "ngx_http_mailhook_detached.hpp"
+#include "ngx_http_mailhook_log.hpp"
 #include "ngx_http_mailhook_state.hpp"
 
 namespace mailhook::nginx {
@@ -142,7 +143,8 @@ void record(ngx_http_request_t* r, TrackingKind kind, std::string_view token,
     job->args = std::make_shared<const RespArgs>(
         tracking_script_args(event, now, store_keys_for(r, storage), config));
     job->event_json = event.json();
-    job->describe = "vendor=tracking connection=" + claims.connection +
+    job->timeout = lcf->redis_timeout;
+    job->describe = "vendor=tracking connection=" + log_safe(claims.connection) +
                     " type=" + std::string(to_string(event.type)) + " id=" + event.id;
     if (kind == TrackingKind::open) {
         mcf->state->metrics.tracking_open(true);
@@ -188,9 +190,9 @@ ngx_int_t tracking_handler(ngx_http_request_t* r) noexcept {
             }
             const std::string_view label = to_string(verdict.error);
             ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                          "mailhook: tracking %s token rejected: %*s: %*s, nothing stored",
+                          "mailhook: tracking %s token rejected: %*s: %s, nothing stored",
                           kind == TrackingKind::open ? "open" : "click", label.size(),
-                          label.data(), verdict.reason.size(), verdict.reason.data());
+                          label.data(), log_text(verdict.reason).c_str());
             set_result(r, "rejected:" + std::string(label));
             // A broken image never shows in a mailbox; a bad link is no redirect.
             return kind == TrackingKind::open ? send_pixel(r) : NGX_HTTP_NOT_FOUND;
