@@ -110,7 +110,7 @@ sub s2g_auth { [['Authorization', basic_auth('hook:pa55word')], ['Content-Type',
 my $token_n = 0;
 sub mg_body {
     my ($event, %o) = @_;
-    my $token = $o{token} // sprintf('hostile-token-%04d-%s', ++$token_n, 'x' x 30);
+    my $token = $o{token} // sprintf('hostiletoken%04d%s', ++$token_n, 'x' x 30);
     my $signature = mailgun_signature($o{key} // $mg_key, $token, $o{timestamp});
     %$signature = (%$signature, %{$o{signature} // {}});
     return $json->encode({ signature => $signature, 'event-data' => $event });
@@ -300,9 +300,10 @@ ir_case("not JSON: $_", 400, $not_json{$_}, 'format') for sort keys %not_json;
 my %not_vendor = (
     'a number' => '1', 'a string' => '"delivered"', 'true' => 'true', 'null' => 'null',
     'array of numbers' => '[1,2]', 'array of arrays' => '[[]]', 'array with null' => '[null]',
-    'one bad element in a batch' => "[$ir_event,5]", 'empty object (no event name)' => '{}',
-    'batch with an event without name' => "[$ir_event,{}]",
+    'batch of no readable element' => '[5,{}]', 'empty object (no event name)' => '{}',
 );
+# A batch with bad elements among good ones stores the good (docs/events.md):
+# t/vendor_brevo.t.
 ir_case("inboxroad body $_", 400, $not_vendor{$_}, 'format') for sort keys %not_vendor;
 sg_case('sendgrid: object instead of an array', 400, '{"email":"a@example.com","event":"delivered"}', 'format');
 sg_case('sendgrid: array of strings', 400, '["delivered"]', 'format');
@@ -520,7 +521,7 @@ case('tracking: POST', 405, tk_req('/t/o/' . tk() . '.gif', method => 'POST'), q
 
 # Replays that need something stored first: run_case() stores the genuine
 # request (as one of the good requests) before taking the snapshot.
-my $used_token = 'replayed-token-' . ('r' x 35);
+my $used_token = 'replayedtoken' . ('r' x 37);
 push @cases, ['mailgun: token reused for another event', 401,
     req(path => $MG, headers => [['Content-Type', 'application/json']],
         body => mg_body({ %$mg_event, id => 'other-event' }, token => $used_token)), 'replay',

@@ -51,10 +51,10 @@ my $comparable = Mailhook::Test::comparable($bounce);
 delete $comparable->{id};
 is_deeply($comparable, {
     schema => 1, vendor => 'brevo', connection => 'br1', tenant => 'acme',
-    type => 'bounced', bounce_class => 'hard', reject_reason => undef,
+    type => 'bounced', bounce_class => 'hard', reject_reason => 'bounced',
     recipient => 'gone@example.com', message_id => '<1@smtp-relay.mailin.fr>',
     event_id => undef, timestamp => '2020-10-09T00:00:00Z', smtp_status => '5.1.1',
-    mta_response => undef, description => '550 5.1.1 User unknown', click_url => undef,
+    mta_response => '550 5.1.1 User unknown', description => undef, click_url => undef,
     user_agent => undef, ip => undef, campaign_id => undef, tags => ['welcome'],
     metadata => { user_id => 42 }, vendor_event => 'hard_bounce',
     raw => decode_json($batch)->[0],
@@ -72,8 +72,22 @@ $t->refuses($path, $delivered, [
 $t->refuses($path, undef, [
     ['not JSON', \%auth, '{"event":'],
     ['no event name', \%auth, '{"email":"a@example.com"}'],
-    ['an array holding a number', \%auth, '[{"event":"delivered"},1]'],
+    ['an array of no events', \%auth, '[1,"delivered",null]'],
 ], status => 400, label => 'format');
+
+# A signed batch with elements that are not Brevo's format: the good one is
+# stored, the object kept as an unknown event with the reason, the number
+# dropped; the log says so (docs/events.md "Batches").
+my $mixed = '[{"event":"delivered","email":"mixed@example.com","ts_epoch":1602201600000},'
+    . '{"event":"opened","email":["not","text"]},1]';
+$r = $t->post($path, $mixed, %auth);
+is($r->{content}, qq({"stored":2,"duplicates":0}\n), 'a batch with bad elements stores the rest');
+my ($kept) = grep { $_->{type} eq 'unknown' } $t->events;
+is_deeply([@$kept{qw(vendor_event recipient description)}, $kept->{raw}],
+    ['opened', undef, 'not the vendor\'s format: "email" is an array, expected text',
+     decode_json($mixed)->[1]], 'the bad object is kept as unknown, with its raw');
+like($t->error_log, qr/2 batch element\(s\) not the vendor's format \(1 kept as unknown events, 1 not objects and dropped\)/,
+    'the log counts the bad elements');
 
 # Dynamic connection with a bearer token (Brevo's auth: {type: bearer}).
 $t->redis->hset('mailhook:connection:br2', vendor => 'brevo', secret => 'tok-br2');

@@ -46,7 +46,7 @@ my @events = map { Mailhook::Test::comparable($_) } $t->events;
 like(delete $_->{id}, qr/^[0-9a-f]{32}$/, 'stable id') for @events;
 is_deeply($events[0], {
     schema => 1, vendor => 'generic', connection => 'gen1', tenant => 'acme',
-    type => 'bounced', bounce_class => 'hard', reject_reason => undef,
+    type => 'bounced', bounce_class => 'hard', reject_reason => 'bounced',
     recipient => 'jane@example.com', message_id => '<m1@example.com>', event_id => 'ev-1',
     timestamp => '2023-11-14T22:13:20Z', smtp_status => '5.1.1',
     mta_response => '550 5.1.1 user unknown', description => 'no such mailbox',

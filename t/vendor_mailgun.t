@@ -97,6 +97,22 @@ $t->refuses($path, undef, [
     ['timestamp an hour old', {}, body($delivered, timestamp => time - 3600)],
     ['timestamp an hour ahead', {}, body($delivered, timestamp => time + 3600)],
 ], status => 401, label => 'timestamp');
+# L6: the signed string is timestamp + token with nothing between them. The
+# same bytes split another way (a digit moved from the token to the
+# timestamp) carry the same signature; only a 10-digit timestamp counts.
+my $now = time;
+my $genuine = mailgun_signature($key, '7' . ('b' x 49), $now);
+my %moved = (timestamp => $now . '7', token => 'b' x 49, signature => $genuine->{signature});
+my %dashed = %{ mailgun_signature($key, 'a-b', time) };
+$t->refuses($path, undef, [
+    ['L6 a digit moved from the token into the timestamp', {},
+     $json->encode({ signature => \%moved, 'event-data' => $delivered })],
+], status => 401, label => 'timestamp');
+$t->refuses($path, undef, [
+    ['L6 a token that is not alphanumeric', {},
+     $json->encode({ signature => \%dashed, 'event-data' => $delivered })],
+], status => 401, label => 'signature');
+
 my $no_data = $json->decode(body($delivered));
 delete $no_data->{'event-data'};
 $t->refuses($path, undef, [

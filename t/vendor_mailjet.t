@@ -28,7 +28,7 @@ my $r = $t->post($path, $bounce, %auth);
 my $event = $t->only_stored_event($r, 'authenticated bounce stored');
 is_deeply($event, {
     schema => 1, vendor => 'mailjet', connection => 'mj1', tenant => 'acme',
-    type => 'bounced', bounce_class => 'hard', reject_reason => undef,
+    type => 'bounced', bounce_class => 'hard', reject_reason => 'bounced',
     recipient => 'bounce@mailjet.com', message_id => '13792286917004336',
     event_id => undef, timestamp => '2015-05-05T07:49:55Z', smtp_status => undef,
     mta_response => 'Host or domain name not found. ...', description => 'user unknown',

@@ -88,7 +88,7 @@ my @events = map { Mailhook::Test::comparable($_) } $t->events;
 like(delete $_->{id}, qr/^[0-9a-f]{32}$/, 'stable id') for @events;
 is_deeply($events[0], {
     schema => 1, vendor => 'mandrill', connection => 'md1', tenant => undef,
-    type => 'bounced', bounce_class => 'hard', reject_reason => undef,
+    type => 'bounced', bounce_class => 'hard', reject_reason => 'bounced',
     recipient => 'example.webhook@mandrillapp.com',
     message_id => 'exampleaaaaaaaaaaaaaaaaaaaaaaaaa2', event_id => undef,
     timestamp => '2013-11-20T13:26:44Z', smtp_status => '5.1.1',

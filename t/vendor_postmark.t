@@ -27,7 +27,7 @@ my $r = $t->post($path, $bounce, %auth);
 my $event = $t->only_stored_event($r, 'authenticated bounce stored');
 is_deeply($event, {
     schema => 1, vendor => 'postmark', connection => 'pm1', tenant => 'acme',
-    type => 'bounced', bounce_class => 'hard', reject_reason => undef,
+    type => 'bounced', bounce_class => 'hard', reject_reason => 'bounced',
     recipient => 'john@example.com',
     message_id => '883953f4-6105-42a2-a16a-77a8eac79483',
     event_id => '42', timestamp => '2014-08-01T17:28:10Z',

@@ -47,7 +47,7 @@ my ($event) = map { Mailhook::Test::comparable($_) } $t->events;
 delete $event->{id};
 is_deeply($event, {
     schema => 1, vendor => 'resend', connection => 'rs1', tenant => undef,
-    type => 'bounced', bounce_class => 'hard', reject_reason => undef,
+    type => 'bounced', bounce_class => 'hard', reject_reason => 'bounced',
     recipient => 'delivered@resend.dev', message_id => '56761188-7520-42d8-8898-ff6fc54ce618',
     event_id => 'msg_1', timestamp => '2024-11-22T23:41:12Z', smtp_status => undef,
     mta_response => undef,

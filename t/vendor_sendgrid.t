@@ -37,19 +37,19 @@ my @events = map { Mailhook::Test::comparable($_) } $t->events;
 is(scalar @events, 2, 'each batch element is its own stream entry');
 my $raw = decode_json($body);
 my %common = (schema => 1, vendor => 'sendgrid', connection => 'sg1', tenant => undef,
-    type => 'bounced', reject_reason => undef, description => undef, click_url => undef,
+    type => 'bounced', description => undef, click_url => undef,
     user_agent => undef, ip => undef, campaign_id => undef, vendor_event => 'bounce');
 my ($id0, $id1) = (delete $events[0]{id}, delete $events[1]{id});
 isnt($id0, $id1, 'distinct ids');
 is_deeply($events[0], {
-    %common, bounce_class => 'hard', recipient => 'example@test.com',
+    %common, bounce_class => 'hard', reject_reason => 'bounced', recipient => 'example@test.com',
     message_id => '14c5d75ce93.dfd.64b469.filter0001.16648.5515E0B88.0',
     event_id => '6g4ZI7SA-xmRDv57GoPIPw==', timestamp => '2017-12-15T00:59:29Z',
     smtp_status => '5.0.0', mta_response => '500 unknown recipient',
     tags => ['cat facts'], metadata => {}, raw => $raw->[0],
 }, 'type=bounce is a hard bounce, every field');
 is_deeply($events[1], {
-    %common, bounce_class => 'block', recipient => 'blocked@test.com',
+    %common, bounce_class => 'block', reject_reason => 'blocked', recipient => 'blocked@test.com',
     message_id => 'm2', event_id => 'blocked-1', timestamp => '2017-12-15T00:59:30Z',
     smtp_status => '5.7.1', mta_response => '550 5.7.1 blocked by policy',
     tags => ['a', 'b'], metadata => { customer_id => '42' }, raw => $raw->[1],

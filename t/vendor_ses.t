@@ -38,6 +38,9 @@ my $aws_tls = Mailhook::Test::free_port();
 # An "AWS" that takes its time (longer than the Redis timeout below).
 my $slow = Mailhook::Test::free_port();
 my $slow_pid = fork() // die "fork: $!";
+# The forked server must not outlive a test that dies half-way (it would hold
+# prove's pipe open).
+END { kill 'TERM', $slow_pid if $slow_pid }
 if ($slow_pid == 0) {
     my $server = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => $slow,
         Listen => 5, ReuseAddr => 1) or POSIX::_exit(1);
@@ -209,7 +212,7 @@ my @events = $t->events;
 is(scalar @events, 2, 'two stream entries');
 my %common = (
     schema => 1, vendor => 'ses', connection => 'ses1', tenant => 'acme',
-    type => 'bounced', bounce_class => 'hard', reject_reason => undef,
+    type => 'bounced', bounce_class => 'hard', reject_reason => 'bounced',
     message_id => '00000138111222aa-33322211-cccc-cccc-cccc-ddddaaaa0680-000000',
     event_id => '00000138111222aa-33322211-cccc-cccc-cccc-ddddaaaa068a-000000',
     timestamp => '2016-01-27T14:59:38Z', smtp_status => '5.1.1',
@@ -364,15 +367,18 @@ my $confirmation = {
     Message => "You have chosen to subscribe to the topic $topic.\nTo confirm the subscription, visit the SubscribeURL included in this message.",
     SubscribeURL => $subscribe_url, Timestamp => '2012-04-26T20:45:04.751Z',
 };
-$count = $t->event_count;
+$count = $t->event_count('mailhook:control');
+my $events_before = $t->event_count;
 my $body = sign_sns({%$confirmation}, $pinned_key);
 $r = post_sns($path, $body, 'x-amz-sns-message-type' => 'SubscriptionConfirmation');
 is($r->{status}, 200, 'SubscriptionConfirmation verified and recorded');
-my ($control) = grep { $_->{vendor_event} eq 'SubscriptionConfirmation' } $t->events;
+# Control entries go to the control stream, not the event stream.
+my ($control) = grep { $_->{vendor_event} eq 'SubscriptionConfirmation' }
+    $t->events('mailhook:control');
 is_deeply(Mailhook::Test::comparable($control), {
     schema => 1, id => event_id('ses', 'ses1', 'sns:165545c9-2a5c-472c-8df2-7ff2be2b3b1b'),
     vendor => 'ses', connection => 'ses1', tenant => 'acme', type => 'unknown',
-    bounce_class => undef, reject_reason => undef, recipient => '', message_id => undef,
+    bounce_class => undef, reject_reason => undef, recipient => undef, message_id => undef,
     event_id => '165545c9-2a5c-472c-8df2-7ff2be2b3b1b', timestamp => '2012-04-26T20:45:04Z',
     smtp_status => undef, mta_response => undef, description => undef, click_url => undef,
     user_agent => undef, ip => undef, campaign_id => undef, tags => [],
@@ -404,11 +410,13 @@ like($t->error_log, qr/not confirmed: set topic_arn/, '... but not confirmed (wa
 $r = post_sns($path, sign_sns({%$confirmation, Type => 'UnsubscribeConfirmation', MessageId => 'u-1'},
     $pinned_key), 'x-amz-sns-message-type' => 'UnsubscribeConfirmation');
 is($r->{status}, 200, 'UnsubscribeConfirmation recorded');
-my ($unsubscribe) = grep { $_->{vendor_event} eq 'UnsubscribeConfirmation' } $t->events;
+my ($unsubscribe) = grep { $_->{vendor_event} eq 'UnsubscribeConfirmation' }
+    $t->events('mailhook:control');
 is($unsubscribe->{metadata}{control}, 'unsubscribe_confirmation', 'as a control entry');
 sleep 0.3;
 is(scalar(confirmations()), 1, 'its SubscribeURL is never fetched');
-is($t->event_count, $count + 3, 'three control entries');
+is($t->event_count('mailhook:control'), $count + 3, 'three control entries');
+is($t->event_count, $events_before, 'none of them in the event stream');
 
 kill 'TERM', $slow_pid;
 waitpid($slow_pid, 0);

@@ -49,9 +49,10 @@ my %raw = %bounce;
 delete $raw{secret_key};
 is_deeply($event, {
     schema => 1, vendor => 'smartlead', connection => 'sl1', tenant => 'acme',
-    type => 'bounced', bounce_class => 'undetermined', reject_reason => undef,
+    type => 'bounced', bounce_class => 'undetermined', reject_reason => 'bounced',
     recipient => 'Lead@Example.org', message_id => '<cafe01@example.com>', event_id => undef,
-    timestamp => '2023-09-25T17:29:11Z', smtp_status => undef, mta_response => undef,
+    timestamp => '2023-09-25T17:29:11Z', smtp_status => '5.1.1',
+    mta_response => '550 5.1.1 user unknown',
     description => 'Email bounced', click_url => undef, user_agent => undef, ip => undef,
     campaign_id => '42', tags => [], metadata => {}, vendor_event => 'EMAIL_BOUNCE',
     raw => \%raw,

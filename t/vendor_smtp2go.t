@@ -26,7 +26,7 @@ my ($event) = map { Mailhook::Test::comparable($_) } $t->events;
 delete $event->{id};
 is_deeply($event, {
     schema => 1, vendor => 'smtp2go', connection => 's2g', tenant => undef,
-    type => 'bounced', bounce_class => 'hard', reject_reason => undef,
+    type => 'bounced', bounce_class => 'hard', reject_reason => 'bounced',
     recipient => 'gone@example.net', message_id => undef, event_id => 'evt-100',
     timestamp => '2024-01-15T10:30:00Z', smtp_status => '5.1.1',
     mta_response => '550 5.1.1 <gone@example.net>: Recipient address rejected',

@@ -45,7 +45,7 @@ my @events = map { Mailhook::Test::comparable($_) } $t->events;
 like(delete $_->{id}, qr/^[0-9a-f]{32}$/, 'stable id') for @events;
 is_deeply($events[0], {
     schema => 1, vendor => 'smtpcom', connection => 'sc1', tenant => 'acme',
-    type => 'bounced', bounce_class => 'hard', reject_reason => undef,
+    type => 'bounced', bounce_class => 'hard', reject_reason => 'bounced',
     recipient => 'sender@smtp.com', message_id => '42b36f27-184a-4d01-816e-601ebe4e6163',
     event_id => 'f5a09b889153a22555af2de426dac8cd', timestamp => '2020-12-15T13:07:48Z',
     smtp_status => '5.9.1',

@@ -52,7 +52,7 @@ my ($event) = map { Mailhook::Test::comparable($_) } $t->events;
 like(delete $event->{id}, qr/^[0-9a-f]{32}$/, 'stable id');
 is_deeply($event, {
     schema => 1, vendor => 'sparkpost', connection => 'sp1', tenant => 'acme',
-    type => 'bounced', bounce_class => 'hard', reject_reason => undef,
+    type => 'bounced', bounce_class => 'hard', reject_reason => 'invalid',
     recipient => 'Recipient@example.com',
     message_id => '0e0d94b7-9085-4e3c-ab30-e3f2cd9c273e',
     event_id => '92356927693813856', timestamp => '2016-02-02T19:50:00Z',
@@ -118,11 +118,13 @@ is_deeply($by_event{'e-click'}, { %common, type => 'clicked', bounce_class => un
 is_deeply($by_event{'e-delay'}, { %common, type => 'deferred', bounce_class => 'soft',
     recipient => 'slow@example.com', event_id => 'e-delay',
     timestamp => '2016-02-02T19:50:02Z', smtp_status => '4.4.2',
-    mta_response => '421 4.4.2 try later', vendor_event => 'delay' },
+    mta_response => '421 4.4.2 try later', vendor_event => 'delay',
+    reject_reason => 'other' },
     'delay from an ISO timestamp');
 is_deeply($by_event{'e-unsub'}, { %common, type => 'unsubscribed', bounce_class => undef,
     recipient => 'gone@example.com', event_id => 'e-unsub',
-    timestamp => '2016-02-02T19:50:03Z', vendor_event => 'list_unsubscribe' },
+    timestamp => '2016-02-02T19:50:03Z', vendor_event => 'list_unsubscribe',
+    reject_reason => 'unsubscribed' },
     'list unsubscribe');
 like($t->redis->hget('mailhook:suppression:sp2', 'gone@example.com') // '',
     qr/"reason":"unsubscribe"/, 'unsubscribe suppresses under the connection id');

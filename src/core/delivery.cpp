@@ -2,6 +2,7 @@
 #include "delivery.hpp"
 
 #include "encoding.hpp"
+#include "form_data.hpp"
 
 namespace mailhook {
 
@@ -73,7 +74,10 @@ std::optional<std::string_view> Delivery::source_text(const json_t* value) const
 
 const FormFields* Delivery::form() const {
     if (!form_parsed_) {
-        form_ = parse_form(body_);
+        const auto content_type = header("Content-Type");
+        const auto boundary =
+            content_type ? multipart_boundary(*content_type) : std::nullopt;
+        form_ = boundary ? parse_multipart_form(body_, *boundary) : parse_form(body_);
         form_parsed_ = true;
     }
     return form_ ? &*form_ : nullptr;

@@ -64,8 +64,10 @@ class Delivery {
     // itself or one of its direct children (array element, member value);
     // nullopt for anything else.
     std::optional<std::string_view> source_text(const json_t* value) const;
-    // The body parsed as application/x-www-form-urlencoded, once (Mandrill
-    // verifies and parses the same fields); nullptr when it is not a form.
+    // The body parsed as a form, once (Mandrill verifies and parses the same
+    // fields): multipart/form-data when the Content-Type says so (its text
+    // fields), else application/x-www-form-urlencoded; nullptr when it is
+    // not a form.
     const FormFields* form() const;
 
     // The URL as registered at the vendor (Mandrill signs it).

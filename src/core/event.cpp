@@ -177,7 +177,8 @@ std::string write_event_json(const Event& event, std::string_view id,
     w.string("type", to_string(event.type));
     w.enum_or_null("bounce_class", to_string(event.bounce_class));
     w.enum_or_null("reject_reason", to_string(event.reject_reason));
-    w.string("recipient", event.recipient);
+    // No recipient (control entries, malformed batch elements): null.
+    w.enum_or_null("recipient", event.recipient);
     w.optional("message_id", event.message_id);
     w.optional("event_id", event.event_id);
     w.string("timestamp",
@@ -201,6 +202,7 @@ std::string write_event_json(const Event& event, std::string_view id,
 }
 
 SuppressionEffect suppression_effect(const Event& event) {
+    if (event.control) return SuppressionEffect::none;
     switch (event.type) {
         case EventType::complained: return SuppressionEffect::complaint;
         case EventType::unsubscribed: return SuppressionEffect::unsubscribe;

@@ -52,8 +52,9 @@ struct Event {
     // `id` is derived from it, see event_id_for(). Empty: a hash of the raw
     // event's bytes is used (vendors without event ids).
     std::string dedup_key;
-    // A message about the webhook itself (an SNS subscription handshake),
-    // not about an email: stored in the control stream, not the event stream.
+    // A message about the webhook or the account itself (an SNS subscription
+    // handshake, a SendGrid account status change), not about an email:
+    // stored in the control stream, not the event stream; never suppresses.
     bool control = false;
 };
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include "intake.hpp"
 
+#include <algorithm>
 #include <deque>
 #include <map>
 
@@ -129,6 +130,44 @@ void note_repeated_header(const Delivery& delivery, Verdict& verdict) {
     }
 }
 
+bool is_malformed(const Batch& batch, std::size_t index) {
+    const auto& kept = batch.malformed.events;
+    return std::find(kept.begin(), kept.end(), index) != kept.end();
+}
+
+// Every vendor names its events; one without a name is not the vendor's
+// format (null or absent where the name belongs), unless it is a batch
+// element already kept as malformed. A batch none of whose elements could
+// be read is not the vendor's format either.
+Verdict check_events(const Batch& batch) {
+    for (std::size_t i = 0; i < batch.events.size(); ++i) {
+        if (batch.events[i].vendor_event.empty() && !is_malformed(batch, i)) {
+            return Verdict::reject(Rejection::malformed,
+                                   "event " + std::to_string(i) + " has no event name");
+        }
+    }
+    const MalformedElements& malformed = batch.malformed;
+    if (malformed.count() > 0 && malformed.events.size() == batch.events.size()) {
+        return Verdict::reject(Rejection::malformed,
+                               "no element is the vendor's format (" +
+                                   malformed.first_reason + ")");
+    }
+    return Verdict::accept();
+}
+
+// The operator's log line says how much of a batch was not readable.
+void note_malformed(const Batch& batch, std::string& notice) {
+    const MalformedElements& malformed = batch.malformed;
+    if (malformed.count() == 0) return;
+    if (!notice.empty()) notice += "; ";
+    notice += std::to_string(malformed.count()) +
+              " batch element(s) not the vendor's format (" +
+              std::to_string(malformed.events.size()) + " kept as unknown events, " +
+              std::to_string(malformed.unreadable) +
+              " not objects and dropped), the rest stored; first " +
+              malformed.first_reason;
+}
+
 }  // namespace
 
 std::string raw_event_text(const Event& event, const Delivery& delivery) {
@@ -170,23 +209,13 @@ Intake take_in(const Vendor& vendor, const Delivery& delivery,
     if (intake.verdict.ok() && batch.fields.failed()) {
         intake.verdict = Verdict::reject(Rejection::malformed, batch.fields.error());
     }
+    if (intake.verdict.ok()) intake.verdict = check_events(batch);
     intake.notice = std::move(batch.notice);
-    if (intake.verdict.ok()) {
-        // Every vendor names its events; one without a name is not the
-        // vendor's format (null or absent where the name belongs).
-        for (std::size_t i = 0; i < batch.events.size(); ++i) {
-            if (batch.events[i].vendor_event.empty()) {
-                intake.verdict = Verdict::reject(
-                    Rejection::malformed,
-                    "event " + std::to_string(i) + " has no event name");
-                break;
-            }
-        }
-    }
     if (!intake.verdict.ok()) {
         note_repeated_header(delivery, intake.verdict);
         return intake;
     }
+    note_malformed(batch, intake.notice);
     if (batch.events.size() > delivery.max_events()) {
         intake.verdict = Verdict::reject(
             Rejection::too_large,
@@ -194,6 +223,7 @@ Intake take_in(const Vendor& vendor, const Delivery& delivery,
                 std::to_string(delivery.max_events()));
         return intake;
     }
+    for (Event& event : batch.events) default_reject_reason(event);
     std::string too_large = too_many_recipients(batch.events, delivery.max_recipients());
     if (too_large.empty()) {
         too_large = make_ready_events(batch, delivery, origin, intake);

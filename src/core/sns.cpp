@@ -250,10 +250,11 @@ Verdict verify_raw_delivery(const Delivery& delivery, const Connection& connecti
 
 // A verified notification whose Message is not the service's event (an SNS
 // test publish, SES's "Successfully validated SNS topic" note): kept as it
-// came.
+// came, as a control entry (it is about the subscription, not a recipient).
 Event foreign_notification(std::string_view vendor_event, const json_t* raw,
                            const SnsMessage& sns) {
     Event event;
+    event.control = true;
     event.vendor_event = std::string(vendor_event);
     event.event_id = sns.message_id;
     event.timestamp = sns.timestamp;

@@ -29,6 +29,16 @@ struct ReplayGuard {
     std::string fingerprint;
 };
 
+// Elements of a batch body that were not the vendor's format (see
+// normalize_elements).
+struct MalformedElements {
+    std::vector<std::size_t> events;  // indices of the `unknown` events kept
+    std::size_t unreadable = 0;       // elements that were not objects
+    std::string first_reason;
+
+    std::size_t count() const { return events.size() + unreadable; }
+};
+
 // What a vendor extracts from one delivery.
 struct Batch {
     // The strict reader parse() reads the payload with; a type error it
@@ -45,6 +55,7 @@ struct Batch {
     // A remark for the operator's log (e.g. why a subscription was not
     // confirmed); never contains a secret.
     std::string notice;
+    MalformedElements malformed;
 };
 
 class Vendor {
@@ -62,6 +73,9 @@ class Vendor {
                           Batch& batch) const = 0;
     // Answer HEAD with 200 (Mandrill probes the URL with HEAD).
     virtual bool accepts_head() const { return false; }
+    // The vendor's name tables (events, bounce types, reason codes), as its
+    // docs page lists them.
+    virtual std::vector<EventTable> catalogue() const { return {}; }
     // WWW-Authenticate value sent with a 401, for vendors whose HTTP client
     // sends Basic credentials only after a challenge (AWS SNS, OCI
     // Notifications); empty for none.

@@ -169,6 +169,7 @@ void classify(Event& event, const EventRow* row) {
     event.type = row != nullptr ? row->type : EventType::unknown;
     event.bounce_class = row != nullptr ? row->bounce : BounceClass::none;
     event.reject_reason = row != nullptr ? row->reason : RejectReason::none;
+    event.control = row != nullptr && row->control;
 }
 
 namespace {
@@ -245,6 +246,38 @@ BounceClass explicit_bounce_class(const json_t* item,
     return BounceClass::none;
 }
 
+JsonPtr form_object(const FormFields& fields) {
+    JsonPtr object(json_object());
+    for (const auto& [key, value] : fields) {
+        if (!is_valid_utf8(key) || !is_valid_utf8(value)) return nullptr;
+        json_object_setn_new(object.get(), key.data(), key.size(),
+                             json_stringn(value.data(), value.size()));
+    }
+    return object;
+}
+
+std::optional<std::string> bare_address(std::string_view text) {
+    text = trim_ascii(text);
+    const std::size_t open = text.rfind('<');
+    if (open != std::string_view::npos) {
+        const std::size_t close = text.find('>', open);
+        if (close == std::string_view::npos || close + 1 != text.size()) return std::nullopt;
+        // A display name may hold commas only inside quotes; an unquoted
+        // comma before the bracket starts another address.
+        const std::string_view name = text.substr(0, open);
+        if (name.find(',') != std::string_view::npos &&
+            name.find('"') == std::string_view::npos) {
+            return std::nullopt;
+        }
+        text = trim_ascii(text.substr(open + 1, close - open - 1));
+    }
+    if (text.empty() || text.find('@') == std::string_view::npos ||
+        text.find_first_of(" ,<>") != std::string_view::npos) {
+        return std::nullopt;
+    }
+    return std::string(text);
+}
+
 std::string unreserved_members_json(const json_t* object,
                                     const std::string_view* reserved,
                                     std::size_t reserved_count) {
@@ -282,26 +315,68 @@ void set_raw(Event& event, const json_t* vendor_event) {
     event.raw_json.clear();
 }
 
-Verdict collect_objects(const json_t* body, std::vector<const json_t*>& out) {
-    if (json_is_object(body)) {
-        out.push_back(body);
-        return Verdict::accept();
+namespace {
+
+// The event kept for an element that is not the vendor's format: what could
+// be read of who and when, typed unknown, its bytes in `raw`.
+Event malformed_event(const std::vector<Event>& partial, const json_t* element,
+                      const std::string& reason) {
+    Event event;
+    if (!partial.empty()) {
+        event.vendor_event = partial.front().vendor_event;
+        event.recipient = partial.front().recipient;
+        event.message_id = partial.front().message_id;
+        event.event_id = partial.front().event_id;
+        event.timestamp = partial.front().timestamp;
+        event.dedup_key = partial.front().dedup_key;
     }
-    if (!json_is_array(body)) {
-        return Verdict::reject(Rejection::malformed,
-                               "body is not a JSON object or array");
+    event.description = "not the vendor's format: " + reason;
+    set_raw(event, element);
+    return event;
+}
+
+void note_malformed(MalformedElements& malformed, std::size_t index,
+                    const std::string& reason) {
+    if (malformed.first_reason.empty()) {
+        malformed.first_reason = "element " + std::to_string(index) + ": " + reason;
     }
+}
+
+}  // namespace
+
+void normalize_elements(const json_t* array, const ElementReader& read, Batch& batch,
+                        const char* required_key) {
+    Fields& fields = batch.fields;
+    std::string outer_error = fields.take_error();
     std::size_t index;
-    const json_t* item;
-    json_array_foreach(body, index, item) {
-        if (!json_is_object(item)) {
-            return Verdict::reject(Rejection::malformed,
-                                   "array element " + std::to_string(index) +
-                                       " is not an object");
+    const json_t* element;
+    json_array_foreach(array, index, element) {
+        if (!json_is_object(element)) {
+            ++batch.malformed.unreadable;
+            note_malformed(batch.malformed, index,
+                           std::string("is ") + std::string(json_type_name(element)) +
+                               ", not an object");
+            continue;
         }
-        out.push_back(item);
+        std::vector<Event> produced;
+        read(fields, element, index, produced);
+        std::string reason = fields.take_error();
+        if (reason.empty() && required_key != nullptr &&
+            !json_is_string(json_object_get(element, required_key))) {
+            reason = std::string("no \"") + required_key + "\" string";
+        }
+        for (const Event& event : produced) {
+            if (reason.empty() && event.vendor_event.empty()) reason = "no event name";
+        }
+        if (reason.empty()) {
+            for (Event& event : produced) batch.events.push_back(std::move(event));
+            continue;
+        }
+        note_malformed(batch.malformed, index, reason);
+        batch.malformed.events.push_back(batch.events.size());
+        batch.events.push_back(malformed_event(produced, element, reason));
     }
-    return Verdict::accept();
+    fields.restore_error(std::move(outer_error));
 }
 
 Verdict normalize_objects(const json_t* body, BodyShape shape, Normalizer normalize,
@@ -309,23 +384,47 @@ Verdict normalize_objects(const json_t* body, BodyShape shape, Normalizer normal
     if (shape == BodyShape::array && !json_is_array(body)) {
         return Verdict::reject(Rejection::malformed, "body is not a JSON array");
     }
-    std::vector<const json_t*> items;
-    if (Verdict verdict = collect_objects(body, items); !verdict.ok()) {
-        return verdict;
-    }
-    for (const json_t* item : items) {
+    if (json_is_object(body)) {
         if (required_key != nullptr &&
-            !json_is_string(json_object_get(item, required_key))) {
+            !json_is_string(json_object_get(body, required_key))) {
             return Verdict::reject(Rejection::malformed,
                                    std::string("an event without \"") + required_key +
                                        "\"");
         }
+        batch.events.push_back(normalize(batch.fields, body));
+        return Verdict::accept();
     }
-    batch.events.reserve(batch.events.size() + items.size());
-    for (const json_t* item : items) {
-        batch.events.push_back(normalize(batch.fields, item));
+    if (!json_is_array(body)) {
+        return Verdict::reject(Rejection::malformed,
+                               "body is not a JSON object or array");
     }
+    batch.events.reserve(batch.events.size() + json_array_size(body));
+    normalize_elements(
+        body,
+        [normalize](Fields& fields, const json_t* element, std::size_t,
+                    std::vector<Event>& out) {
+            out.push_back(normalize(fields, element));
+        },
+        batch, required_key);
     return Verdict::accept();
+}
+
+void default_reject_reason(Event& event) {
+    if (event.reject_reason != RejectReason::none) return;
+    switch (event.type) {
+        case EventType::complained: event.reject_reason = RejectReason::spam; break;
+        case EventType::unsubscribed:
+            event.reject_reason = RejectReason::unsubscribed;
+            break;
+        case EventType::deferred:
+        case EventType::rejected: event.reject_reason = RejectReason::other; break;
+        case EventType::bounced:
+            event.reject_reason = event.bounce_class == BounceClass::block
+                                      ? RejectReason::blocked
+                                      : RejectReason::bounced;
+            break;
+        default: break;
+    }
 }
 
 }  // namespace mailhook

@@ -5,12 +5,14 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "encoding.hpp"
 #include "event.hpp"
 #include "json.hpp"
 #include "verdict.hpp"
@@ -57,6 +59,8 @@ class Fields {
     const std::string& error() const { return error_; }
     // The error noted so far, and a clean slate for the next element.
     std::string take_error();
+    // Puts back an error taken with take_error().
+    void restore_error(std::string error) { error_ = std::move(error); }
 
   private:
     void check_container(const json_t* object, const char* key);
@@ -71,7 +75,20 @@ struct EventRow {
     EventType type = EventType::unknown;
     BounceClass bounce = BounceClass::none;
     RejectReason reason = RejectReason::none;
+    bool control = false;  // see Event::control
 };
+
+// One of a vendor's tables as its docs page shows it (Vendor::catalogue).
+struct EventTable {
+    std::string_view title;  // what the names are, e.g. "SendGrid `event`"
+    const EventRow* rows;
+    std::size_t size;
+};
+
+template <std::size_t N>
+constexpr EventTable event_table(std::string_view title, const EventRow (&rows)[N]) {
+    return {title, rows, N};
+}
 
 // The row of a constexpr vendor table whose `name` is `name`, or nullptr.
 template <typename Row, std::size_t N>
@@ -82,9 +99,16 @@ const Row* find_by_name(const Row (&rows)[N], std::string_view name) {
     return nullptr;
 }
 
-// The event's type, bounce class and reject reason from `row`; a missing
-// row (a name the vendor's table does not list) leaves the event unknown.
+// The event's type, bounce class, reject reason and control flag from
+// `row`; a missing row (a name the vendor's table does not list) leaves the
+// event unknown.
 void classify(Event& event, const EventRow* row);
+
+// anymail's reject reason for an event whose vendor gave none: a complaint
+// is `spam`, an unsubscribe `unsubscribed`, a deferral or a rejection
+// `other`, a bounce `bounced` (`blocked` for a block). Events that carry a
+// reason keep it; other types have none.
+void default_reject_reason(Event& event);
 
 // The usual ESP event names ("delivered", "bounce", "hard_bounce", "open",
 // "spamreport", "unsub", ...), compared case-insensitively, for vendors
@@ -95,6 +119,17 @@ const EventRow* common_event_row(std::string_view name);
 // that holds one; BounceClass::none when no key says so.
 BounceClass explicit_bounce_class(const json_t* item,
                                   std::initializer_list<const char*> keys);
+
+// A form body (FormFields) as a JSON object of strings, so that a vendor
+// that posts JSON or a form (SMTP2GO, Mailjet) reads both the same way; a
+// repeated name keeps its last value. nullptr when a name or value is not
+// UTF-8 (JSON text cannot hold it).
+JsonPtr form_object(const FormFields& fields);
+
+// The addr-spec of one address as headers write it: "Name <a@b.c>" gives
+// "a@b.c", a bare address itself; nullopt for a list of addresses or no
+// address.
+std::optional<std::string> bare_address(std::string_view text);
 
 // Members of `object` whose keys are not in `reserved`, as a JSON object.
 std::string unreserved_members_json(const json_t* object,
@@ -118,20 +153,31 @@ JsonPtr custom_text_object(const char* field,
 // dedup_key empty makes the hash of those bytes the dedup key.
 void set_raw(Event& event, const json_t* vendor_event);
 
-// The elements of a JSON array body, or the body itself when it is one
-// object. Malformed when the body is neither or holds a non-object.
-Verdict collect_objects(const json_t* body, std::vector<const json_t*>& out);
-
 struct Batch;
 using Normalizer = Event (*)(Fields& fields, const json_t* item);
+// The events of one element of a batch body (none, one or several); `index`
+// is the element's position.
+using ElementReader = std::function<void(Fields& fields, const json_t* element,
+                                         std::size_t index, std::vector<Event>& out)>;
 
 // What a batch body may be: only an array of objects, or also one object.
 enum class BodyShape { array, object_or_array };
 // Each object of `body` turned into one event by `normalize` (reading with
 // batch.fields), appended to batch.events. Malformed when the body has
-// another shape, holds a non-object, or (with `required_key`) an object
-// without that string member — then nothing is appended.
+// another shape. One object body is one event (its type errors refuse the
+// request); an array's elements go through normalize_elements().
 Verdict normalize_objects(const json_t* body, BodyShape shape, Normalizer normalize,
                           Batch& batch, const char* required_key = nullptr);
+
+// The elements of an array body, each read on its own. A signed batch is
+// the vendor's word, and a 4xx would make the vendor retry (or drop) the
+// good events with the bad: an element that is not the vendor's format (a
+// type error, no event name, no `required_key` string) is kept as an
+// `unknown` event carrying its raw bytes and the reason in `description`;
+// an element that is not an object is only counted. Both are noted in
+// batch.malformed (take_in logs them, and refuses the request when no
+// element was readable).
+void normalize_elements(const json_t* array, const ElementReader& read, Batch& batch,
+                        const char* required_key = nullptr);
 
 }  // namespace mailhook

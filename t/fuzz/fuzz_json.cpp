@@ -55,16 +55,21 @@ void exercise_lookups(Fields& f, const json_t* value) {
         FUZZ_CHECK(json_object_get(extra_parsed.get(), std::string(reserved).c_str()) ==
                    nullptr);
     }
-    std::vector<const json_t*> objects;
-    const Verdict collected = collect_objects(value, objects);
-    bool expect_ok = json_is_object(value);
+    // A batch body: every element is either an event or noted as malformed.
     if (json_is_array(value)) {
-        expect_ok = true;
-        for (std::size_t i = 0; i < json_array_size(value); ++i) {
-            expect_ok = expect_ok && json_is_object(json_array_get(value, i));
-        }
+        Batch batch;
+        normalize_elements(value,
+                           [](Fields& f, const json_t* element, std::size_t,
+                              std::vector<Event>& out) {
+                               Event event;
+                               event.vendor_event = f.text(element, "event").value_or("");
+                               out.push_back(std::move(event));
+                           },
+                           batch, "event");
+        FUZZ_CHECK(batch.events.size() + batch.malformed.unreadable ==
+                   json_array_size(value));
+        FUZZ_CHECK(!batch.fields.failed());
     }
-    FUZZ_CHECK(collected.ok() == expect_ok);
 }
 
 void fuzz_parse(std::string_view text) {

@@ -3,7 +3,7 @@
 // becomes a connection, and what prepare() derives from it.
 #include <gtest/gtest.h>
 
-#include "test_support.hpp"
+#include "vendor_test.hpp"
 
 namespace mailhook {
 namespace {

@@ -50,5 +50,16 @@ TEST(Utf8, ValidatesAndSanitizes) {
     EXPECT_EQ(sanitize_utf8("a\xffz"), "a\xef\xbf\xbdz");
 }
 
+// Found by fuzz_vendor (crash-smtp2go-form-nul-name): a NUL in a form
+// field name became a JSON key jansson cannot read back ("a\u0000b") and
+// was truncated in metadata. Form bodies refuse NUL like JSON bodies do.
+TEST(ParseForm, RefusesNulBytes) {
+    EXPECT_FALSE(parse_form(std::string_view("a\0b=1", 5)));
+    EXPECT_FALSE(parse_form(std::string_view("a=1\0", 4)));
+    EXPECT_FALSE(parse_form("a%00b=1"));
+    EXPECT_FALSE(parse_form("a=%00"));
+    EXPECT_TRUE(parse_form("a=%01&b=%7F"));
+}
+
 }  // namespace
 }  // namespace mailhook

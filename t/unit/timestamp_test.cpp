@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 // timestamp.hpp: RFC 3339 output and the vendor time formats we accept.
 #include <gtest/gtest.h>
+#include <limits>
 
 #include "core/timestamp.hpp"
 #include "test_support.hpp"
@@ -176,6 +177,22 @@ TEST(ParseVendorTime, EitherForm) {
     EXPECT_EQ(parse_vendor_time("2024-01-15 10:30:00"), at_seconds(1705314600));
     EXPECT_FALSE(parse_vendor_time("yesterday"));
     EXPECT_FALSE(parse_vendor_time(""));
+}
+
+// The sanitizer build failed with -Wformat-truncation: the buffer was too
+// small for the widest values the format can produce. Any int64 must give a
+// complete timestamp.
+TEST(Rfc3339, ExtremeValuesAreNotTruncated) {
+    for (const EpochMillis at : {std::numeric_limits<EpochMillis>::min(),
+                                 std::numeric_limits<EpochMillis>::max(),
+                                 EpochMillis{-1}, EpochMillis{0}}) {
+        const std::string seconds = format_rfc3339_seconds(at);
+        const std::string millis = format_rfc3339_millis(at);
+        ASSERT_FALSE(seconds.empty());
+        EXPECT_EQ(seconds.back(), 'Z') << seconds;
+        EXPECT_EQ(millis.back(), 'Z') << millis;
+    }
+    EXPECT_EQ(format_rfc3339_millis(-1), "1969-12-31T23:59:59.999Z");
 }
 
 }  // namespace

@@ -124,7 +124,7 @@ TEST(OciSubscription, ConfirmationIsAControlEntryAndConfirmed) {
     JsonPtr actual = parse_json(stored_event_json(intake, intake.events[0]));
     JsonPtr expected = parse_json(
         std::string(R"({"schema":1,"vendor":"oci","connection":"o1","tenant":null,)") +
-        R"("type":"unknown","bounce_class":null,"reject_reason":null,"recipient":"",)"
+        R"("type":"unknown","bounce_class":null,"reject_reason":null,"recipient":null,)"
         R"("message_id":null,"event_id":"ons-confirm-1","timestamp":"2019-04-19T21:26:00Z",)"
         R"("received_at":"2023-11-14T22:13:20.123Z","smtp_status":null,"mta_response":null,)"
         R"("description":null,"click_url":null,"user_agent":null,"ip":null,)"
@@ -236,21 +236,21 @@ TEST(OciEvents, Mapping) {
         {R"({"action":"accept","errorType":"Daily limit reached"})", "rejected", "<null>", "other"},
         {R"({"action":"relay","recipient":"a@x.test"})", "delivered", "<null>", "<null>"},
         {R"({"action":"relay","recipient":"a@x.test","errorType":"Hard bounce"})",
-         "bounced", "hard", "<null>"},
+         "bounced", "hard", "bounced"},
         {R"({"action":"relay","recipient":"a@x.test","errorType":"Complaint"})",
-         "complained", "<null>", "<null>"},
+         "complained", "<null>", "spam"},
         {R"({"action":"relay","recipient":"a@x.test","errorType":"Recipient suppressed"})",
          "rejected", "<null>", "other"},
         {R"({"action":"relay","recipient":"a@x.test","errorType":"Delivery delayed","smtpStatus":"421 4.4.1 try later"})",
-         "deferred", "soft", "<null>"},
+         "deferred", "soft", "other"},
         {R"({"action":"relay","recipient":"a@x.test","errorType":"Bounce","smtpStatus":"550 5.1.1 no such user"})",
-         "bounced", "hard", "<null>"},
+         "bounced", "hard", "bounced"},
         {R"({"action":"bounce","recipient":"a@x.test","smtpStatus":"452 4.2.2 mailbox full"})",
-         "bounced", "soft", "<null>"},
-        {R"({"action":"bounce","recipient":"a@x.test"})", "bounced", "undetermined", "<null>"},
+         "bounced", "soft", "bounced"},
+        {R"({"action":"bounce","recipient":"a@x.test"})", "bounced", "undetermined", "bounced"},
         {R"({"action":"bounce","recipient":"a@x.test","errorType":"Soft bounce","smtpStatus":"550 5.0.0 x"})",
-         "bounced", "soft", "<null>"},
-        {R"({"action":"complaint","recipient":"a@x.test"})", "complained", "<null>", "<null>"},
+         "bounced", "soft", "bounced"},
+        {R"({"action":"complaint","recipient":"a@x.test"})", "complained", "<null>", "spam"},
         {R"({"action":"suppressed","recipient":"a@x.test"})", "rejected", "<null>", "other"},
         {R"({"action":"teleport","recipient":"a@x.test"})", "unknown", "<null>", "<null>"},
         {R"({"hello":"world"})", "unknown", "<null>", "<null>"},

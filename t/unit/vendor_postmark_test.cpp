@@ -2,7 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "core/vendors/vendors.hpp"
-#include "vendor_expectations.hpp"
+#include "vendor_test.hpp"
 
 namespace mailhook::test {
 namespace {
@@ -17,7 +17,7 @@ MapHeaders authorized() {
 }
 
 Outcome post(std::string_view body) {
-    return run_request(postmark(), connection(), body, authorized());
+    return run_request(connection(), body, authorized());
 }
 
 // vendors.md §10, verbatim from https://postmarkapp.com/email-webhooks: a
@@ -64,7 +64,7 @@ TEST(PostmarkVerify, AcceptsTheBasicCredentialsOfTheUrl) {
 TEST(PostmarkVerify, AcceptsABearerTokenHeader) {
     const Connection token = prepared_connection(postmark(), {"tok-123"});
     const MapHeaders headers{{"Authorization", "Bearer tok-123"}};
-    EXPECT_TRUE(run_request(postmark(), token, kDocBounce, headers).verdict.ok());
+    EXPECT_TRUE(run_request(token, kDocBounce, headers).verdict.ok());
 }
 
 TEST(PostmarkVerify, RefusesWrongOrMissingCredentials) {
@@ -75,7 +75,7 @@ TEST(PostmarkVerify, RefusesWrongOrMissingCredentials) {
           MapHeaders{{"Authorization", "Basic !!notbase64"}},
           MapHeaders{{"Authorization", "Bearer hooks:wrong"}},
           MapHeaders{{"Authorization", "Digest hooks:s3cret"}}, MapHeaders{}}) {
-        const Outcome outcome = run_request(postmark(), c, kDocBounce, headers);
+        const Outcome outcome = run_request(c, kDocBounce, headers);
         EXPECT_EQ(outcome.verdict.rejection, Rejection::bad_credentials);
         EXPECT_EQ(outcome.size(), 0u);
     }
@@ -86,11 +86,11 @@ TEST(PostmarkVerify, EitherSecretOfARotationPasses) {
         prepared_connection(postmark(), {"hooks:old", "hooks:new"});
     for (const char* credentials : {"hooks:old", "hooks:new"}) {
         const MapHeaders headers{{"Authorization", basic_auth(credentials)}};
-        EXPECT_TRUE(run_request(postmark(), rotating, kDocBounce, headers).verdict.ok())
+        EXPECT_TRUE(run_request(rotating, kDocBounce, headers).verdict.ok())
             << credentials;
     }
     const MapHeaders stale{{"Authorization", basic_auth("hooks:older")}};
-    EXPECT_FALSE(run_request(postmark(), rotating, kDocBounce, stale).verdict.ok());
+    EXPECT_FALSE(run_request(rotating, kDocBounce, stale).verdict.ok());
 }
 
 TEST(PostmarkVerify, AConnectionWithoutSecretIsMisconfigured) {
@@ -100,27 +100,12 @@ TEST(PostmarkVerify, AConnectionWithoutSecretIsMisconfigured) {
     EXPECT_EQ(postmark().prepare(bare).rejection, Rejection::misconfigured);
 }
 
-TEST(PostmarkParse, DocumentedBounceWithoutRecordType) {
-    const Outcome outcome = post(kDocBounce);
-    ASSERT_TRUE(outcome.verdict.ok()) << outcome.verdict.reason;
-    ASSERT_EQ(outcome.size(), 1u);
-    expect_event(outcome.event(0), R"({
-        "type": "bounced", "bounce_class": "hard", "reject_reason": null,
-        "recipient": "john@example.com",
-        "message_id": "883953f4-6105-42a2-a16a-77a8eac79483",
-        "event_id": "42", "timestamp": "2014-08-01T17:28:10Z",
-        "smtp_status": null, "mta_response": "Test bounce details",
-        "description": "The server was unable to deliver your message (ex: unknown user, mailbox not found).",
-        "click_url": null, "user_agent": null, "ip": null, "campaign_id": null,
-        "tags": ["Test"], "metadata": {"user_id": 43}, "vendor_event": "Bounce"})",
-                 parse_json(kDocBounce).get(), "postmark", "postmark:bounce:42");
-}
 
 TEST(PostmarkParse, DocumentedDeliveryWithoutRecordType) {
     const Outcome outcome = post(kDocDelivery);
     ASSERT_TRUE(outcome.verdict.ok()) << outcome.verdict.reason;
     ASSERT_EQ(outcome.size(), 1u);
-    expect_event(outcome.event(0), R"({
+    EXPECT_EVENT(outcome.event(0), with_raw(R"({
         "type": "delivered", "bounce_class": null, "reject_reason": null,
         "recipient": "john@example.com",
         "message_id": "883953f4-6105-42a2-a16a-77a8eac79483",
@@ -129,29 +114,15 @@ TEST(PostmarkParse, DocumentedDeliveryWithoutRecordType) {
         "description": null, "click_url": null, "user_agent": null, "ip": null,
         "campaign_id": null, "tags": ["welcome-email"],
         "metadata": {"user_id": 43}, "vendor_event": "Delivery"})",
-                 parse_json(kDocDelivery).get(), "postmark",
-                 "postmark:Delivery|883953f4-6105-42a2-a16a-77a8eac79483|"
-                 "2014-08-01T13:28:10.2735393-04:00|john@example.com");
+                                       kDocDelivery, "postmark:Delivery|883953f4-6105-42a2-a16a-77a8eac79483|"
+                 "2014-08-01T13:28:10.2735393-04:00|john@example.com"));
 }
 
-TEST(PostmarkParse, SpamComplaint) {
-    const Outcome outcome = post(kSpamComplaint);
-    ASSERT_EQ(outcome.size(), 1u);
-    expect_event(outcome.event(0), R"({
-        "type": "complained", "bounce_class": null, "reject_reason": null,
-        "recipient": "john@example.com", "message_id": null,
-        "event_id": "42", "timestamp": "2019-11-05T16:33:54Z",
-        "smtp_status": null, "mta_response": "Test spam complaint details",
-        "description": null, "click_url": null, "user_agent": null, "ip": null,
-        "campaign_id": null, "tags": ["Test"], "metadata": {"a_key": "a_value"},
-        "vendor_event": "SpamComplaint"})",
-                 parse_json(kSpamComplaint).get(), "postmark", "postmark:bounce:42");
-}
 
 TEST(PostmarkParse, Open) {
     const Outcome outcome = post(kOpen);
     ASSERT_EQ(outcome.size(), 1u);
-    expect_event(outcome.event(0), R"({
+    EXPECT_EVENT(outcome.event(0), with_raw(R"({
         "type": "opened", "bounce_class": null, "reject_reason": null,
         "recipient": "john@example.com",
         "message_id": "883953f4-6105-42a2-a16a-77a8eac79483",
@@ -161,15 +132,14 @@ TEST(PostmarkParse, Open) {
         "user_agent": "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_7_5) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/35.0.1916.153 Safari/537.36",
         "ip": "188.2.95.4", "campaign_id": null, "tags": ["welcome-email"],
         "metadata": {"a_key": "a_value"}, "vendor_event": "Open"})",
-                 parse_json(kOpen).get(), "postmark",
-                 open_key("883953f4-6105-42a2-a16a-77a8eac79483",
-                          "2019-11-05T16:33:54.9070259Z", "john@example.com"));
+                                       kOpen, open_key("883953f4-6105-42a2-a16a-77a8eac79483",
+                          "2019-11-05T16:33:54.9070259Z", "john@example.com")));
 }
 
 TEST(PostmarkParse, Click) {
     const Outcome outcome = post(kClick);
     ASSERT_EQ(outcome.size(), 1u);
-    expect_event(outcome.event(0), R"({
+    EXPECT_EVENT(outcome.event(0), with_raw(R"({
         "type": "clicked", "bounce_class": null, "reject_reason": null,
         "recipient": "john@example.com", "message_id": null,
         "event_id": null, "timestamp": "2017-10-25T15:21:11Z",
@@ -178,27 +148,10 @@ TEST(PostmarkParse, Click) {
         "user_agent": "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_7_5) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/35.0.1916.153 Safari/537.36",
         "ip": "188.2.95.4", "campaign_id": null, "tags": ["welcome-email"],
         "metadata": {}, "vendor_event": "Click"})",
-                 parse_json(kClick).get(), "postmark",
-                 "postmark:Click|00000000-0000-0000-0000-000000000000|"
-                 "2017-10-25T15:21:11.2542623Z|john@example.com");
+                                       kClick, "postmark:Click|00000000-0000-0000-0000-000000000000|"
+                 "2017-10-25T15:21:11.2542623Z|john@example.com"));
 }
 
-TEST(PostmarkParse, SubscriptionChangeSuppressing) {
-    const Outcome outcome = post(kSubscriptionChange);
-    ASSERT_EQ(outcome.size(), 1u);
-    expect_event(outcome.event(0), R"({
-        "type": "unsubscribed", "bounce_class": null, "reject_reason": null,
-        "recipient": "bounced-address@wildbit.com",
-        "message_id": "883953f4-6105-42a2-a16a-77a8eac79483",
-        "event_id": null, "timestamp": "2020-02-01T10:53:34Z",
-        "smtp_status": null, "mta_response": null, "description": "HardBounce",
-        "click_url": null, "user_agent": null, "ip": null, "campaign_id": null,
-        "tags": ["my-tag"], "metadata": {"example": "value"},
-        "vendor_event": "SubscriptionChange"})",
-                 parse_json(kSubscriptionChange).get(), "postmark",
-                 "postmark:SubscriptionChange|883953f4-6105-42a2-a16a-77a8eac79483|"
-                 "2020-02-01T10:53:34.416071Z|bounced-address@wildbit.com");
-}
 
 TEST(PostmarkParse, SubscriptionChangeReactivating) {
     const std::string body =
@@ -207,15 +160,14 @@ TEST(PostmarkParse, SubscriptionChangeReactivating) {
         R"("Origin":"Customer","SuppressSending":false,"SuppressionReason":null})";
     const Outcome outcome = post(body);
     ASSERT_EQ(outcome.size(), 1u);
-    expect_event(outcome.event(0), R"({
+    EXPECT_EVENT(outcome.event(0), with_raw(R"({
         "type": "subscribed", "bounce_class": null, "reject_reason": null,
         "recipient": "back@example.com", "message_id": null, "event_id": null,
         "timestamp": "2020-02-02T08:00:00Z", "smtp_status": null,
         "mta_response": null, "description": null, "click_url": null,
         "user_agent": null, "ip": null, "campaign_id": null, "tags": [],
         "metadata": {}, "vendor_event": "SubscriptionChange"})",
-                 parse_json(body).get(), "postmark",
-                 "postmark:SubscriptionChange||2020-02-02T08:00:00Z|back@example.com");
+                                       body, "postmark:SubscriptionChange||2020-02-02T08:00:00Z|back@example.com"));
 }
 
 struct BounceTypeCase {
@@ -227,29 +179,29 @@ struct BounceTypeCase {
 
 TEST(PostmarkParse, BounceTypeTable) {
     const BounceTypeCase cases[] = {
-        {"HardBounce", "bounced", "hard", ""},
-        {"BadEmailAddress", "bounced", "hard", ""},
-        {"SoftBounce", "bounced", "soft", ""},
-        {"Transient", "bounced", "soft", ""},
-        {"DnsError", "bounced", "soft", ""},
-        {"Blocked", "bounced", "block", ""},
-        {"DMARCPolicy", "bounced", "block", ""},
-        {"SpamNotification", "bounced", "block", ""},
+        {"HardBounce", "bounced", "hard", "bounced"},
+        {"BadEmailAddress", "rejected", "", "invalid"},
+        {"SoftBounce", "bounced", "soft", "bounced"},
+        {"Transient", "deferred", "soft", "other"},
+        {"DnsError", "deferred", "soft", "other"},
+        {"Blocked", "bounced", "block", "blocked"},
+        {"DMARCPolicy", "bounced", "block", "blocked"},
+        {"SpamNotification", "bounced", "block", "spam"},
         {"AutoResponder", "autoresponded", "", ""},
         {"AddressChange", "autoresponded", "", ""},
         {"ChallengeVerification", "autoresponded", "", ""},
-        {"SpamComplaint", "complained", "", ""},
-        {"Unsubscribe", "unsubscribed", "", ""},
+        {"SpamComplaint", "complained", "", "spam"},
+        {"Unsubscribe", "unsubscribed", "", "unsubscribed"},
         {"Subscribe", "subscribed", "", ""},
         {"ManuallyDeactivated", "rejected", "", "blocked"},
         {"Unconfirmed", "rejected", "", "other"},
         {"SMTPApiError", "failed", "", ""},
         {"TemplateRenderingFailed", "failed", "", ""},
         {"InboundError", "failed", "", ""},
-        {"Unknown", "bounced", "undetermined", ""},
-        {"VirusNotification", "bounced", "undetermined", ""},
-        {"OpenRelayTest", "bounced", "undetermined", ""},
-        {"SomethingNew", "bounced", "undetermined", ""},
+        {"Unknown", "bounced", "undetermined", "bounced"},
+        {"VirusNotification", "bounced", "undetermined", "other"},
+        {"OpenRelayTest", "deferred", "soft", "other"},
+        {"SomethingNew", "bounced", "undetermined", "bounced"},
     };
     for (const BounceTypeCase& c : cases) {
         const std::string body = std::string(R"({"RecordType":"Bounce","ID":7,"Type":")") +
@@ -295,15 +247,14 @@ TEST(PostmarkParse, UnknownRecordTypeIsKeptAsUnknown) {
     const Outcome outcome = post(body);
     ASSERT_TRUE(outcome.verdict.ok());
     ASSERT_EQ(outcome.size(), 1u);
-    expect_event(outcome.event(0), R"({
+    EXPECT_EVENT(outcome.event(0), with_raw(R"({
         "type": "unknown", "bounce_class": null, "reject_reason": null,
         "recipient": "a@example.com", "message_id": "m-1", "event_id": null,
         "timestamp": "2023-11-14T22:13:20Z", "smtp_status": null,
         "mta_response": null, "description": null, "click_url": null,
         "user_agent": null, "ip": null, "campaign_id": null, "tags": [],
         "metadata": {}, "vendor_event": "Inbound2"})",
-                 parse_json(body).get(), "postmark",
-                 content_dedup_key(json_dump_compact(parse_json(body).get())));
+                                       body, content_dedup_key(json_dump_compact(parse_json(body).get()))));
 }
 
 TEST(PostmarkParse, RepeatedOpensAreDistinctAndRetriesAreNot) {

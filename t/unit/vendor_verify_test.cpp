@@ -7,7 +7,7 @@
 #include <cctype>
 
 #include "core/vendor.hpp"
-#include "test_support.hpp"
+#include "vendor_test.hpp"
 
 namespace mailhook {
 namespace {
@@ -190,9 +190,9 @@ TEST(SendGridPrepare, RefusesUnusableSecrets) {
 TEST(SendGridVerify, LegacyBasicAuthInsteadOfSignature) {
     const Connection connection = prepared_connection(
         "sendgrid", {{"secret", "hook:s3cret"}, {"auth", "basic"}});
-    MapHeaders headers{{"Authorization", test::basic_authorization("hook:s3cret")}};
+    MapHeaders headers{{"Authorization", test::basic_auth("hook:s3cret")}};
     EXPECT_TRUE(verify(connection, Delivery("[]", headers, 0)).ok());
-    headers.set("Authorization", test::basic_authorization("hook:wrong"));
+    headers.set("Authorization", test::basic_auth("hook:wrong"));
     EXPECT_EQ(verify(connection, Delivery("[]", headers, 0)).rejection,
               Rejection::bad_credentials);
 }
@@ -297,7 +297,7 @@ TEST(MailgunVerify, MalformedOrUnsignedBodies) {
     EXPECT_EQ(verify(connection, Delivery(R"({"event-data":{}})", headers, 0)).rejection,
               Rejection::unauthenticated);
     EXPECT_EQ(verify(connection,
-                     Delivery(R"({"signature":{"timestamp":"1","token":"","signature":"00"}})",
+                     Delivery(R"({"signature":{"timestamp":"1700000000","token":"","signature":"00"}})",
                               headers, 0))
                   .rejection,
               Rejection::unauthenticated);
@@ -452,11 +452,11 @@ TEST(InboxroadVerify, SignatureHeaderOptionAndRotation) {
 TEST(Smtp2goVerify, BasicOrBearerCredentials) {
     const Connection basic = prepared_connection("smtp2go", {{"secret", "hook:pa55"}});
     EXPECT_TRUE(verify(basic, Delivery("{}", MapHeaders{{"Authorization",
-                                                           test::basic_authorization("hook:pa55")}},
+                                                           test::basic_auth("hook:pa55")}},
                                        0))
                     .ok());
     EXPECT_EQ(verify(basic, Delivery("{}", MapHeaders{{"Authorization",
-                                                         test::basic_authorization("hook:nope")}},
+                                                         test::basic_auth("hook:nope")}},
                                      0))
                   .rejection,
               Rejection::bad_credentials);

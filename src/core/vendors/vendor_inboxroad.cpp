@@ -83,15 +83,8 @@ class Inboxroad final : public Vendor {
 
     Verdict parse(const Delivery& delivery, const Connection&,
                   Batch& batch) const override {
-        std::vector<const json_t*> items;
-        if (Verdict verdict = collect_objects(delivery.json(), items);
-            !verdict.ok()) {
-            return verdict;
-        }
-        for (const json_t* item : items) {
-            batch.events.push_back(normalize(batch.fields, item));
-        }
-        return Verdict::accept();
+        return normalize_objects(delivery.json(), BodyShape::object_or_array, normalize,
+                                 batch);
     }
 };
 

@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: BSD-2-Clause
 // Mailjet Event API: no signature; Basic credentials embedded in the
 // callback URL. A JSON object per event, or an array of them (Event API v2
-// groups the events of one second).
+// groups the events of one second); a form body holds one event's fields.
+//
+// Catalogue: https://dev.mailjet.com/email/guides/webhooks/ (event types
+// sent, open, click, bounce, blocked, spam, unsub; the `error_related_to` /
+// `error` values of bounce and blocked events).
 #include "../vendor_auth.hpp"
 #include "vendors.hpp"
 
@@ -20,31 +24,70 @@ constexpr EventRow kEvents[] = {
     {"unsub", EventType::unsubscribed},
 };
 
-// `error` values of a blocked event that say why; the rest are `other`.
-constexpr EventRow kBlockReasons[] = {
-    {"user unknown", EventType::rejected, BounceClass::none, RejectReason::invalid},
-    {"invalid domain", EventType::rejected, BounceClass::none, RejectReason::invalid},
-    {"no mail host", EventType::rejected, BounceClass::none, RejectReason::invalid},
-    {"preblocked", EventType::rejected, BounceClass::none, RejectReason::blocked},
+// The `error` of a bounce or blocked event (Mailjet lists them by
+// `error_related_to`: recipient, domain, content, spam, system, mailjet);
+// unlisted ones are `other`.
+constexpr EventRow kErrors[] = {
+    // recipient (older events say "user")
+    {"user unknown", EventType::bounced, BounceClass::hard, RejectReason::bounced},
+    {"mailbox inactive", EventType::bounced, BounceClass::hard, RejectReason::bounced},
+    {"quota exceeded", EventType::bounced, BounceClass::soft, RejectReason::bounced},
     {"blacklisted", EventType::rejected, BounceClass::none, RejectReason::blocked},
-    {"spam preblocked", EventType::rejected, BounceClass::none, RejectReason::spam},
     {"spam reporter", EventType::rejected, BounceClass::none, RejectReason::spam},
+    // domain
+    {"invalid domain", EventType::bounced, BounceClass::hard, RejectReason::bounced},
+    {"no mail host", EventType::bounced, BounceClass::hard, RejectReason::bounced},
+    {"relay/access denied", EventType::bounced, BounceClass::hard, RejectReason::bounced},
+    // Greylisting: the receiver will take the message later.
+    {"greylisted", EventType::deferred, BounceClass::soft, RejectReason::other},
+    {"typofix", EventType::rejected, BounceClass::none, RejectReason::invalid},
+    // spam (Mailjet's policy and filtering)
+    {"sender blocked", EventType::rejected, BounceClass::none, RejectReason::blocked},
+    {"content blocked", EventType::rejected, BounceClass::none, RejectReason::blocked},
+    {"policy issue", EventType::rejected, BounceClass::none, RejectReason::blocked},
+    // mailjet: the address is on Mailjet's own suppression list
+    {"preblocked", EventType::rejected, BounceClass::none, RejectReason::blocked},
+    {"duplicate in campaign", EventType::rejected, BounceClass::none, RejectReason::other},
+    // system
+    {"system issue", EventType::failed, BounceClass::none, RejectReason::other},
+    {"protocol issue", EventType::failed, BounceClass::none, RejectReason::other},
+    {"connection issue", EventType::failed, BounceClass::none, RejectReason::other},
 };
 
 // A permanent error is hard even when Mailjet also blocks the address after
 // it; `blocked` alone (a temporary error that got the address blocked) is a
 // block; `hard_bounce: false` is soft; without either flag, undetermined.
+// Form bodies carry the flags as "true"/"false".
+bool flag(const json_t* item, const char* key, bool value) {
+    const json_t* member = json_object_get(item, key);
+    if (json_is_boolean(member)) return json_is_true(member) == value;
+    return json_is_string(member) &&
+           std::string_view(json_string_value(member)) == (value ? "true" : "false");
+}
+
 BounceClass bounce_class(const json_t* item) {
-    const json_t* hard = json_object_get(item, "hard_bounce");
-    if (json_is_true(hard)) return BounceClass::hard;
-    if (json_is_true(json_object_get(item, "blocked"))) return BounceClass::block;
-    if (json_is_false(hard)) return BounceClass::soft;
+    if (flag(item, "hard_bounce", true)) return BounceClass::hard;
+    if (flag(item, "blocked", true)) return BounceClass::block;
+    if (flag(item, "hard_bounce", false)) return BounceClass::soft;
     return BounceClass::undetermined;
 }
 
-RejectReason block_reason(const std::optional<std::string>& error) {
-    const EventRow* row = error ? find_by_name(kBlockReasons, *error) : nullptr;
-    return row ? row->reason : RejectReason::other;
+// A bounce that is only greylisting (hard_bounce false) is a deferral; a
+// blocked event's error says why Mailjet did not send.
+void classify_error(const std::optional<std::string>& error, const json_t* item,
+                    Event& event) {
+    const EventRow* row = error ? find_by_name(kErrors, *error) : nullptr;
+    if (event.type == EventType::bounced) {
+        event.bounce_class = bounce_class(item);
+        if (row != nullptr && row->type == EventType::deferred &&
+            !flag(item, "hard_bounce", true)) {
+            classify(event, row);
+        } else if (row != nullptr) {
+            event.reject_reason = row->reason;
+        }
+    } else if (event.type == EventType::rejected) {
+        event.reject_reason = row != nullptr ? row->reason : RejectReason::other;
+    }
 }
 
 // Mailjet sends 0 for "no campaign"; `customcampaign` is the sender's name.
@@ -77,10 +120,7 @@ Event normalize(Fields& f, const json_t* item) {
     } else {
         event.mta_response = f.text(item, "smtp_reply");
     }
-    if (event.type == EventType::bounced) event.bounce_class = bounce_class(item);
-    if (event.type == EventType::rejected) {
-        event.reject_reason = block_reason(event.description);
-    }
+    classify_error(event.description, item, event);
     if (event.mta_response) {
         event.smtp_status = find_enhanced_status(*event.mta_response);
     }
@@ -108,8 +148,21 @@ class Mailjet final : public Vendor {
 
     Verdict parse(const Delivery& delivery, const Connection&,
                   Batch& batch) const override {
-        return normalize_objects(delivery.json(), BodyShape::object_or_array, normalize,
-                                 batch, "event");
+        const json_t* body = delivery.json();
+        JsonPtr form;
+        if (body == nullptr &&
+            delivery.content_type_is("application/x-www-form-urlencoded")) {
+            const FormFields* fields = delivery.form();
+            if (fields != nullptr) form = form_object(*fields);
+            body = form.get();
+        }
+        return normalize_objects(body, BodyShape::object_or_array, normalize, batch,
+                                 "event");
+    }
+
+    std::vector<EventTable> catalogue() const override {
+        return {event_table("Mailjet `event`", kEvents),
+                event_table("bounce / blocked `error`", kErrors)};
     }
 };
 

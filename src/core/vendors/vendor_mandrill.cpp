@@ -5,6 +5,10 @@
 // field sorted by name, as name + value)), URL being exactly the one
 // registered at Mandrill (Delivery::public_url, from mailhook_public_url).
 // Mandrill probes a new URL with HEAD, hence accepts_head().
+//
+// Catalogue: https://mailchimp.com/developer/transactional/docs/webhooks/
+// (message events send, deferral, hard_bounce, soft_bounce, open, click,
+// spam, unsub, reject; sync events whitelist and blacklist; inbound).
 #include <algorithm>
 
 #include "../configured_hmac.hpp"
@@ -38,7 +42,6 @@ std::string signed_data(std::string_view url, const FormFields& fields) {
     return data;
 }
 
-// Sync (whitelist/blacklist) and inbound events stay unknown.
 constexpr EventRow kEvents[] = {
     {"send", EventType::sent},
     {"delivered", EventType::delivered},
@@ -51,6 +54,11 @@ constexpr EventRow kEvents[] = {
     {"unsub", EventType::unsubscribed},
     // Mandrill's reject events name no reason we could map.
     {"reject", EventType::rejected, BounceClass::none, RejectReason::other},
+    // Changes to the account's allow and deny lists, and inbound mail: not a
+    // message's event, kept apart.
+    {"whitelist", EventType::unknown, BounceClass::none, RejectReason::none, true},
+    {"blacklist", EventType::unknown, BounceClass::none, RejectReason::none, true},
+    {"inbound", EventType::unknown, BounceClass::none, RejectReason::none, true},
 };
 
 Event normalize(Fields& f, const json_t* item) {
@@ -66,6 +74,12 @@ Event normalize(Fields& f, const json_t* item) {
     if (!event.message_id) event.message_id = f.text(item, "_id");
     event.timestamp = f.time(item, "ts");
     event.mta_response = f.text(msg, "diag");
+    // A deferral's reply is in its latest SMTP event.
+    if (!event.mta_response) {
+        const json_t* attempts = json_object_get(msg, "smtp_events");
+        const std::size_t count = json_array_size(attempts);
+        if (count > 0) event.mta_response = f.text(json_array_get(attempts, count - 1), "diag");
+    }
     if (event.mta_response) {
         event.smtp_status = find_enhanced_status(*event.mta_response);
     }
@@ -128,6 +142,10 @@ class Mandrill final : public Vendor {
         }
         return normalize_objects(events.get(), BodyShape::array, normalize,
                                  batch);
+    }
+
+    std::vector<EventTable> catalogue() const override {
+        return {event_table("Mandrill `event` / `type`", kEvents)};
     }
 };
 

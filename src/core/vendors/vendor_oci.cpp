@@ -109,33 +109,31 @@ void classify_failure(Event& event, const std::optional<std::string>& error_type
     }
 }
 
+// The log record's `action` (outboundaccepted: accept; outboundrelayed:
+// relay, bounce, complaint, suppress); an errorType refines it below.
+constexpr EventRow kActions[] = {
+    {"accept", EventType::queued},
+    {"relay", EventType::delivered},
+    {"bounce", EventType::bounced, BounceClass::undetermined},
+    {"complaint", EventType::complained},
+    {"suppress", EventType::rejected, BounceClass::none, RejectReason::other},
+    {"suppressed", EventType::rejected, BounceClass::none, RejectReason::other},
+};
+
 void classify(Event& event, std::string_view action,
               const std::optional<std::string>& error_type,
               const std::optional<std::string>& smtp_status) {
     const std::string lower = to_lower_ascii(action);
-    if (lower == "accept") {
-        if (error_type) {
-            event.type = EventType::rejected;
-            event.reject_reason = reject_reason(*error_type);
-        } else {
-            event.type = EventType::queued;
-        }
-    } else if (lower == "relay") {
-        if (error_type) {
-            classify_failure(event, error_type, smtp_status);
-        } else {
-            event.type = EventType::delivered;
-        }
-    } else if (lower == "bounce") {
-        event.type = EventType::bounced;
-        event.bounce_class = bounce_class(error_type, smtp_status);
-    } else if (lower == "complaint") {
-        event.type = EventType::complained;
-    } else if (lower == "suppress" || lower == "suppressed") {
+    // Anything unlisted stays `unknown`, with the entry kept in `raw`.
+    classify(event, find_by_name(kActions, lower));
+    if (lower == "accept" && error_type) {
         event.type = EventType::rejected;
-        event.reject_reason = RejectReason::other;
+        event.reject_reason = reject_reason(*error_type);
+    } else if (lower == "relay" && error_type) {
+        classify_failure(event, error_type, smtp_status);
+    } else if (lower == "bounce") {
+        event.bounce_class = bounce_class(error_type, smtp_status);
     }
-    // Anything else stays `unknown`, with the entry kept in `raw`.
 }
 
 Event normalize(Fields& f, const json_t* entry, std::size_t index, std::size_t count,
@@ -207,17 +205,30 @@ class Oci final : public Vendor {
             confirmation(delivery, connection, message_id, batch);
             return Verdict::accept();
         }
-        std::vector<const json_t*> entries;
-        if (Verdict verdict = collect_objects(delivery.json(), entries);
-            !verdict.ok()) {
-            return verdict;
-        }
-        for (std::size_t i = 0; i < entries.size(); ++i) {
+        const json_t* body = delivery.json();
+        const auto published = published_at(delivery);
+        if (json_is_object(body)) {
             batch.events.push_back(
-                normalize(batch.fields, entries[i], i, entries.size(), message_id,
-                          published_at(delivery)));
+                normalize(batch.fields, body, 0, 1, message_id, published));
+            return Verdict::accept();
         }
+        if (!json_is_array(body)) {
+            return Verdict::reject(Rejection::malformed,
+                                   "body is not a JSON object or array");
+        }
+        const std::size_t count = json_array_size(body);
+        normalize_elements(body,
+                           [&](Fields& f, const json_t* entry, std::size_t index,
+                               std::vector<Event>& out) {
+                               out.push_back(normalize(f, entry, index, count,
+                                                       message_id, published));
+                           },
+                           batch);
         return Verdict::accept();
+    }
+
+    std::vector<EventTable> catalogue() const override {
+        return {event_table("Email Delivery log `action`", kActions)};
     }
 
   private:
@@ -244,6 +255,7 @@ class Oci final : public Vendor {
         set("subscription_id", header_text(delivery, "X-OCI-NS-SubscriptionId"));
 
         Event event;
+        event.control = true;
         event.vendor_event = "SubscriptionConfirmation";
         event.event_id = message_id;
         event.timestamp = published_at(delivery);

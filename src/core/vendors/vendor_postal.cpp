@@ -4,6 +4,11 @@
 // check; X-Postal-Signature (SHA-1, "for legacy use") counts only when the
 // SHA-256 header is absent, as from Postal versions that send no other.
 // One event per POST: {"event","timestamp","payload","uuid"}.
+//
+// Catalogue: https://docs.postalserver.io/developer/webhooks (repo
+// postalserver/docs) and the server's WebhookEvent::EVENTS (repo
+// postalserver/postal, app/models/webhook_event.rb): the message events,
+// DomainDNSError and the send limit events.
 #include <algorithm>
 
 #include "../encoding.hpp"
@@ -19,14 +24,28 @@ constexpr std::string_view kSha1Header = "X-Postal-Signature";
 constexpr EventRow kEvents[] = {
     {"MessageSent", EventType::delivered},
     {"MessageDelayed", EventType::deferred, BounceClass::soft},
-    // Postal gave up: a permanent SMTP failure, or retries exhausted.
-    {"MessageDeliveryFailed", EventType::bounced, BounceClass::hard},
-    // Held by Postal itself (spam, send limit, suppression list, ...).
-    {"MessageHeld", EventType::rejected, BounceClass::none, RejectReason::other},
-    // An asynchronous bounce message; Postal does not classify it.
-    {"MessageBounced", EventType::bounced, BounceClass::undetermined},
+    // Postal gave up (status HardFail: a permanent SMTP failure, or retries
+    // exhausted); without a status it is a failure Postal did not classify.
+    {"MessageDeliveryFailed", EventType::failed},
+    // Postal holds the message (spam, send limit, suppression list, ...)
+    // until someone releases it: not sent yet.
+    {"MessageHeld", EventType::queued},
+    // A bounce message came back for a message Postal had sent: the
+    // receiving side refused it for good.
+    {"MessageBounced", EventType::bounced, BounceClass::hard},
     {"MessageLinkClicked", EventType::clicked},
     {"MessageLoaded", EventType::opened},
+    // About the server or its domains, not a message.
+    {"DomainDNSError", EventType::unknown, BounceClass::none, RejectReason::none, true},
+    {"SendLimitApproaching", EventType::unknown, BounceClass::none, RejectReason::none,
+     true},
+    {"SendLimitExceeded", EventType::unknown, BounceClass::none, RejectReason::none, true},
+};
+
+// A delivery event's `status`, where it decides more than the event name.
+constexpr EventRow kStatuses[] = {
+    {"HardFail", EventType::bounced, BounceClass::hard},
+    {"SoftFail", EventType::deferred, BounceClass::soft},
 };
 
 // The value of the `p=` tag of a DKIM-style DNS record
@@ -84,6 +103,16 @@ Event normalize(Fields& f, const json_t* envelope) {
     Event event;
     event.vendor_event = f.text(envelope, "event").value_or("");
     classify(event, find_by_name(kEvents, event.vendor_event));
+    if (event.vendor_event == "MessageDeliveryFailed") {
+        const auto status = f.string(payload, "status");
+        if (const EventRow* row = status ? find_by_name(kStatuses, *status) : nullptr) {
+            classify(event, row);
+        }
+    }
+    // Mail Postal received, not sent: its events are about no recipient of
+    // ours.
+    const auto direction = f.string(message, "direction");
+    if (direction && *direction == "incoming") event.control = true;
     event.recipient = f.text(message, "to").value_or("");
     event.message_id = f.text(message, "message_id");
     event.event_id = f.text(envelope, "uuid");
@@ -168,6 +197,11 @@ class Postal final : public Vendor {
         }
         batch.events.push_back(normalize(batch.fields, envelope));
         return Verdict::accept();
+    }
+
+    std::vector<EventTable> catalogue() const override {
+        return {event_table("Postal `event`", kEvents),
+                event_table("MessageDeliveryFailed `status`", kStatuses)};
     }
 };
 

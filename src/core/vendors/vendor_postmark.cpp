@@ -3,6 +3,13 @@
 // (https://user:pass@host/...), which arrive as `Authorization: Basic`; a
 // Bearer token set as a custom webhook header works too. One JSON object per
 // POST, its kind in `RecordType`.
+//
+// Catalogue: https://postmarkapp.com/developer/webhooks/webhooks-overview
+// (record types Delivery, Bounce, SpamComplaint, Open, Click,
+// SubscriptionChange), the bounce types of
+// https://postmarkapp.com/developer/api/bounce-api#bounce-types, and the
+// SuppressionReason values of the subscription change webhook
+// (https://postmarkapp.com/developer/webhooks/subscription-change-webhook).
 #include "../encoding.hpp"
 #include "../vendor_auth.hpp"
 #include "vendors.hpp"
@@ -16,11 +23,14 @@ constexpr std::string_view kNilMessageId = "00000000-0000-0000-0000-000000000000
 
 constexpr EventRow kRecords[] = {
     {"Delivery", EventType::delivered},
-    {"Bounce", EventType::bounced},
+    {"Bounce", EventType::bounced},  // `Type` says which: kBounceTypes
     {"SpamComplaint", EventType::complained},
     {"Open", EventType::opened},
     {"Click", EventType::clicked},
-    {"SubscriptionChange", EventType::unsubscribed},  // or subscribed
+    // SuppressSending and SuppressionReason say which: kSuppressionReasons
+    {"SubscriptionChange", EventType::unsubscribed},
+    // An inbound message posted to the tracking URL: not a delivery event.
+    {"Inbound", EventType::unknown, BounceClass::none, RejectReason::none, true},
 };
 
 // When a record's event happened; nullptr: not known.
@@ -32,44 +42,60 @@ const char* time_key(std::string_view record_type) {
     return nullptr;
 }
 
-// A bounce record's `Type` (Postmark's bounce type names; the TypeCode
-// numbers are not all published, so only the name is read). Types not
-// listed are bounced/undetermined.
+// A bounce record's `Type`, as Postmark's bounce types describe them (the
+// TypeCode numbers are not all published, so only the name is read).
 constexpr EventRow kBounceTypes[] = {
+    // "unable to deliver your message (ex: unknown user, mailbox not found)"
     {"HardBounce", EventType::bounced, BounceClass::hard},
-    {"BadEmailAddress", EventType::bounced, BounceClass::hard},
-    {"SoftBounce", EventType::bounced, BounceClass::soft},
-    {"Transient", EventType::bounced, BounceClass::soft},
-    {"DnsError", EventType::bounced, BounceClass::soft},
-    {"Blocked", EventType::bounced, BounceClass::block},
-    {"DMARCPolicy", EventType::bounced, BounceClass::block},
-    // "delivered, but blocked by the user or classified as spam"
-    {"SpamNotification", EventType::bounced, BounceClass::block},
-    // automatic replies, not failures
+    // "could not temporarily deliver your message": Postmark retries
+    {"Transient", EventType::deferred, BounceClass::soft},
+    {"Unsubscribe", EventType::unsubscribed},
+    {"Subscribe", EventType::subscribed},
+    // automatic replies and address-change notices, not failures
     {"AutoResponder", EventType::autoresponded},
     {"AddressChange", EventType::autoresponded},
     {"ChallengeVerification", EventType::autoresponded},
+    {"DnsError", EventType::deferred, BounceClass::soft},
+    // "delivered, but was either blocked by the user, or classified as
+    // spam, bulk mail, or had rejected content"
+    {"SpamNotification", EventType::bounced, BounceClass::block, RejectReason::spam},
+    // the receiving server probed Postmark for an open relay
+    {"OpenRelayTest", EventType::deferred, BounceClass::soft},
+    {"Unknown", EventType::bounced, BounceClass::undetermined},
+    {"SoftBounce", EventType::bounced, BounceClass::soft},
+    {"VirusNotification", EventType::bounced, BounceClass::undetermined,
+     RejectReason::other},
+    // Postmark refused the address before sending
+    {"BadEmailAddress", EventType::rejected, BounceClass::none, RejectReason::invalid},
     {"SpamComplaint", EventType::complained},
-    {"Unsubscribe", EventType::unsubscribed},
-    {"Subscribe", EventType::subscribed},
-    // Postmark refused to send: the address was deactivated by hand, or the
-    // sender signature is not confirmed.
     {"ManuallyDeactivated", EventType::rejected, BounceClass::none,
      RejectReason::blocked},
     {"Unconfirmed", EventType::rejected, BounceClass::none, RejectReason::other},
+    // the receiving ISP blocked the message
+    {"Blocked", EventType::bounced, BounceClass::block, RejectReason::blocked},
+    {"DMARCPolicy", EventType::bounced, BounceClass::block, RejectReason::blocked},
     {"SMTPApiError", EventType::failed},
-    {"TemplateRenderingFailed", EventType::failed},
     {"InboundError", EventType::failed},
+    {"TemplateRenderingFailed", EventType::failed},
 };
 
 constexpr EventRow kUnlistedBounce = {"", EventType::bounced,
                                       BounceClass::undetermined};
+
+// Why a SubscriptionChange suppressed the address (SuppressSending true);
+// reactivation (false) is a subscribe.
+constexpr EventRow kSuppressionReasons[] = {
+    {"HardBounce", EventType::bounced, BounceClass::hard},
+    {"SpamComplaint", EventType::complained},
+    {"ManualSuppression", EventType::unsubscribed},
+};
 
 // The record type; bounce and delivery webhooks without `RecordType` (older
 // per-server hooks, Postmark's own marketing samples) are recognised by
 // their time field.
 std::optional<std::string> record_type(Fields& f, const json_t* record) {
     if (auto named = f.text(record, "RecordType")) return named;
+    if (json_object_get(record, "FromFull") != nullptr) return "Inbound";
     if (json_object_get(record, "BouncedAt") != nullptr) return "Bounce";
     if (json_object_get(record, "DeliveredAt") != nullptr) return "Delivery";
     return std::nullopt;
@@ -84,8 +110,14 @@ void classify_bounce(Fields& f, const json_t* record, Event& event) {
 void set_subscription(Fields& f, const json_t* record, Event& event) {
     // SuppressSending: true = the address was suppressed, false = reactivated.
     const bool suppressed = json_is_true(json_object_get(record, "SuppressSending"));
-    event.type = suppressed ? EventType::unsubscribed : EventType::subscribed;
-    event.description = f.text(record, "SuppressionReason");
+    const auto reason = f.text(record, "SuppressionReason");
+    event.description = reason;
+    if (!suppressed) {
+        event.type = EventType::subscribed;
+        return;
+    }
+    const EventRow* row = reason ? find_by_name(kSuppressionReasons, *reason) : nullptr;
+    if (row != nullptr) classify(event, row);
 }
 
 std::optional<std::string> message_id(Fields& f, const json_t* record) {
@@ -162,6 +194,12 @@ class Postmark final : public Vendor {
         }
         batch.events.push_back(normalize(batch.fields, record, *type));
         return Verdict::accept();
+    }
+
+    std::vector<EventTable> catalogue() const override {
+        return {event_table("Postmark `RecordType`", kRecords),
+                event_table("Bounce `Type`", kBounceTypes),
+                event_table("SubscriptionChange `SuppressionReason`", kSuppressionReasons)};
     }
 };
 

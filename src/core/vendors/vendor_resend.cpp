@@ -2,6 +2,12 @@
 // Resend, signed the Standard Webhooks (Svix) way: HMAC-SHA256 over
 // "id.timestamp.body" with the base64 key after "whsec_"; the signature
 // header lists "v1,<base64>" entries, any of which may match.
+//
+// Catalogue: Resend's webhook event types
+// (https://resend.com/docs/dashboard/webhooks/event-types; the same list in
+// repo resend/resend-webhooks-ingester, src/types/webhook.ts): email.*
+// events of a message, contact.* and domain.* events of the account, and
+// email.received for inbound mail.
 #include "../encoding.hpp"
 #include "../vendor_auth.hpp"
 #include "vendors.hpp"
@@ -58,22 +64,33 @@ constexpr EventRow kEvents[] = {
     {"email.scheduled", EventType::queued},
     {"email.sent", EventType::sent},
     {"email.delivered", EventType::delivered},
-    {"email.delivery_delayed", EventType::deferred},
-    {"email.bounced", EventType::bounced},
+    {"email.delivery_delayed", EventType::deferred, BounceClass::soft},
+    // `bounce.type` says which: see kBounceTypes.
+    {"email.bounced", EventType::bounced, BounceClass::undetermined},
     {"email.complained", EventType::complained},
     {"email.opened", EventType::opened},
     {"email.clicked", EventType::clicked},
     {"email.failed", EventType::failed},
-    {"email.suppressed", EventType::rejected},
+    // Resend did not send: the address is on its suppression list.
+    {"email.suppressed", EventType::rejected, BounceClass::none, RejectReason::blocked},
+    // Inbound mail, and changes to the account's contacts and domains: not a
+    // recipient's delivery, kept apart (contact.updated that unsubscribes
+    // the contact is an unsubscribe, see contact_event).
+    {"email.received", EventType::unknown, BounceClass::none, RejectReason::none, true},
+    {"contact.created", EventType::unknown, BounceClass::none, RejectReason::none, true},
+    {"contact.updated", EventType::unknown, BounceClass::none, RejectReason::none, true},
+    {"contact.deleted", EventType::unknown, BounceClass::none, RejectReason::none, true},
+    {"domain.created", EventType::unknown, BounceClass::none, RejectReason::none, true},
+    {"domain.updated", EventType::unknown, BounceClass::none, RejectReason::none, true},
+    {"domain.deleted", EventType::unknown, BounceClass::none, RejectReason::none, true},
 };
 
-BounceClass bounce_class(Fields& f, const json_t* bounce) {
-    const auto kind = f.string(bounce, "type");
-    if (!kind) return BounceClass::undetermined;
-    if (*kind == "Permanent") return BounceClass::hard;
-    if (*kind == "Transient") return BounceClass::soft;
-    return BounceClass::undetermined;
-}
+// `bounce.type` (Amazon SES's bounce types, which Resend passes on).
+constexpr EventRow kBounceTypes[] = {
+    {"Permanent", EventType::bounced, BounceClass::hard},
+    {"Transient", EventType::bounced, BounceClass::soft},
+    {"Undetermined", EventType::bounced, BounceClass::undetermined},
+};
 
 // Resend tags arrive as {"name": "value"} or [{"name": .., "value": ..}].
 std::string tags_metadata(Fields& f, const json_t* tags) {
@@ -97,10 +114,16 @@ std::string tags_metadata(Fields& f, const json_t* tags) {
     return json_dump_compact(out.get());
 }
 
+// `to` entries may carry a display name ("Acme <a@b.c>"): the bare address
+// is the recipient. Contact events name theirs in `email`.
 std::vector<std::string> recipients(Fields& f, const json_t* data) {
     const json_t* to = json_object_get(data, "to");
     if (to == nullptr) to = json_object_get(data, "email");
-    return f.list(to, "to");
+    std::vector<std::string> out;
+    for (const std::string& entry : f.list(to, "to")) {
+        out.push_back(bare_address(entry).value_or(entry));
+    }
+    return out;
 }
 
 Event base_event(Fields& f, const json_t* body, const json_t* data,
@@ -115,11 +138,16 @@ Event base_event(Fields& f, const json_t* body, const json_t* data,
     event.metadata_json = tags_metadata(f, json_object_get(data, "tags"));
     const json_t* bounce = json_object_get(data, "bounce");
     if (event.type == EventType::bounced) {
-        event.bounce_class = bounce_class(f, bounce);
-    } else if (event.type == EventType::deferred) {
-        event.bounce_class = BounceClass::soft;
-    } else if (event.type == EventType::rejected) {
-        event.reject_reason = RejectReason::other;
+        const auto type = f.string(bounce, "type");
+        if (const EventRow* row = type ? find_by_name(kBounceTypes, *type) : nullptr) {
+            event.bounce_class = row->bounce;
+        }
+        const auto diagnostic = f.list(json_object_get(bounce, "diagnosticCode"),
+                                       "diagnosticCode");
+        if (!diagnostic.empty()) {
+            event.mta_response = diagnostic.front();
+            event.smtp_status = find_enhanced_status(diagnostic.front());
+        }
     }
     event.description = f.text(bounce, "message");
     if (const json_t* click = json_object_get(data, "click")) {
@@ -131,9 +159,11 @@ Event base_event(Fields& f, const json_t* body, const json_t* data,
         event.ip = f.text(open, "ipAddress");
         event.user_agent = f.text(open, "userAgent");
     }
+    // A contact that unsubscribed (from the audience or everything).
     if (event.vendor_event == "contact.updated" &&
         json_is_true(json_object_get(data, "unsubscribed"))) {
         event.type = EventType::unsubscribed;
+        event.control = false;
     }
     set_raw(event, body);
     return event;
@@ -207,6 +237,11 @@ class Resend final : public Vendor {
                                : "svix:" + webhook_id + ":" + to_lower_ascii(recipient);
         }
         return Verdict::accept();
+    }
+
+    std::vector<EventTable> catalogue() const override {
+        return {event_table("Resend `type`", kEvents),
+                event_table("email.bounced `bounce.type`", kBounceTypes)};
     }
 };
 

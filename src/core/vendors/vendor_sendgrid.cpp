@@ -1,6 +1,14 @@
 // SPDX-License-Identifier: BSD-2-Clause
 // SendGrid Event Webhook: ECDSA P-256/SHA-256 over timestamp header + raw
 // body; JSON array batches; `sg_event_id` identifies each event.
+//
+// Catalogue: the Event Webhook Reference,
+// https://www.twilio.com/docs/sendgrid/for-developers/tracking-events/event
+// (delivery events processed, dropped, delivered, deferred, bounce/blocked;
+// engagement events open, click, spamreport, unsubscribe,
+// group_unsubscribe, group_resubscribe; account event
+// account_status_change), its drop reasons, and the bounce classifications
+// of the Bounces API (Invalid Address, Technical Failure, ...).
 #include "../encoding.hpp"
 #include "../vendor_auth.hpp"
 #include "vendors.hpp"
@@ -16,8 +24,9 @@ constexpr std::string_view kTimestampHeader =
 constexpr EventRow kEvents[] = {
     {"processed", EventType::queued},
     {"delivered", EventType::delivered},
-    {"deferred", EventType::deferred},
-    {"bounce", EventType::bounced},
+    {"deferred", EventType::deferred, BounceClass::soft},
+    // `type` says which bounce: see kBounceTypes.
+    {"bounce", EventType::bounced, BounceClass::undetermined},
     {"dropped", EventType::rejected},
     {"open", EventType::opened},
     {"click", EventType::clicked},
@@ -25,9 +34,35 @@ constexpr EventRow kEvents[] = {
     {"unsubscribe", EventType::unsubscribed},
     {"group_unsubscribe", EventType::unsubscribed},
     {"group_resubscribe", EventType::subscribed},
+    // SendGrid's compliance team changed the account's state: no recipient.
+    {"account_status_change", EventType::unknown, BounceClass::none,
+     RejectReason::none, true},
 };
 
-// `reason` of a dropped event.
+// A bounce's `type`: "bounce" is a hard bounce, "blocked" a block (the
+// receiving server refused the message for now). Without one, the status
+// class decides (5.x.x hard, 4.x.x soft).
+constexpr EventRow kBounceTypes[] = {
+    {"bounce", EventType::bounced, BounceClass::hard},
+    {"blocked", EventType::bounced, BounceClass::block, RejectReason::blocked},
+    // SendGrid gave up retrying a deferred message.
+    {"expired", EventType::bounced, BounceClass::undetermined, RejectReason::timed_out},
+};
+
+// A bounce's `bounce_classification`: what the reason says beyond hard or
+// block.
+constexpr EventRow kBounceClassifications[] = {
+    {"Invalid Address", EventType::bounced, BounceClass::none, RejectReason::invalid},
+    {"Mailbox Unavailable", EventType::bounced, BounceClass::none, RejectReason::bounced},
+    {"Content", EventType::bounced, BounceClass::none, RejectReason::spam},
+    {"Reputation", EventType::bounced, BounceClass::none, RejectReason::blocked},
+    {"Frequency or Volume Too High", EventType::bounced, BounceClass::none,
+     RejectReason::blocked},
+    {"Technical Failure", EventType::bounced, BounceClass::none, RejectReason::other},
+    {"Unclassified", EventType::bounced, BounceClass::none, RejectReason::bounced},
+};
+
+// A dropped event's `reason`; others are `other`.
 constexpr EventRow kDropReasons[] = {
     {"Bounced Address", EventType::rejected, BounceClass::none, RejectReason::bounced},
     {"Unsubscribed Address", EventType::rejected, BounceClass::none,
@@ -36,6 +71,10 @@ constexpr EventRow kDropReasons[] = {
      RejectReason::spam},
     {"Spam Content", EventType::rejected, BounceClass::none, RejectReason::spam},
     {"Invalid", EventType::rejected, BounceClass::none, RejectReason::invalid},
+    {"Invalid SMTPAPI header", EventType::rejected, BounceClass::none,
+     RejectReason::other},
+    {"Recipient List over Package Quota", EventType::rejected, BounceClass::none,
+     RejectReason::other},
 };
 
 // Keys SendGrid defines; everything else at the top level is a custom arg.
@@ -55,12 +94,25 @@ RejectReason drop_reason(const std::optional<std::string>& text) {
     return row != nullptr ? row->reason : RejectReason::other;
 }
 
-BounceClass bounce_class(Fields& f, const json_t* item) {
-    const auto kind = f.string(item, "type");
-    if (!kind) return BounceClass::undetermined;
-    if (*kind == "bounce") return BounceClass::hard;
-    if (*kind == "blocked") return BounceClass::block;
+BounceClass status_class(const std::optional<std::string>& status) {
+    if (status && !status->empty() && (*status)[0] == '5') return BounceClass::hard;
+    if (status && !status->empty() && (*status)[0] == '4') return BounceClass::soft;
     return BounceClass::undetermined;
+}
+
+void classify_bounce(Fields& f, const json_t* item, Event& event) {
+    const auto type = f.string(item, "type");
+    if (const EventRow* row = type ? find_by_name(kBounceTypes, *type) : nullptr) {
+        classify(event, row);
+    } else {
+        event.bounce_class = status_class(event.smtp_status);
+    }
+    const auto classification = f.string(item, "bounce_classification");
+    const EventRow* refined =
+        classification ? find_by_name(kBounceClassifications, *classification) : nullptr;
+    if (refined != nullptr && event.reject_reason == RejectReason::none) {
+        event.reject_reason = refined->reason;
+    }
 }
 
 Event normalize(Fields& f, const json_t* item) {
@@ -83,11 +135,10 @@ Event normalize(Fields& f, const json_t* item) {
     const auto reason = f.text(item, "reason");
     switch (event.type) {
         case EventType::bounced:
-            event.bounce_class = bounce_class(f, item);
+            classify_bounce(f, item, event);
             event.mta_response = reason;
             break;
         case EventType::deferred:
-            event.bounce_class = BounceClass::soft;
             event.mta_response = f.text(item, "response");
             break;
         case EventType::delivered:
@@ -171,19 +222,14 @@ class SendGrid final : public Vendor {
 
     Verdict parse(const Delivery& delivery, const Connection&,
                   Batch& batch) const override {
-        const json_t* body = delivery.json();
-        if (!json_is_array(body)) {
-            return Verdict::reject(Rejection::malformed, "body is not a JSON array");
-        }
-        std::vector<const json_t*> items;
-        if (Verdict verdict = collect_objects(body, items); !verdict.ok()) {
-            return verdict;
-        }
-        batch.events.reserve(items.size());
-        for (const json_t* item : items) {
-            batch.events.push_back(normalize(batch.fields, item));
-        }
-        return Verdict::accept();
+        return normalize_objects(delivery.json(), BodyShape::array, normalize, batch);
+    }
+
+    std::vector<EventTable> catalogue() const override {
+        return {event_table("SendGrid `event`", kEvents),
+                event_table("bounce `type`", kBounceTypes),
+                event_table("bounce `bounce_classification`", kBounceClassifications),
+                event_table("dropped `reason`", kDropReasons)};
     }
 
   private:

@@ -3,6 +3,13 @@
 // subscription (the transport, its signature and options: sns.hpp). The SES
 // event is a JSON string inside `Message`; one notification naming several
 // recipients becomes one event each.
+//
+// Catalogue: the SES event publishing records
+// (https://docs.aws.amazon.com/ses/latest/dg/event-publishing-retrieving-sns-contents.html:
+// Bounce, Complaint, Delivery, Send, Reject, Open, Click, Rendering Failure,
+// DeliveryDelay, Subscription), the identity notifications of
+// notification-contents.html (Bounce, Complaint, Delivery), and their bounce
+// types and subtypes, delay types.
 #include "../encoding.hpp"
 #include "../sns.hpp"
 #include "vendors.hpp"
@@ -24,6 +31,35 @@ constexpr EventRow kEvents[] = {
     {"Subscription", EventType::unsubscribed},
 };
 
+// A bounce's bounceType / bounceSubType: the type gives the class; a
+// subtype the reason where it says more than "bounced".
+constexpr EventRow kBounceTypes[] = {
+    {"Permanent", EventType::bounced, BounceClass::hard},
+    {"Transient", EventType::bounced, BounceClass::soft},
+    {"Undetermined", EventType::bounced, BounceClass::undetermined},
+};
+
+constexpr EventRow kBounceSubTypes[] = {
+    {"General", EventType::bounced, BounceClass::none, RejectReason::bounced},
+    {"NoEmail", EventType::bounced, BounceClass::none, RejectReason::invalid},
+    // SES did not send: the address is on a suppression list.
+    {"Suppressed", EventType::bounced, BounceClass::none, RejectReason::bounced},
+    {"OnAccountSuppressionList", EventType::bounced, BounceClass::none,
+     RejectReason::bounced},
+    {"MailboxFull", EventType::bounced, BounceClass::none, RejectReason::bounced},
+    {"MessageTooLarge", EventType::bounced, BounceClass::none, RejectReason::other},
+    {"ContentRejected", EventType::bounced, BounceClass::none, RejectReason::spam},
+    {"AttachmentRejected", EventType::bounced, BounceClass::none, RejectReason::blocked},
+    {"Undetermined", EventType::bounced, BounceClass::none, RejectReason::other},
+};
+
+// A DeliveryDelay's delayType, where it says more than "other".
+constexpr EventRow kDelayTypes[] = {
+    {"SpamDetected", EventType::deferred, BounceClass::soft, RejectReason::spam},
+    {"MailboxFull", EventType::deferred, BounceClass::soft, RejectReason::bounced},
+    {"IPFailure", EventType::deferred, BounceClass::soft, RejectReason::blocked},
+};
+
 // The member holding the event's details: "bounce" for "Bounce", ...
 const char* detail_member(std::string_view kind) {
     if (kind == "Rendering Failure") return "failure";
@@ -35,11 +71,14 @@ const char* detail_member(std::string_view kind) {
     return nullptr;
 }
 
-BounceClass bounce_class(Fields& f, const json_t* bounce) {
+void classify_bounce(Fields& f, const json_t* bounce, Event& event) {
     const auto type = f.string(bounce, "bounceType");
-    if (type && *type == "Permanent") return BounceClass::hard;
-    if (type && *type == "Transient") return BounceClass::soft;
-    return BounceClass::undetermined;
+    const EventRow* row = type ? find_by_name(kBounceTypes, *type) : nullptr;
+    event.bounce_class = row != nullptr ? row->bounce : BounceClass::undetermined;
+    const auto subtype = f.string(bounce, "bounceSubType");
+    if (const EventRow* sub = subtype ? find_by_name(kBounceSubTypes, *subtype) : nullptr) {
+        event.reject_reason = sub->reason;
+    }
 }
 
 // newTopicPreferences: unsubscribeAll, or any topic opted out, is an
@@ -146,7 +185,7 @@ void ses_events(Fields& f, const json_t* message, const SnsMessage& sns,
     base.tags = user_tags(f, json_object_get(mail, "tags"));
 
     if (kind == "Bounce") {
-        base.bounce_class = bounce_class(f, detail);
+        classify_bounce(f, detail, base);
         base.description = joined(f.text(detail, "bounceType"),
                                   f.text(detail, "bounceSubType"));
     } else if (kind == "Complaint") {
@@ -156,6 +195,11 @@ void ses_events(Fields& f, const json_t* message, const SnsMessage& sns,
         base.mta_response = f.text(detail, "smtpResponse");
     } else if (kind == "DeliveryDelay") {
         base.description = f.text(detail, "delayType");
+        if (const EventRow* row = base.description
+                                      ? find_by_name(kDelayTypes, *base.description)
+                                      : nullptr) {
+            base.reject_reason = row->reason;
+        }
     } else if (kind == "Reject") {
         base.description = f.text(detail, "reason");
     } else if (kind == "Rendering Failure") {
@@ -231,6 +275,13 @@ class Ses final : public Vendor {
     Verdict parse(const Delivery& delivery, const Connection& connection,
                   Batch& batch) const override {
         return sns_parse(delivery, connection, batch, ses_payload);
+    }
+
+    std::vector<EventTable> catalogue() const override {
+        return {event_table("SES `eventType` / `notificationType`", kEvents),
+                event_table("Bounce `bounceType`", kBounceTypes),
+                event_table("Bounce `bounceSubType`", kBounceSubTypes),
+                event_table("DeliveryDelay `delayType`", kDelayTypes)};
     }
 };
 

@@ -5,6 +5,12 @@
 // the configured HMAC scheme (configured_hmac.hpp) instead. Two payload
 // shapes are documented (help center: event_type/to_email/event_timestamp;
 // API reference: event/lead.email/timestamp); both are read.
+//
+// Catalogue: https://api.smartlead.ai/guides/webhook-integration (the event
+// types a webhook subscribes to: EMAIL_SENT, EMAIL_OPEN, EMAIL_LINK_CLICK,
+// EMAIL_REPLY, EMAIL_BOUNCE, LEAD_UNSUBSCRIBED, LEAD_CATEGORY_UPDATED) and
+// https://api.smartlead.ai/core/webhooks (their other spelling: EMAIL_OPENED,
+// EMAIL_CLICKED, EMAIL_REPLIED, EMAIL_BOUNCED, EMAIL_UNSUBSCRIBED).
 #include "../configured_hmac.hpp"
 #include "../encoding.hpp"
 #include "../vendor_auth.hpp"
@@ -28,9 +34,12 @@ constexpr EventRow kEvents[] = {
     {"EMAIL_BOUNCED", EventType::bounced},
     {"LEAD_UNSUBSCRIBED", EventType::unsubscribed},
     {"EMAIL_UNSUBSCRIBED", EventType::unsubscribed},
+    // The lead's category changed in SmartLead's CRM: not an email event.
+    {"LEAD_CATEGORY_UPDATED", EventType::unknown, BounceClass::none, RejectReason::none,
+     true},
 };
 
-// nullptr for LEAD_CATEGORY_UPDATED and newer events.
+// nullptr for names added after this table.
 const EventRow* event_row(std::string_view name) {
     for (const EventRow& row : kEvents) {
         if (iequals_ascii(row.name, name)) return &row;
@@ -83,6 +92,10 @@ Event normalize(Fields& f, const json_t* body) {
     event.message_id = f.text(json_object_get(body, "sent_message"), "message_id");
     if (!event.message_id) event.message_id = f.text(body, "message_id");
     event.description = f.text(body, "description");
+    // The bounce message SmartLead received (its replacement for the
+    // deprecated bounce_reply_* fields).
+    event.mta_response = f.text(json_object_get(body, "bounce_message"), "text");
+    if (event.mta_response) event.smtp_status = find_enhanced_status(*event.mta_response);
     event.click_url = f.text(json_object_get(body, "link"), "url");
     event.campaign_id = f.text(body, "campaign_id");
     const JsonPtr stored = without_secret(body);
@@ -113,6 +126,10 @@ class SmartLead final : public Vendor {
         }
         batch.events.push_back(normalize(batch.fields, body));
         return Verdict::accept();
+    }
+
+    std::vector<EventTable> catalogue() const override {
+        return {event_table("SmartLead `event_type` / `event`", kEvents)};
     }
 };
 

@@ -27,20 +27,6 @@ BounceClass bounce_class(Fields& f, const json_t* item) {
     return BounceClass::undetermined;
 }
 
-// Form bodies become a JSON object of strings (last value of a repeated
-// field wins), so both encodings share one normalizer.
-JsonPtr form_to_json(std::string_view body) {
-    const auto fields = parse_form(body);
-    if (!fields) return nullptr;
-    JsonPtr object(json_object());
-    for (const auto& [key, value] : *fields) {
-        if (!is_valid_utf8(key) || !is_valid_utf8(value)) return nullptr;
-        json_object_setn_new(object.get(), key.data(), key.size(),
-                             json_stringn(value.data(), value.size()));
-    }
-    return object;
-}
-
 constexpr std::string_view kReservedKeys[] = {
     "event", "time", "sendtime", "sender", "from", "rcpt", "recipients", "email",
     "auth", "host", "message", "context", "email_id", "bounce", "subject", "id",
@@ -94,17 +80,11 @@ class Smtp2go final : public Vendor {
         const json_t* body = delivery.json();
         if (body == nullptr &&
             delivery.content_type_is("application/x-www-form-urlencoded")) {
-            form = form_to_json(delivery.body());
+            const FormFields* fields = delivery.form();
+            if (fields != nullptr) form = form_object(*fields);
             body = form.get();
         }
-        std::vector<const json_t*> items;
-        if (Verdict verdict = collect_objects(body, items); !verdict.ok()) {
-            return verdict;
-        }
-        for (const json_t* item : items) {
-            batch.events.push_back(normalize(batch.fields, item));
-        }
-        return Verdict::accept();
+        return normalize_objects(body, BodyShape::object_or_array, normalize, batch);
     }
 };
 

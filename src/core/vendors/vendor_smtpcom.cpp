@@ -1,6 +1,13 @@
 // SPDX-License-Identifier: BSD-2-Clause
 // SMTP.com callbacks: a JSON array of 1 to 1000 events, `id` identifying
-// each. SMTP.com publishes no signature scheme, so a connection either names
+// each.
+//
+// Catalogue: https://kb.smtp.com/article/2331-integration-and-callbacks-guide
+// (the callback payload, a "received" event first) and
+// https://kb.smtp.com/article/2136-push-notifications-reference-document
+// (delivery, bounce, complaint rows with feedback_type "spam", unsubscribe
+// rows: event_label "complaint" with feedback_type "remove", opens and
+// clicks). SMTP.com publishes no signature scheme, so a connection either names
 // a signature_header (the configured HMAC scheme, configured_hmac.hpp) or
 // is checked with Basic / Bearer credentials from its secret.
 #include "../configured_hmac.hpp"
@@ -16,14 +23,34 @@ namespace {
 constexpr std::string_view kReservedKeys[] = {
     "id", "event_label", "sender_id", "tracking_id", "mail_from", "rcpt_to",
     "subject", "time_started", "time_finished", "tries", "resp_code",
-    "resp_class", "resp_msg", "url", "user_agent", "ip"};
+    "resp_class", "resp_msg", "url", "user_agent", "ip", "feedback_type", "time_received",
+    "time_sent", "resolution", "event_code", "status"};
 
 // "received" is SMTP.com's first event (the message was accepted for
 // sending); other labels follow the common ESP vocabulary.
-constexpr EventRow kReceived = {"received", EventType::queued};
+// SMTP.com's own labels; others follow the common ESP vocabulary.
+constexpr EventRow kEvents[] = {
+    {"received", EventType::queued},
+    {"delivery", EventType::delivered},
+    {"delivered", EventType::delivered},
+    {"bounce", EventType::bounced, BounceClass::undetermined},
+    // feedback_type says which: "spam" a complaint, "remove" an unsubscribe.
+    {"complaint", EventType::complained},
+    {"open", EventType::opened},
+    {"click", EventType::clicked},
+};
+
+// A complaint row's `feedback_type`.
+constexpr EventRow kFeedbackTypes[] = {
+    {"spam", EventType::complained},
+    {"abuse", EventType::complained},
+    {"remove", EventType::unsubscribed},
+};
 
 const EventRow* event_row(std::string_view label) {
-    if (iequals_ascii(label, kReceived.name)) return &kReceived;
+    for (const EventRow& row : kEvents) {
+        if (iequals_ascii(row.name, label)) return &row;
+    }
     return common_event_row(label);
 }
 
@@ -47,6 +74,13 @@ Event normalize(Fields& f, const json_t* item) {
     Event event;
     event.vendor_event = f.text(item, "event_label").value_or("");
     classify(event, event_row(event.vendor_event));
+    const auto feedback = f.text(item, "feedback_type");
+    if (event.type == EventType::complained && feedback) {
+        if (const EventRow* row = find_by_name(kFeedbackTypes, *feedback)) {
+            classify(event, row);
+        }
+        event.description = feedback;
+    }
     const auto resp_code = f.text(item, "resp_code");
     const auto resp_msg = f.text(item, "resp_msg");
     if (event.type == EventType::bounced &&
@@ -56,7 +90,7 @@ Event normalize(Fields& f, const json_t* item) {
     event.recipient = f.text(item, "rcpt_to").value_or("");
     event.message_id = f.text(item, "tracking_id");
     event.event_id = f.text(item, "id");
-    event.timestamp = f.first_time(item, {"time_finished", "time_started"});
+    event.timestamp = f.first_time(item, {"time_finished", "time_started", "time_received"});
     event.mta_response = mta_response_of(resp_code, resp_msg);
     if (resp_msg) event.smtp_status = find_enhanced_status(*resp_msg);
     event.click_url = f.text(item, "url");
@@ -89,6 +123,11 @@ class SmtpCom final : public Vendor {
                   Batch& batch) const override {
         return normalize_objects(delivery.json(), BodyShape::array, normalize,
                                  batch);
+    }
+
+    std::vector<EventTable> catalogue() const override {
+        return {event_table("SMTP.com `event_label`", kEvents),
+                event_table("complaint `feedback_type`", kFeedbackTypes)};
     }
 };
 

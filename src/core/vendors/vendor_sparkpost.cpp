@@ -1,6 +1,11 @@
 // SPDX-License-Identifier: BSD-2-Clause
 // SparkPost (Bird) event webhooks: a JSON array of
-// {"msys": {"<class>_event": {...}}} elements. SparkPost signs nothing; it
+// {"msys": {"<class>_event": {...}}} elements.
+//
+// Catalogue: the event types of https://developers.sparkpost.com/api/webhooks/
+// (repo SparkPost/developers.sparkpost.com, content/api/webhooks.apib, and
+// the samples of repo SparkPost/gosparkpost, events/events.json) and the
+// bounce classification codes of the support docs. SparkPost signs nothing; it
 // authenticates with Basic (secret "user:password"), an OAuth2 Bearer token
 // (secret = the token) or the deprecated X-MessageSystems-Webhook-Token
 // header (secret = that token). Option `auth` = basic | bearer | token pins
@@ -49,13 +54,13 @@ Verdict check_any_credential(const Delivery& delivery, const Connection& connect
                            "no Authorization or X-MessageSystems-Webhook-Token header");
 }
 
-// Relay (inbound) and sms_status events are not outbound mail: unknown.
 constexpr EventRow kEvents[] = {
     {"injection", EventType::queued},
     {"delivery", EventType::delivered},
-    {"bounce", EventType::bounced},
-    {"out_of_band", EventType::bounced},
-    {"delay", EventType::deferred},
+    // `bounce_class` says which bounce: kBounceCodes.
+    {"bounce", EventType::bounced, BounceClass::undetermined},
+    {"out_of_band", EventType::bounced, BounceClass::undetermined},
+    {"delay", EventType::deferred, BounceClass::soft},
     {"policy_rejection", EventType::rejected},
     {"generation_rejection", EventType::rejected},
     {"generation_failure", EventType::failed},
@@ -68,13 +73,23 @@ constexpr EventRow kEvents[] = {
     {"amp_click", EventType::clicked},
     {"list_unsubscribe", EventType::unsubscribed},
     {"link_unsubscribe", EventType::unsubscribed},
+    // Inbound relay (mail SparkPost received for a relay webhook) and SMS:
+    // not outbound mail, kept apart.
+    {"relay_injection", EventType::unknown, BounceClass::none, RejectReason::none, true},
+    {"relay_rejection", EventType::unknown, BounceClass::none, RejectReason::none, true},
+    {"relay_delivery", EventType::unknown, BounceClass::none, RejectReason::none, true},
+    {"relay_tempfail", EventType::unknown, BounceClass::none, RejectReason::none, true},
+    {"relay_permfail", EventType::unknown, BounceClass::none, RejectReason::none, true},
+    {"sms_status", EventType::unknown, BounceClass::none, RejectReason::none, true},
 };
 
-// SparkPost's bounce classification codes (support doc "Bounce
-// Classification Codes"). 25 (Admin Failure: SparkPost's own policy, e.g. a
-// suppressed recipient) counts as hard because SparkPost names admin
-// bounces suppression-level; 80 (a subscribe request) is undetermined, so a
-// recipient asking to subscribe is never suppressed.
+// SparkPost's bounce classification codes
+// (https://support.sparkpost.com/docs/deliverability/bounce-classification-codes),
+// their category as the class: Hard, Soft, Block, Undetermined, and Admin
+// (SparkPost's own policy, suppression-level as SparkPost says) as hard.
+// Four codes are not failures at all: an auto-reply, a challenge-response
+// probe, a subscribe and an unsubscribe request; and 70, "temporarily
+// delayed", is a deferral.
 constexpr EventRow kBounceCodes[] = {
     {"1", EventType::bounced, BounceClass::undetermined, RejectReason::other},
     {"10", EventType::bounced, BounceClass::hard, RejectReason::invalid},
@@ -91,11 +106,11 @@ constexpr EventRow kBounceCodes[] = {
     {"52", EventType::bounced, BounceClass::block, RejectReason::spam},
     {"53", EventType::bounced, BounceClass::block, RejectReason::other},
     {"54", EventType::bounced, BounceClass::block, RejectReason::blocked},
-    {"60", EventType::bounced, BounceClass::soft, RejectReason::other},
-    {"70", EventType::bounced, BounceClass::soft, RejectReason::bounced},
-    {"80", EventType::bounced, BounceClass::undetermined, RejectReason::other},
-    {"90", EventType::bounced, BounceClass::hard, RejectReason::unsubscribed},
-    {"100", EventType::bounced, BounceClass::soft, RejectReason::other},
+    {"60", EventType::autoresponded},
+    {"70", EventType::deferred, BounceClass::soft, RejectReason::other},
+    {"80", EventType::subscribed},
+    {"90", EventType::unsubscribed},
+    {"100", EventType::autoresponded},
 };
 
 constexpr EventRow kUnlistedCode = {"", EventType::bounced, BounceClass::undetermined,
@@ -106,20 +121,25 @@ const EventRow& bounce_code(const std::optional<std::string>& code) {
     return row != nullptr ? *row : kUnlistedCode;
 }
 
+// A bounce takes its class, reason and (for the codes that are no failure)
+// its type from the code; a rejection its reason; a delay stays a soft
+// deferral (SparkPost retries it whatever the code).
 void classify_code(Fields& f, const json_t* fields, Event& event) {
     const auto code = f.text(fields, "bounce_class");
-    const EventRow& classified = bounce_code(code);
+    const EventRow& row = bounce_code(code);
     switch (event.type) {
         case EventType::bounced:
-            event.bounce_class = classified.bounce;
+            classify(event, &row);
             break;
         case EventType::deferred:
-            // A delay is retried by SparkPost whatever its class says.
-            event.bounce_class = BounceClass::soft;
+            // why it was held back; "bounced" it was not (yet)
+            if (row.type == EventType::bounced && row.reason != RejectReason::bounced) {
+                event.reject_reason = row.reason;
+            }
             break;
         case EventType::rejected:
-            event.reject_reason = classified.reason;
-            if (code) event.bounce_class = classified.bounce;
+            event.reject_reason = row.type == EventType::bounced ? row.reason
+                                                                  : RejectReason::other;
             break;
         default:
             break;
@@ -135,6 +155,9 @@ Event normalize(Fields& f, const json_t* element, const json_t* fields) {
     Event event;
     event.vendor_event = f.text(fields, "type").value_or("");
     classify(event, find_by_name(kEvents, event.vendor_event));
+    // In message events ip_address is the receiving MX; only engagement
+    // events name the reader's address there.
+    const bool engagement = is_engagement(event.type);
     classify_code(f, fields, event);
     // raw_rcpt_to keeps the sender's spelling; rcpt_to is lower-cased.
     event.recipient = f.first_text(fields, {"raw_rcpt_to", "rcpt_to"}).value_or("");
@@ -148,9 +171,7 @@ Event normalize(Fields& f, const json_t* element, const json_t* fields) {
     }
     event.click_url = f.text(fields, "target_link_url");
     event.user_agent = f.text(fields, "user_agent");
-    // In message events ip_address is the receiving MX; only engagement
-    // events name the reader's address there.
-    if (is_engagement(event.type)) event.ip = f.text(fields, "ip_address");
+    if (engagement) event.ip = f.text(fields, "ip_address");
     event.campaign_id = f.text(fields, "campaign_id");
     event.tags = f.list(json_object_get(fields, "rcpt_tags"));
     event.metadata_json = f.object_text(json_object_get(fields, "rcpt_meta"));
@@ -162,25 +183,23 @@ Event normalize(Fields& f, const json_t* element, const json_t* fields) {
 
 // One element: {"msys": {}} is SparkPost's validation ping and yields
 // nothing; otherwise each "<class>_event" member is one event.
-Verdict normalize_element(Fields& f, std::size_t index, const json_t* element,
-                          std::vector<Event>& events) {
+void read_element(Fields& f, const json_t* element, std::size_t,
+                  std::vector<Event>& events) {
     const json_t* msys = json_object_get(element, "msys");
     if (!json_is_object(msys)) {
-        return Verdict::reject(Rejection::malformed,
-                               "element " + std::to_string(index) + " has no msys object");
+        f.note("msys", msys, "an object");
+        return;
     }
     const char* event_class;
     json_t* fields;
     // json_object_foreach wants a non-const object; it does not modify it.
     json_object_foreach(const_cast<json_t*>(msys), event_class, fields) {
         if (!json_is_object(fields)) {
-            return Verdict::reject(Rejection::malformed,
-                                   std::string("msys.") + event_class +
-                                       " is not an object");
+            f.note(event_class, fields, "an object");
+            return;
         }
         events.push_back(normalize(f, element, fields));
     }
-    return Verdict::accept();
 }
 
 class SparkPost final : public Vendor {
@@ -218,18 +237,13 @@ class SparkPost final : public Vendor {
         if (!json_is_array(body)) {
             return Verdict::reject(Rejection::malformed, "body is not a JSON array");
         }
-        std::vector<const json_t*> elements;
-        if (Verdict verdict = collect_objects(body, elements); !verdict.ok()) {
-            return verdict;
-        }
-        batch.events.reserve(elements.size());
-        for (std::size_t i = 0; i < elements.size(); ++i) {
-            if (Verdict verdict = normalize_element(batch.fields, i, elements[i], batch.events);
-                !verdict.ok()) {
-                return verdict;
-            }
-        }
+        normalize_elements(body, read_element, batch);
         return Verdict::accept();
+    }
+
+    std::vector<EventTable> catalogue() const override {
+        return {event_table("SparkPost `type`", kEvents),
+                event_table("`bounce_class`", kBounceCodes)};
     }
 };
 

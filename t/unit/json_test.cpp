@@ -1,0 +1,33 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "core/json.hpp"
+
+namespace mailhook {
+namespace {
+
+TEST(JsonDepth, CountsNestingOutsideStrings) {
+    EXPECT_FALSE(json_depth_exceeds("{\"a\":[1,{\"b\":[]}]}", 4));
+    EXPECT_TRUE(json_depth_exceeds("{\"a\":[1,{\"b\":[]}]}", 3));
+    EXPECT_FALSE(json_depth_exceeds("{\"a\":\"[[[[{{{{\\\"[[[\"}", 1));
+    EXPECT_TRUE(json_depth_exceeds(std::string(65, '[') + std::string(65, ']'), 64));
+    EXPECT_FALSE(json_depth_exceeds(std::string(64, '[') + std::string(64, ']'), 64));
+    EXPECT_EQ(parse_json(std::string(65, '[') + std::string(65, ']')), nullptr);
+    EXPECT_NE(parse_json(std::string(64, '[') + std::string(64, ']')), nullptr);
+}
+
+// The plain look-ups (verify() uses them) answer "absent" for a member of
+// another type and note nothing: only Fields (vendor_fields.hpp) is strict.
+TEST(JsonLookup, AnotherTypeIsAbsent) {
+    const JsonPtr value = parse_json(R"({"a":{"b":1},"n":7,"s":"x"})");
+    ASSERT_NE(value, nullptr);
+    EXPECT_FALSE(json_string_at(value.get(), "a"));
+    EXPECT_FALSE(json_string_at(value.get(), "n"));
+    EXPECT_EQ(json_string_at(value.get(), "s"), "x");
+    EXPECT_FALSE(json_string_at(value.get(), "missing"));
+}
+
+}  // namespace
+}  // namespace mailhook
