@@ -132,14 +132,22 @@ sub start {
     return $t;
 }
 
+# VmRSS, or with $field another line of /proc/<pid>/status (RssAnon: the
+# worker's own memory, without the pages of code it mapped from files).
 sub rss_kb {
-    my ($pid) = @_;
+    my ($pid, $field) = @_;
+    $field //= 'VmRSS';
     open my $fh, '<', "/proc/$pid/status" or return 0;
-    while (<$fh>) { return $1 if /^VmRSS:\s+(\d+)/ }
+    while (<$fh>) { return $1 if /^$field:\s+(\d+)/ }
     return 0;
 }
 
-sub workers_rss { my ($t) = @_; my $sum = 0; $sum += rss_kb($_) for $t->worker_pids; $sum }
+sub workers_rss {
+    my ($t, $field) = @_;
+    my $sum = 0;
+    $sum += rss_kb($_, $field) for $t->worker_pids;
+    return $sum;
+}
 
 # CPU time (user + system, µs) the processes have used so far.
 sub cpu_us {
@@ -289,9 +297,11 @@ for my $workers (@worker_counts) {
             'wrk µs');
         my $base = measure($t, $t->{baseline_port}, $files{$s}, $seconds);
         wrk_row('  ceiling (return 204)', $base, $events);
-        my $rss_before = workers_rss($t);
+        my @rss_before = (workers_rss($t), workers_rss($t, 'RssAnon'));
         my $r = measure($t, $t->{nginx_port}, $files{$s}, $seconds, stream => 'mailhook:events');
-        my $rss_after = workers_rss($t);
+        my @rss_after = (workers_rss($t), workers_rss($t, 'RssAnon'));
+        sleep 2;   # the workers give freed memory back once a second
+        my @rss_settled = (workers_rss($t), workers_rss($t, 'RssAnon'));
         wrk_row('  mailhook', $r, $events);
         my $peer;
         if ($s eq 'A') {
@@ -314,10 +324,11 @@ for my $workers (@worker_counts) {
         my $unique = $r->{distinct} // $ok;
         $unique = $ok if $ok < $unique;
         my $expected = $unique * $events;
-        printf "  stored %d events for %d 200s of %d distinct requests (%s); worker RSS %d kB -> %d kB\n",
+        printf "  stored %d events for %d 200s of %d distinct requests (%s)\n",
             $r->{stored}, $ok, $unique,
-            $r->{stored} >= $expected ? 'every 200 stored' : "MISSING " . ($expected - $r->{stored}),
-            $rss_before, $rss_after;
+            $r->{stored} >= $expected ? 'every 200 stored' : "MISSING " . ($expected - $r->{stored});
+        printf "  worker RSS (anonymous) before %d (%d) kB, at the end %d (%d) kB, 2 s later %d (%d) kB\n",
+            @rss_before, @rss_after, @rss_settled;
 
         my $cpu_per_event = sub { my ($x) = @_; ($x->{nginx_us} + $x->{redis_us}) / ($x->{stored} || 1) };
         printf "  ratios: req/s to ceiling %s", ratio($r->{rps}, $base->{rps});
