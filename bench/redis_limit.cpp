@@ -102,9 +102,8 @@ Commands build(const char* file, std::size_t max_bytes, const Connection& connec
         origin.received_at = now;
         const Intake intake = take_in(vendor, delivery, connection, origin);
         if (!intake.verdict.ok()) fail("rejected: " + intake.verdict.reason);
-        const RespArgs args =
-            store_script_args(intake, vendor.name(), connection.id,
-                              connection.suppression_scope(), StoreKeys{}, StorePolicy{});
+        const StoreTarget target{vendor.name(), connection.id, connection.suppression_scope()};
+        const RespArgs args = store_script_args(intake, target, StoreKeys{}, StorePolicy{});
         commands.bytes += resp_command({"EVALSHA", sha}, args);
         commands.ends.push_back(commands.bytes.size());
         commands.events += intake.events.size();
