@@ -51,17 +51,17 @@ for i = 1, tonumber(ARGV[11]) do
   a = a + 1
 end
 
-local events = {}
-while a <= #ARGV do
-  local e = {id = ARGV[a], recipient = ARGV[a + 1], json = ARGV[a + 2]}
-  local epoch, raw
-  e.type, e.effect, epoch, e.at, raw, e.stream, e.keys = string.match(ARGV[a + 3],
+local events, argc = {}, #ARGV
+while a <= argc do
+  local etype, effect, epoch, at, raw, stream, keys = string.match(ARGV[a + 3],
     '^(%S+) (%S+) (%-?%d+) (%S+) (%d+) ([ec]) (%S+)$')
-  if not e.type then return redis.error_reply('mailhook: malformed event arguments') end
-  e.epoch, e.epoch_text, e.raw = tonumber(epoch), epoch, tonumber(raw)
+  if not etype then return redis.error_reply('mailhook: malformed event arguments') end
+  -- One constructor, so the table is sized once.
+  local e = {id = ARGV[a], recipient = ARGV[a + 1], json = ARGV[a + 2], type = etype,
+    effect = effect, epoch = tonumber(epoch), epoch_text = epoch, at = at,
+    raw = tonumber(raw), stream = stream, keys = keys, dedup = take_key()}
   a = a + 4
-  e.dedup = take_key()
-  if e.keys ~= '-' then
+  if keys ~= '-' then
     for letter in string.gmatch(e.keys, '[srd]') do e[letter] = take_key() end
   end
   events[#events + 1] = e
