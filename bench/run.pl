@@ -14,6 +14,8 @@
 #   B  SendGrid batch of 100 events (ECDSA)
 #   C  Mailgun single event, a fresh token per request
 #
+# BENCH_REDIS_INSTRUCTIONS=1 (make bench-redis): redis-server's instructions
+# per store call under callgrind instead of the runs.
 # Environment: BENCH_VERBOSE=1 prints wrk's output, BENCH_DURATION (s, default 10), BENCH_WORKERS ("1 2"),
 # BENCH_SCENARIOS ("A B C"), BENCH_REDIS_LIMIT_MB (commands built for the
 # Redis limit, default 128), BENCH_SOAK=1 for the 1,000,000-request soak
@@ -26,6 +28,7 @@ use lib "$FindBin::Bin/../t/lib";
 
 use Digest::SHA qw(hmac_sha256_hex);
 use JSON::PP;
+use Redis;
 use Mailhook::Sign qw(hmac_b64 sendgrid_key sendgrid_headers);
 use Mailhook::Test;
 use Test::More ();   # the harness reports through Test::More
@@ -249,15 +252,65 @@ print "mailhook benchmark: wrk -t$wrk_threads -c$connections, ${duration}s per r
     "$cpus CPUs, ", `uname -r` =~ s/\n//r, ", load average ", (split ' ', `cat /proc/loadavg`)[0], "\n";
 print "pre-signing requests...\n";
 my %files = (A => "$dir/a.req", B => "$dir/b.req", C => "$dir/c.req");
-write_requests($files{A}, 400_000, \&inboxroad_request) if grep { $_ eq 'A' } @scenarios;
-write_requests($files{B}, 6_000, \&sendgrid_request) if grep { $_ eq 'B' } @scenarios;
-write_requests($files{C}, 300_000, \&mailgun_request) if grep { $_ eq 'C' } @scenarios;
+my %makers = (A => \&inboxroad_request, B => \&sendgrid_request, C => \&mailgun_request);
+my %counts = (A => 400_000, B => 6_000, C => 300_000);
+unless ($ENV{BENCH_REDIS_INSTRUCTIONS}) {
+    write_requests($files{$_}, $counts{$_}, $makers{$_}) for @scenarios;
+}
 my %events_per_request = (A => 1, B => 100, C => 1);
 my %names = (A => 'A inboxroad 1 event (HMAC)', B => 'B sendgrid 100 events (ECDSA)',
              C => 'C mailgun 1 event (token)');
 my %connection_fields = (A => ['ir', 'vendor=inboxroad', 'secret=ir-secret'],
                          B => ['sg', 'vendor=sendgrid', "secret=$sg_key"],
                          C => ['mg', 'vendor=mailgun', "secret=$mailgun_key"]);
+
+# make bench-redis: redis-server's own instructions per store call, counted
+# by callgrind (reproducible whatever else the machine does): Redis runs the
+# Redis limit's commands for $small and then $large requests; the difference
+# over the difference in requests leaves out start-up and loading the script.
+sub redis_instructions {
+    my ($small, $large, $count_small, $count_large, @connection) = @_;
+    my @refs;
+    for my $file ($small, $large) {
+        my $port = Mailhook::Test::free_port();
+        my $log = "$dir/callgrind-redis.log";
+        my $pid = fork() // die "fork: $!";
+        if ($pid == 0) {
+            open STDOUT, '>', $log;
+            open STDERR, '>&', \*STDOUT;
+            exec 'valgrind', '--tool=callgrind', '--callgrind-out-file=/dev/null',
+                'redis-server', '--port', $port, '--bind', '127.0.0.1', '--save', '',
+                '--appendonly', 'no', '--dir', $dir;
+            exit 127;
+        }
+        Mailhook::Test::wait_for('redis under callgrind', 60, sub {
+            my $r = eval { Redis->new(server => "127.0.0.1:$port", reconnect => 0) };
+            $r && eval { $r->ping };
+        });
+        local $ENV{BENCH_TIMESTAMP_TOLERANCE} = 3600 if grep { $_ eq 'vendor=mailgun' } @connection;
+        my $out = `$redis_limit_bin $port $file 1024 $connections @connection 2>&1`;
+        die "redis_limit failed:\n$out" if $?;
+        eval { Redis->new(server => "127.0.0.1:$port", reconnect => 0)->shutdown };
+        waitpid($pid, 0);
+        open my $fh, '<', $log or die $!;
+        my ($refs) = join('', <$fh>) =~ /refs:\s+([\d,]+)/ or die "no callgrind total in $log";
+        push @refs, $refs =~ tr/,//dr;
+    }
+    return ($refs[1] - $refs[0]) / ($count_large - $count_small);
+}
+
+if ($ENV{BENCH_REDIS_INSTRUCTIONS}) {
+    die "MAILHOOK_REDIS_LIMIT_BIN is not set\n" unless $redis_limit_bin;
+    my %sizes = (A => [1000, 3000], B => [30, 90], C => [1000, 3000]);
+    for my $s (@scenarios) {
+        my ($n1, $n2) = @{$sizes{$s}};
+        my @files = map { my $f = "$dir/$s-$_.req"; write_requests($f, $_, $makers{$s}); $f } $n1, $n2;
+        my $per_call = redis_instructions(@files, $n1, $n2, @{$connection_fields{$s}});
+        printf "%-30s %9.0f Redis instructions per store call, %.0f per event\n",
+            $names{$s}, $per_call, $per_call / $events_per_request{$s};
+    }
+    exit 0;
+}
 
 if ($ENV{BENCH_SOAK}) {
     my $total = $ENV{BENCH_SOAK_REQUESTS} // 1_000_000;

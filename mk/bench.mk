@@ -3,12 +3,14 @@
 #
 #   make bench       requests through nginx and Redis (bench/run.pl, wrk),
 #                    beside return 204, an ngx_lua peer and the Redis limit
+#   make bench-redis instructions redis-server spends per store call, counted
+#                    by callgrind (reproducible, like bench-core)
 #   make bench-soak  one long run (BENCH_SOAK_REQUESTS)
 #   make bench-core  instructions of the C++ request path alone (no nginx,
 #                    no Redis), counted by callgrind: reproducible whatever
 #                    else the machine does
 
-.PHONY: bench bench-soak bench-core core-bench redis-limit
+.PHONY: bench bench-redis bench-soak bench-core core-bench redis-limit
 
 BENCH_ENV = MAILHOOK_MODULE=$(CURDIR)/$(MODULE) NGINX_BIN=$(NGINX_BIN) \
 	MAILHOOK_REDIS_LIMIT_BIN=$(CURDIR)/$(CORE_BENCH_BUILD)/bin/redis_limit
@@ -16,6 +18,11 @@ BENCH_ENV = MAILHOOK_MODULE=$(CURDIR)/$(MODULE) NGINX_BIN=$(NGINX_BIN) \
 bench: $(MODULE) | $(DEPS_BENCH)
 	$(MAKE) BUILD=$(CORE_BENCH_BUILD) CXXFLAGS="-O2 -g" redis-limit
 	$(BENCH_ENV) perl bench/run.pl
+
+# redis-server's own instructions per store call (callgrind): reproducible.
+bench-redis: | $(DEPS_BENCH)
+	$(MAKE) BUILD=$(CORE_BENCH_BUILD) CXXFLAGS="-O2 -g" redis-limit
+	$(BENCH_ENV) BENCH_REDIS_INSTRUCTIONS=1 perl bench/run.pl
 
 bench-soak: $(MODULE) | $(DEPS_BENCH)
 	$(BENCH_ENV) BENCH_SOAK=1 perl bench/run.pl
