@@ -197,13 +197,34 @@ sub measure {
     my $stream = $opt{stream};
     my $xlen_before = $stream ? $t->event_count($stream) : 0;
     my ($nginx_before, $redis_before) = (cpu_us(@workers), cpu_us($t->{redis_pid}));
+    $t->redis->config_resetstat if $stream;
+    $t->redis->slowlog('reset') if $stream;
     my $r = wrk($port, $file, $seconds, %opt);
     sleep 0.2;   # requests still in flight when wrk stops
+    $r->{commandstats} = commandstats($t) if $stream;
     $r->{nginx_us} = cpu_us(@workers) - $nginx_before;
     $r->{redis_us} = cpu_us($t->{redis_pid}) - $redis_before;
     $r->{stored} = $stream ? $t->event_count($stream) - $xlen_before : 0;
     $t->redis->flushall if $stream;
     return $r;
+}
+
+# What Redis says the run's commands cost (INFO commandstats, SLOWLOG):
+# the script call's own time beside the commands it ran.
+sub commandstats {
+    my ($t) = @_;
+    my $info = $t->redis->info('commandstats');
+    my @parts;
+    for my $name (qw(evalsha eval set exists xadd type get hget)) {
+        my $line = $info->{"cmdstat_$name"} or next;
+        my ($calls) = $line =~ /calls=(\d+)/;
+        my ($per) = $line =~ /usec_per_call=([\d.]+)/;
+        push @parts, "$name $calls x $per µs";
+    }
+    my @slow = @{ $t->redis->slowlog('get', 128) // [] };
+    my $longest = 0;
+    for (@slow) { $longest = $_->[2] if $_->[2] > $longest }
+    return join(', ', @parts) . sprintf('; SLOWLOG (> 10 ms): %d, longest %d µs', scalar @slow, $longest);
 }
 
 # The Redis limit: the module's store commands for the first requests of
@@ -380,6 +401,7 @@ for my $workers (@worker_counts) {
         printf "  stored %d events for %d 200s of %d distinct requests (%s)\n",
             $r->{stored}, $ok, $unique,
             $r->{stored} >= $expected ? 'every 200 stored' : "MISSING " . ($expected - $r->{stored});
+        print "  Redis commandstats: $r->{commandstats}\n";
         printf "  worker RSS (anonymous) before %d (%d) kB, at the end %d (%d) kB, 2 s later %d (%d) kB\n",
             @rss_before, @rss_after, @rss_settled;
 
