@@ -73,8 +73,8 @@ std::size_t handle(const Scenario& s, std::string_view body, const HeaderLookup&
         std::fprintf(stderr, "rejected: %s\n", intake.verdict.reason.c_str());
         std::exit(1);
     }
-    const RespArgs args = store_script_args(intake, origin.vendor, origin.connection,
-                                            "bench", StoreKeys{}, StorePolicy{});
+    const StoreTarget target{origin.vendor, origin.connection, "bench"};
+    const RespArgs args = store_script_args(intake, target, StoreKeys{}, StorePolicy{});
     return resp_command({"EVALSHA", "0123456789012345678901234567890123456789"}, args).size();
 }
 

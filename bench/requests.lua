@@ -32,6 +32,9 @@ function init(args)
   index = 0
   sent = 0
   count = #requests
+  -- Every thread's init runs in wrk's main thread, one after the other,
+  -- before any request: the last one's clock is the CPU loading took.
+  init_clock = os.clock()
 end
 
 function request()
@@ -43,10 +46,13 @@ end
 -- Past its list a thread starts over (those repeats are duplicates): report
 -- how many distinct requests went out, for the stored-events check.
 function done(summary, latency, requests)
-  local unique = 0
+  local unique, loaded = 0, 0
   for _, thread in ipairs(threads) do
     local s, c = thread:get("sent"), thread:get("count")
     unique = unique + math.min(s, c)
+    loaded = math.max(loaded, thread:get("init_clock"))
   end
   io.write(string.format("distinct requests sent: %d\n", unique))
+  -- os.clock(): CPU time of the whole wrk process, all threads.
+  io.write(string.format("wrk cpu seconds: init %.3f total %.3f\n", loaded, os.clock()))
 end

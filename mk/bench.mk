@@ -1,19 +1,31 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # Benchmarks (not tests): numbers, not pass/fail.
 #
-#   make bench       requests through nginx and Redis (bench/run.pl, wrk)
+#   make bench       requests through nginx and Redis (bench/run.pl, wrk),
+#                    beside return 204, an ngx_lua peer and the Redis limit
+#   make bench-redis instructions redis-server spends per store call, counted
+#                    by callgrind (reproducible, like bench-core)
 #   make bench-soak  one long run (BENCH_SOAK_REQUESTS)
 #   make bench-core  instructions of the C++ request path alone (no nginx,
 #                    no Redis), counted by callgrind: reproducible whatever
 #                    else the machine does
 
-.PHONY: bench bench-soak bench-core core-bench
+.PHONY: bench bench-redis bench-soak bench-core core-bench redis-limit
+
+BENCH_ENV = MAILHOOK_MODULE=$(CURDIR)/$(MODULE) NGINX_BIN=$(NGINX_BIN) \
+	MAILHOOK_REDIS_LIMIT_BIN=$(CURDIR)/$(CORE_BENCH_BUILD)/bin/redis_limit
 
 bench: $(MODULE) | $(DEPS_BENCH)
-	MAILHOOK_MODULE=$(CURDIR)/$(MODULE) NGINX_BIN=$(NGINX_BIN) perl bench/run.pl
+	$(MAKE) BUILD=$(CORE_BENCH_BUILD) CXXFLAGS="-O2 -g" redis-limit
+	$(BENCH_ENV) perl bench/run.pl
+
+# redis-server's own instructions per store call (callgrind): reproducible.
+bench-redis: | $(DEPS_BENCH)
+	$(MAKE) BUILD=$(CORE_BENCH_BUILD) CXXFLAGS="-O2 -g" redis-limit
+	$(BENCH_ENV) BENCH_REDIS_INSTRUCTIONS=1 perl bench/run.pl
 
 bench-soak: $(MODULE) | $(DEPS_BENCH)
-	MAILHOOK_MODULE=$(CURDIR)/$(MODULE) NGINX_BIN=$(NGINX_BIN) BENCH_SOAK=1 perl bench/run.pl
+	$(BENCH_ENV) BENCH_SOAK=1 perl bench/run.pl
 
 # The core bench links $(CORE_LIB) built at -O2 (as nginx builds the module)
 # in a build dir of its own: the unit tests' library is -O1.
@@ -39,3 +51,13 @@ $(CORE_BENCH): $(CORE_BENCH_OBJS) $(CORE_LIB)
 # bench/core_bench.cpp borrows t/unit's helpers.
 $(CORE_BENCH_OBJS): CORE_CXXFLAGS += -I.
 -include $(CORE_BENCH_OBJS:.o=.d)
+
+# The Redis limit's client (bench/redis_limit.cpp), built like core_bench.
+REDIS_LIMIT := $(BUILD)/bin/redis_limit
+REDIS_LIMIT_OBJS := $(call objects_of,bench/redis_limit.cpp)
+redis-limit: $(REDIS_LIMIT)
+$(REDIS_LIMIT): $(REDIS_LIMIT_OBJS) $(CORE_LIB)
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) -o $@ $(REDIS_LIMIT_OBJS) $(CORE_LIB) $(CORE_LIBS) -lhiredis
+$(REDIS_LIMIT_OBJS): CORE_CXXFLAGS += -I.
+-include $(REDIS_LIMIT_OBJS:.o=.d)

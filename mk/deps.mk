@@ -12,7 +12,7 @@ PACKAGES_test := libgtest-dev libredis-perl libcryptx-perl python3-jsonschema ch
 	libnet-dns-perl libnginx-mod-nchan
 PACKAGES_deb := build-essential debhelper dpkg-dev nginx nginx-dev \
 	libhiredis-dev libjansson-dev libssl-dev
-PACKAGES_bench := wrk valgrind
+PACKAGES_bench := wrk valgrind linux-perf libnginx-mod-http-lua lua-cjson lua-nginx-redis
 PACKAGES_fuzz := clang libclang-rt-14-dev
 DEPS_JOBS := build test deb bench fuzz
 

@@ -26,10 +26,11 @@ namespace {
 constexpr std::string_view kSource = R"lua(
 local streams = {e = KEYS[1], c = KEYS[2]}
 local supp, supp_stream = KEYS[3], KEYS[4]
-local dedup_ttl, maxlen = tonumber(ARGV[1]), tonumber(ARGV[2])
+-- TTLs stay strings: a Lua number passed to redis.call is formatted anew.
+local dedup_ttl, maxlen, maxlen_text = ARGV[1], tonumber(ARGV[2]), ARGV[2]
 local soft_limit, soft_window = tonumber(ARGV[3]), tonumber(ARGV[4])
-local replay_print, replay_ttl = ARGV[6], tonumber(ARGV[7])
-local delivered_ttl, vendor, connection = tonumber(ARGV[8]), ARGV[9], ARGV[10]
+local replay_print, replay_ttl = ARGV[6], ARGV[7]
+local delivered_ttl, vendor, connection = ARGV[8], ARGV[9], ARGV[10]
 
 local next_key = 5
 local function take_key()
@@ -50,26 +51,24 @@ for i = 1, tonumber(ARGV[11]) do
   a = a + 1
 end
 
-local fresh, seen_ids, duplicates = {}, {}, 0
-while a <= #ARGV do
-  local e = {id = ARGV[a], recipient = ARGV[a + 1], json = ARGV[a + 2]}
-  local epoch, raw
-  e.type, e.effect, epoch, e.at, raw, e.stream, e.keys = string.match(ARGV[a + 3],
+local events, argc = {}, #ARGV
+while a <= argc do
+  local etype, effect, epoch, at, raw, stream, keys = string.match(ARGV[a + 3],
     '^(%S+) (%S+) (%-?%d+) (%S+) (%d+) ([ec]) (%S+)$')
-  if not e.type then return redis.error_reply('mailhook: malformed event arguments') end
-  e.epoch, e.raw = tonumber(epoch), tonumber(raw)
+  if not etype then return redis.error_reply('mailhook: malformed event arguments') end
+  -- One constructor, so the table is sized once.
+  local e = {id = ARGV[a], recipient = ARGV[a + 1], json = ARGV[a + 2], type = etype,
+    effect = effect, epoch = tonumber(epoch), epoch_text = epoch, at = at,
+    raw = tonumber(raw), stream = stream, keys = keys, dedup = take_key()}
   a = a + 4
-  e.dedup = take_key()
-  for letter in string.gmatch(e.keys, '[srd]') do e[letter] = take_key() end
-  if seen_ids[e.id] or redis.call('EXISTS', e.dedup) == 1 then
-    duplicates = duplicates + 1
-  else
-    seen_ids[e.id] = true
-    fresh[#fresh + 1] = e
+  if keys ~= '-' then
+    for letter in string.gmatch(e.keys, '[srd]') do e[letter] = take_key() end
   end
+  events[#events + 1] = e
 end
 
--- Every key written below that a write could fail on is checked now, once.
+-- Every key written below that a write could fail on is checked now, once,
+-- for every event (its dedup key is not claimed yet), before the first write.
 local checked = {}
 local function expect_type(key, want)
   if not key or checked[key] then return nil end
@@ -79,7 +78,7 @@ local function expect_type(key, want)
     return redis.error_reply('WRONGTYPE mailhook key ' .. key .. ' holds a ' .. t)
   end
 end
-for _, e in ipairs(fresh) do
+for _, e in ipairs(events) do
   local bad = expect_type(streams[e.stream], 'stream') or expect_type(e.s, 'zset') or
     expect_type(e.r, 'string')
   if not bad and e.recipient ~= '' and e.effect ~= '-' then
@@ -88,14 +87,28 @@ for _, e in ipairs(fresh) do
   if bad then return bad end
 end
 
+-- Claiming an event's dedup key is its first write: SET NX fails for an
+-- event stored before, or earlier in this request.
+local fresh, duplicates = {}, 0
+for _, e in ipairs(events) do
+  if redis.call('SET', e.dedup, '1', 'NX', 'EX', dedup_ttl) then
+    fresh[#fresh + 1] = e
+  else
+    duplicates = duplicates + 1
+  end
+end
+
 -- A raw text shared by several events is stored once, in the last of them
 -- in its stream; the others name that event and how many entries later it
 -- comes (trimming drops older entries first, so it outlives them).
+-- (A raw text of one event alone comes inside its JSON.)
 local holders, count = {}, {e = 0, c = 0}
-for _, e in ipairs(fresh) do
-  count[e.stream] = count[e.stream] + 1
-  e.position = count[e.stream]
-  if e.raw > 0 then holders[e.stream .. e.raw] = e end
+if #raws > 0 then
+  for _, e in ipairs(fresh) do
+    count[e.stream] = count[e.stream] + 1
+    e.position = count[e.stream]
+    if e.raw > 0 then holders[e.stream .. e.raw] = e end
+  end
 end
 local function stored_json(e)
   if e.raw == 0 then return e.json end
@@ -105,94 +118,101 @@ local function stored_json(e)
     (holder.position - e.position) .. '}}'
 end
 
-local severity = {soft_bounce_limit = 1, unsubscribe = 2, hard_bounce = 3, complaint = 4}
-
--- Entries written before the epoch was stored: the epoch of their "at".
-local function epoch_of(at)
-  local y, m, d, hh, mm, ss = string.match(at or '', '^(%d+)-(%d+)-(%d+)T(%d+):(%d+):(%d+)')
-  if not y then return 0 end
-  y, m = tonumber(y), tonumber(m)
-  if m <= 2 then y = y - 1 end
-  local era = math.floor(y / 400)
-  local yoe = y - era * 400
-  local doy = math.floor((153 * ((m + 9) % 12) + 2) / 5) + tonumber(d) - 1
-  local days = era * 146097 + yoe * 365 + math.floor(yoe / 4) - math.floor(yoe / 100) +
-    doy - 719468
-  return days * 86400 + tonumber(hh) * 3600 + tonumber(mm) * 60 + tonumber(ss)
+-- The suppression helpers exist only for a call that needs them.
+local apply = {}
+local suppressing = false
+for _, e in ipairs(fresh) do
+  suppressing = suppressing or (e.recipient ~= '' and e.effect ~= '-')
 end
+if suppressing then
+  local severity = {soft_bounce_limit = 1, unsubscribe = 2, hard_bounce = 3, complaint = 4}
 
-local function entry(recipient)
-  local value = redis.call('HGET', supp, recipient)
-  if not value then return nil end
-  local epoch = tonumber(string.match(value, '"epoch":(%-?%d+)'))
-  return string.match(value, '"reason":"([a-z_]+)"') or 'unknown',
-    epoch or epoch_of(string.match(value, '"at":"([^"]*)"'))
-end
-
-local function record(action, e, reason, previous)
-  redis.call('XADD', supp_stream, '*', 'action', action, 'recipient', e.recipient,
-    'reason', reason, 'previous', previous or '', 'scope', supp,
-    'vendor', vendor, 'connection', connection, 'event_id', e.id, 'at', e.at)
-end
-
-local function resubscribed_at(e)
-  return e.r and tonumber(redis.call('GET', e.r) or '')
-end
-
--- Entries only move to a more severe reason; a reason is renewed by a later
--- event of the same reason; an unsubscribe older than the newest
--- resubscribe is not applied (ties go to the unsubscribe).
-local function suppress(e, reason)
-  local previous, since = entry(e.recipient)
-  if previous then
-    local old, new = severity[previous] or 5, severity[reason]
-    if new < old or (new == old and e.epoch <= since) then return end
+  -- Entries written before the epoch was stored: the epoch of their "at".
+  local function epoch_of(at)
+    local y, m, d, hh, mm, ss = string.match(at or '', '^(%d+)-(%d+)-(%d+)T(%d+):(%d+):(%d+)')
+    if not y then return 0 end
+    y, m = tonumber(y), tonumber(m)
+    if m <= 2 then y = y - 1 end
+    local era = math.floor(y / 400)
+    local yoe = y - era * 400
+    local doy = math.floor((153 * ((m + 9) % 12) + 2) / 5) + tonumber(d) - 1
+    local days = era * 146097 + yoe * 365 + math.floor(yoe / 4) - math.floor(yoe / 100) +
+      doy - 719468
+    return days * 86400 + tonumber(hh) * 3600 + tonumber(mm) * 60 + tonumber(ss)
   end
-  if reason == 'unsubscribe' then
-    local resubscribed = resubscribed_at(e)
-    if resubscribed and resubscribed > e.epoch then return end
-  end
-  redis.call('HSET', supp, e.recipient, '{"reason":"' .. reason .. '","vendor":"' ..
-    vendor .. '","event_id":"' .. e.id .. '","at":"' .. e.at .. '","epoch":' .. e.epoch .. '}')
-  record(previous and 'updated' or 'added', e, reason, previous)
-end
 
--- Removes an unsubscribe older than the resubscribe, and remembers the
--- resubscribe for unsubscribes that arrive after it.
-local function resubscribe(e)
-  local known = resubscribed_at(e)
-  if e.r and (not known or e.epoch > known) then
-    redis.call('SET', e.r, e.epoch, 'EX', dedup_ttl)
+  local function entry(recipient)
+    local value = redis.call('HGET', supp, recipient)
+    if not value then return nil end
+    local epoch = tonumber(string.match(value, '"epoch":(%-?%d+)'))
+    return string.match(value, '"reason":"([a-z_]+)"') or 'unknown',
+      epoch or epoch_of(string.match(value, '"at":"([^"]*)"'))
   end
-  local previous, since = entry(e.recipient)
-  if previous == 'unsubscribe' and e.epoch > since then
-    redis.call('HDEL', supp, e.recipient)
-    record('removed', e, 'unsubscribe', 'unsubscribe')
+
+  local function record(action, e, reason, previous)
+    redis.call('XADD', supp_stream, '*', 'action', action, 'recipient', e.recipient,
+      'reason', reason, 'previous', previous or '', 'scope', supp,
+      'vendor', vendor, 'connection', connection, 'event_id', e.id, 'at', e.at)
   end
-end
 
-local function soft_bounce(e)
-  if not e.s then return end
-  redis.call('ZADD', e.s, e.epoch, e.id)
-  local newest = tonumber(redis.call('ZREVRANGE', e.s, 0, 0, 'WITHSCORES')[2])
-  redis.call('ZREMRANGEBYSCORE', e.s, '-inf', '(' .. (newest - soft_window))
-  redis.call('EXPIRE', e.s, soft_window + 60)
-  if redis.call('ZCARD', e.s) >= soft_limit then suppress(e, 'soft_bounce_limit') end
-end
+  local function resubscribed_at(e)
+    return e.r and tonumber(redis.call('GET', e.r) or '')
+  end
 
-local apply = {hard_bounce = suppress, complaint = suppress, unsubscribe = suppress,
-               resubscribe = resubscribe, soft_bounce = soft_bounce}
+  -- Entries only move to a more severe reason; a reason is renewed by a later
+  -- event of the same reason; an unsubscribe older than the newest
+  -- resubscribe is not applied (ties go to the unsubscribe).
+  local function suppress(e, reason)
+    local previous, since = entry(e.recipient)
+    if previous then
+      local old, new = severity[previous] or 5, severity[reason]
+      if new < old or (new == old and e.epoch <= since) then return end
+    end
+    if reason == 'unsubscribe' then
+      local resubscribed = resubscribed_at(e)
+      if resubscribed and resubscribed > e.epoch then return end
+    end
+    redis.call('HSET', supp, e.recipient, '{"reason":"' .. reason .. '","vendor":"' ..
+      vendor .. '","event_id":"' .. e.id .. '","at":"' .. e.at .. '","epoch":' .. e.epoch .. '}')
+    record(previous and 'updated' or 'added', e, reason, previous)
+  end
+
+  -- Removes an unsubscribe older than the resubscribe, and remembers the
+  -- resubscribe for unsubscribes that arrive after it.
+  local function resubscribe(e)
+    local known = resubscribed_at(e)
+    if e.r and (not known or e.epoch > known) then
+      redis.call('SET', e.r, e.epoch_text, 'EX', dedup_ttl)
+    end
+    local previous, since = entry(e.recipient)
+    if previous == 'unsubscribe' and e.epoch > since then
+      redis.call('HDEL', supp, e.recipient)
+      record('removed', e, 'unsubscribe', 'unsubscribe')
+    end
+  end
+
+  local function soft_bounce(e)
+    if not e.s then return end
+    redis.call('ZADD', e.s, e.epoch_text, e.id)
+    local newest = tonumber(redis.call('ZREVRANGE', e.s, 0, 0, 'WITHSCORES')[2])
+    redis.call('ZREMRANGEBYSCORE', e.s, '-inf', '(' .. (newest - soft_window))
+    redis.call('EXPIRE', e.s, soft_window + 60)
+    if redis.call('ZCARD', e.s) >= soft_limit then suppress(e, 'soft_bounce_limit') end
+  end
+
+  apply = {hard_bounce = suppress, complaint = suppress, unsubscribe = suppress,
+           resubscribe = resubscribe, soft_bounce = soft_bounce}
+end
 
 for _, e in ipairs(fresh) do
   local stream = streams[e.stream]
   if maxlen > 0 then
-    redis.call('XADD', stream, 'MAXLEN', '~', maxlen, '*', 'event', stored_json(e),
+    redis.call('XADD', stream, 'MAXLEN', '~', maxlen_text, '*', 'event', stored_json(e),
       'type', e.type, 'vendor', vendor)
   else
     redis.call('XADD', stream, '*', 'event', stored_json(e), 'type', e.type, 'vendor', vendor)
   end
-  redis.call('SET', e.dedup, '1', 'EX', dedup_ttl)
-  if e.d then redis.call('SET', e.d, e.epoch, 'EX', delivered_ttl) end
+  if e.d then redis.call('SET', e.d, e.epoch_text, 'EX', delivered_ttl) end
   if e.recipient ~= '' and apply[e.effect] then apply[e.effect](e, e.effect) end
 end
 
@@ -253,6 +273,15 @@ std::string event_meta(const ReadyEvent& event, std::size_t raw, const EventKeys
     return meta;
 }
 
+// An event's JSON (an object) with its raw text as the last member, as the
+// script writes it for a raw text it holds once.
+std::string with_raw(std::string_view json, std::string_view raw) {
+    std::string out;
+    out.reserve(json.size() + raw.size() + 8);
+    out.append(json.substr(0, json.size() - 1)).append(",\"raw\":").append(raw).append("}");
+    return out;
+}
+
 // One call for events [begin, end).
 RespArgs call_args(const Intake& intake, std::size_t begin, std::size_t end,
                    const StoreTarget& target, const RequestKeys& keys,
@@ -272,11 +301,17 @@ RespArgs call_args(const Intake& intake, std::size_t begin, std::size_t end,
         key_args.add(keys.replay(target.connection, "signed", guard->signed_text));
     }
 
-    // The raw texts this call uses, numbered from 1 in order of first use.
+    // The raw texts that several events of this call share, numbered from 1
+    // in order of first use; a raw text of one event alone goes into that
+    // event's JSON here (cheaper than the script's string work).
+    std::map<std::size_t, std::size_t> users;
+    for (std::size_t i = begin; i < end; ++i) {
+        if (const std::size_t raw = intake.events[i].raw; raw > 0) ++users[raw];
+    }
     std::map<std::size_t, std::size_t> local_raw;
     for (std::size_t i = begin; i < end; ++i) {
         const std::size_t raw = intake.events[i].raw;
-        if (raw > 0 && local_raw.emplace(raw, local_raw.size() + 1).second) {
+        if (raw > 0 && users[raw] > 1 && local_raw.emplace(raw, local_raw.size() + 1).second) {
             size += intake.raws[raw - 1].size() + 16;
         }
     }
@@ -301,8 +336,13 @@ RespArgs call_args(const Intake& intake, std::size_t begin, std::size_t end,
         const EventKeys event_keys = keys_of(event, policy);
         argv.add(event.id);
         argv.add(event.recipient_key);
-        argv.add(event.json);
-        argv.add(event_meta(event, event.raw > 0 ? local_raw[event.raw] : 0, event_keys));
+        const auto shared = local_raw.find(event.raw);
+        if (event.raw > 0 && shared == local_raw.end()) {
+            argv.add(with_raw(event.json, intake.raws[event.raw - 1]));
+        } else {
+            argv.add(event.json);
+        }
+        argv.add(event_meta(event, shared == local_raw.end() ? 0 : shared->second, event_keys));
         key_args.add(keys.dedup(event.id));
         if (event_keys.soft_bounce) key_args.add(keys.soft_bounce(event.recipient_key));
         if (event_keys.resubscribed) key_args.add(keys.resubscribed(event.recipient_key));

@@ -6,6 +6,7 @@
 #include "../core/store_script.hpp"
 #include "../core/tracking_store.hpp"
 #include "../core/vendor.hpp"
+#include "ngx_http_mailhook_memory.hpp"
 #include "ngx_http_mailhook_metrics.hpp"
 #include "ngx_http_mailhook_outbound.hpp"
 #include "ngx_http_mailhook_request.hpp"
@@ -595,6 +596,9 @@ ngx_int_t init_process(ngx_cycle_t* cycle) noexcept {
         return NGX_OK;
     }
     try {
+        if (start_memory_trim(cycle) != NGX_OK) {
+            return NGX_ERROR;
+        }
         ModuleState& state = *mcf->state;
         state.metrics = MetricsRecorder(
             mcf->metrics_zone ? static_cast<SharedMetrics*>(mcf->metrics_zone->data)

@@ -122,11 +122,15 @@ TEST(StoreScriptArgs, OptionalKeysRawTextsAndControlEvents) {
                     }));
     const std::size_t argv = 1 + 10;
     EXPECT_EQ(decoded[argv + 7], "30") << "delivered ttl";
-    EXPECT_EQ(decoded[argv + 10], "2") << "raw texts used";
-    EXPECT_EQ(decoded[argv + 13 + 3], "bounced soft_bounce -1 1969-12-31T23:59:59Z 1 e s");
-    EXPECT_EQ(decoded[argv + 13 + 7], "unsubscribed unsubscribe 10 1970-01-01T00:00:10Z 2 e r");
-    EXPECT_EQ(decoded[argv + 13 + 11], "delivered - 20 1970-01-01T00:00:20Z 1 c d");
-    EXPECT_EQ(decoded.size(), argv + 11 + 2 + 12);
+    ASSERT_EQ(decoded.size(), argv + 11 + 1 + 12);
+    // Raw text 3 is shared (a, c): the script stores it once. Raw text 1 is
+    // b's alone: it comes inside b's JSON.
+    EXPECT_EQ(decoded[argv + 10], "1") << "raw texts used";
+    EXPECT_EQ(decoded[argv + 11], "{\"n\":3}");
+    EXPECT_EQ(decoded[argv + 12 + 3], "bounced soft_bounce -1 1969-12-31T23:59:59Z 1 e s");
+    EXPECT_EQ(decoded[argv + 12 + 6], "{\"id\":\"b\",\"raw\":{\"n\":1}}");
+    EXPECT_EQ(decoded[argv + 12 + 7], "unsubscribed unsubscribe 10 1970-01-01T00:00:10Z 0 e r");
+    EXPECT_EQ(decoded[argv + 12 + 11], "delivered - 20 1970-01-01T00:00:20Z 1 c d");
 }
 
 TEST(StoreScriptArgs, RawTextsAreNumberedPerCall) {
@@ -138,15 +142,33 @@ TEST(StoreScriptArgs, RawTextsAreNumberedPerCall) {
     intake.events.back().raw = 1;
     intake.events.push_back(ready("c", EventType::sent, SuppressionEffect::none, "", 0));
     intake.events.back().raw = 3;
+    intake.events.push_back(ready("d", EventType::sent, SuppressionEffect::none, "", 0));
+    intake.events.back().raw = 1;
     const std::vector<std::string> decoded =
         decode_bulk_strings(store_script_args(intake, kTarget, StoreKeys{}, policy()).encoded());
-    const std::size_t argv = 1 + 7;  // numkeys + KEYS
+    const std::size_t argv = 1 + 8;  // numkeys + KEYS
+    ASSERT_EQ(decoded.size(), argv + 11 + 2 + 16);
     EXPECT_EQ(decoded[argv + 10], "2");
     EXPECT_EQ(decoded[argv + 11], "{\"n\":3}");
     EXPECT_EQ(decoded[argv + 12], "{\"n\":1}");
     EXPECT_EQ(decoded[argv + 13 + 3], "sent - 0 1970-01-01T00:00:00Z 1 e -");
     EXPECT_EQ(decoded[argv + 13 + 7], "sent - 0 1970-01-01T00:00:00Z 2 e -");
     EXPECT_EQ(decoded[argv + 13 + 11], "sent - 0 1970-01-01T00:00:00Z 1 e -");
+    EXPECT_EQ(decoded[argv + 13 + 15], "sent - 0 1970-01-01T00:00:00Z 2 e -");
+}
+
+TEST(StoreScriptArgs, ARawTextOfOneEventAloneComesInsideItsJson) {
+    Intake intake;
+    intake.raws = {"{\"n\":1}"};
+    intake.events.push_back(ready("a", EventType::sent, SuppressionEffect::none, "", 0));
+    intake.events.back().raw = 1;
+    const std::vector<std::string> decoded =
+        decode_bulk_strings(store_script_args(intake, kTarget, StoreKeys{}, policy()).encoded());
+    const std::size_t argv = 1 + 5;  // numkeys + KEYS
+    ASSERT_EQ(decoded.size(), argv + 11 + 4);
+    EXPECT_EQ(decoded[argv + 10], "0") << "no raw text for the script";
+    EXPECT_EQ(decoded[argv + 11 + 2], "{\"id\":\"a\",\"raw\":{\"n\":1}}");
+    EXPECT_EQ(decoded[argv + 11 + 3], "sent - 0 1970-01-01T00:00:00Z 0 e -");
 }
 
 Intake many_events(std::size_t n, SuppressionEffect effect = SuppressionEffect::soft_bounce) {
