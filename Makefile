@@ -55,6 +55,7 @@ make run          install the build/run packages, build, start Redis and nginx o
 make stop         stop them
 make test         install the test packages, build, run unit + integration tests
 make test-unit    the unit tests only (build/unit/mailhook_unit)
+make test-summary what the last passing test runs ran, against which nginx
 make test-asan    unit + integration tests with ASan + UBSan
 make fuzz         libFuzzer targets for FUZZ_SECONDS each (t/fuzz/)
 make deb          the Debian package (build/deb/)
@@ -79,5 +80,5 @@ clean:
 
 FORCE:
 
-include mk/deps.mk mk/module.mk mk/unit.mk mk/integration.mk mk/sanitizers.mk \
+include mk/deps.mk mk/summary.mk mk/module.mk mk/unit.mk mk/integration.mk mk/sanitizers.mk \
 	mk/cli.mk mk/fuzz.mk mk/run.mk mk/bench.mk mk/deb.mk mk/upstream.mk

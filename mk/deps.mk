@@ -14,7 +14,9 @@ PACKAGES_deb := build-essential debhelper dpkg-dev nginx nginx-dev \
 	libhiredis-dev libjansson-dev libssl-dev
 PACKAGES_bench := wrk valgrind linux-perf libnginx-mod-http-lua lua-cjson lua-nginx-redis
 PACKAGES_fuzz := clang libclang-rt-14-dev
-DEPS_JOBS := build test deb bench fuzz
+# upstream trees before 1.21.5 want the old PCRE (newer ones: nginx-dev's PCRE2)
+PACKAGES_upstream := libpcre3-dev
+DEPS_JOBS := build test deb bench fuzz upstream
 
 DEPS_DIR := $(BUILD)/.deps
 DEPS_BUILD := $(DEPS_DIR)/build
@@ -22,6 +24,7 @@ DEPS_TEST := $(DEPS_DIR)/test
 DEPS_DEB := $(DEPS_DIR)/deb
 DEPS_BENCH := $(DEPS_DIR)/bench
 DEPS_FUZZ := $(DEPS_DIR)/fuzz
+DEPS_UPSTREAM := $(DEPS_DIR)/upstream
 DEPS_FOR ?= build
 
 # One apt at a time on this machine, whoever runs it; DPkg::Lock::Timeout

@@ -6,6 +6,7 @@
 
 INTEGRATION_ENV = MAILHOOK_MODULE=$(CURDIR)/$(MODULE) NGINX_BIN=$(NGINX_BIN) \
 	MAILHOOK_TOKEN_BIN=$(CURDIR)/$(TOKEN_BIN) MAILHOOK_CLI_BIN=$(CURDIR)/$(CLI_BIN)
+INTEGRATION_SUMMARY = $(call prove_summary,$(NGINX_BIN),integration)
 
 test-integration: $(MODULE) $(CLI_BIN) $(TOKEN_BIN) | $(DEPS_TEST)
-	$(INTEGRATION_ENV) prove -j2 -I t/lib t/
+	$(call recorded,integration,$(INTEGRATION_ENV) prove -j2 -I t/lib t/,$(INTEGRATION_SUMMARY))

@@ -17,15 +17,20 @@ ASAN_TEST_OPTIONS := detect_leaks=1:fast_unwind_on_malloc=0:halt_on_error=1:abor
 UBSAN_TEST_OPTIONS := print_stacktrace=1:halt_on_error=1
 LSAN_TEST_OPTIONS := suppressions=$(CURDIR)/t/sanitizers/lsan.supp:print_suppressions=0
 
+ASAN_SUMMARY = $(call prove_summary,$(NGINX_BIN),asan-integration)
+
 .PHONY: test-asan
 
 test-asan: deps-test
-	$(MAKE) BUILD=$(ASAN_BUILD) CXXFLAGS="-O1 -g $(SANITIZE) -fno-sanitize-recover=all" unit
-	ASAN_OPTIONS=$(ASAN_TEST_OPTIONS) UBSAN_OPTIONS=$(UBSAN_TEST_OPTIONS) \
-	  $(ASAN_BUILD)/unit/mailhook_unit --gtest_brief=1
+	$(MAKE) BUILD=$(ASAN_BUILD) CXXFLAGS="-O1 -g $(SANITIZE) -fno-sanitize-recover=all" unit token
+	$(call recorded,asan-unit,ASAN_OPTIONS=$(ASAN_TEST_OPTIONS) UBSAN_OPTIONS=$(UBSAN_TEST_OPTIONS) \
+	  $(ASAN_BUILD)/unit/mailhook_unit --gtest_brief=1,$(UNIT_SUMMARY))
 	ASAN_OPTIONS=detect_leaks=0 $(MAKE) BUILD=$(ASAN_BUILD) \
 	  MODULE_CFLAGS="$(MODULE_SANITIZE)" MODULE_LDFLAGS="$(MODULE_SANITIZE)" module
-	MAILHOOK_MODULE=$(CURDIR)/$(ASAN_BUILD)/modules/ngx_http_mailhook_module.so \
+	$(call recorded,asan-integration,\
+	  MAILHOOK_MODULE=$(CURDIR)/$(ASAN_BUILD)/modules/ngx_http_mailhook_module.so \
+	  MAILHOOK_TOKEN_BIN=$(CURDIR)/$(ASAN_BUILD)/bin/mailhook-token \
+	  MAILHOOK_CLI_BIN=$(CURDIR)/$(ASAN_BUILD)/bin/mailhook \
 	  NGINX_BIN=$(NGINX_BIN) MAILHOOK_SANITIZER_PRELOAD=$(SANITIZER_RUNTIME) \
 	  MAILHOOK_ASAN_OPTIONS=$(ASAN_TEST_OPTIONS) MAILHOOK_UBSAN_OPTIONS=$(UBSAN_TEST_OPTIONS) \
-	  MAILHOOK_LSAN_OPTIONS=$(LSAN_TEST_OPTIONS) prove -j2 -I t/lib t/
+	  MAILHOOK_LSAN_OPTIONS=$(LSAN_TEST_OPTIONS) prove -j2 -I t/lib t/,$(ASAN_SUMMARY))

@@ -18,7 +18,7 @@ UNIT_LIBS := -lgtest -lgtest_main -lpthread $(CORE_LIBS)
 unit: $(UNIT_BIN)
 
 test-unit: $(UNIT_BIN)
-	$(UNIT_BIN) --gtest_brief=1
+	$(call recorded,unit,$(UNIT_BIN) --gtest_brief=1,$(UNIT_SUMMARY))
 
 # Objects are rebuilt when the flags change, the library and the unit binary
 # when a source comes or goes (a removed one must leave them too).

@@ -13,6 +13,7 @@ use Cwd qw(abs_path);
 use Fcntl qw(:flock);
 use File::Temp qw(tempdir);
 use HTTP::Tiny;
+use IO::Select;
 use IO::Socket::INET;
 use JSON::PP;
 use POSIX qw(WNOHANG);
@@ -465,7 +466,10 @@ sub post {
 }
 
 # Raw bytes on a socket (chunked bodies, duplicate headers, ...). Returns
-# the status code (0 when the server closed without answering).
+# the status code (0 when the server closed without answering) and, in list
+# context, the response. Reads until the server closes, for at most
+# timeout seconds (10): a server that keeps the connection open fails the
+# test instead of hanging it.
 sub raw {
     my ($self, $bytes, %opt) = @_;
     my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
@@ -474,8 +478,16 @@ sub raw {
     $s->autoflush(1);
     print $s $bytes;
     shutdown($s, 1) unless $opt{keep_open};
-    local $/;
-    my $response = <$s> // '';
+    my ($response, $select) = ('', IO::Select->new($s));
+    my $deadline = time + ($opt{timeout} // 10);
+    while (1) {
+        my $left = $deadline - time;
+        if ($left <= 0 || !$select->can_read($left)) {
+            diag('raw: no end of the response within ' . ($opt{timeout} // 10) . 's');
+            last;
+        }
+        last unless sysread($s, $response, 65536, length $response);
+    }
     close $s;
     return wantarray ? ($response =~ m{^HTTP/1\.\d (\d+)} ? $1 : 0, $response)
                      : ($response =~ m{^HTTP/1\.\d (\d+)} ? $1 : 0);
