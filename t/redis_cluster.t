@@ -22,9 +22,12 @@ my $dir = $t->dir;
 my %node_pids;    # port => pid
 END { local $?; for (values %node_pids) { kill 'KILL', $_; waitpid($_, 0) } }
 
+my %node;         # port => Redis client
+my %bus_port;     # port => cluster bus port
 sub start_node {
-    my $port = Mailhook::Test::free_port();
-    my $bus = Mailhook::Test::free_port();
+    my ($port) = @_;    # given: restarted with its nodes.conf
+    $port //= Mailhook::Test::free_port();
+    my $bus = $bus_port{$port} //= Mailhook::Test::free_port();
     my $pid = fork() // die "fork: $!";
     if ($pid == 0) {
         open STDOUT, '>>', "$dir/redis-$port.log";
@@ -39,16 +42,28 @@ sub start_node {
     $node_pids{$port} = $pid;
     Mailhook::Test::wait_for("redis $port", 10, sub {
         eval { Redis->new(server => "127.0.0.1:$port", reconnect => 0)->ping } });
+    $node{$port} = Redis->new(server => "127.0.0.1:$port", reconnect => 2);
     return $port;
 }
+# A cluster of $n primaries, each with $replicas replicas (redis-cli
+# --cluster create): the primaries' ports first.
+sub make_cluster {
+    my ($n, $replicas) = @_;
+    my @all = map { start_node() } 1 .. $n * (1 + $replicas);
+    system("redis-cli --cluster create " . join(' ', map { "127.0.0.1:$_" } @all)
+        . " --cluster-replicas $replicas --cluster-yes >> $dir/cluster-create.log 2>&1") == 0
+        or die "cluster create failed";
+    Mailhook::Test::wait_for('cluster ok', 30, sub {
+        !grep { $node{$_}->cluster('INFO') !~ /cluster_state:ok/ } @all });
+    Mailhook::Test::wait_for('replicas in sync', 30, sub {
+        !grep { my $role = [$node{$_}->role]; $role->[0] eq 'slave' && $role->[3] ne 'connected' } @all });
+    my @primaries = grep { ($node{$_}->role)[0] eq 'master' } @all;
+    return (\@primaries, \@all);
+}
 
-my @ports = map { start_node() } 1 .. 3;
-system("redis-cli --cluster create " . join(' ', map { "127.0.0.1:$_" } @ports)
-    . " --cluster-yes >> $dir/cluster-create.log 2>&1") == 0 or die "cluster create failed";
-my %node = map { $_ => Redis->new(server => "127.0.0.1:$_", reconnect => 2) } @ports;
-Mailhook::Test::wait_for('cluster ok', 20, sub {
-    !grep { $node{$_}->cluster('INFO') !~ /cluster_state:ok/ } @ports });
+my @ports = @{ (make_cluster(3, 0))[0] };
 my %id = map { $_ => $node{$_}->cluster('MYID') } @ports;
+my @tenants = 1 .. 24;
 
 # The port of the primary that serves a slot, as the cluster says.
 sub owner {
@@ -61,7 +76,6 @@ sub owner {
 sub slot_of { $node{ $ports[0] }->cluster('KEYSLOT', $_[0]) }
 sub tag_of { my ($tag) = $_[0] =~ /\{([^}]+)\}/; return $tag }
 
-my @tenants = 1 .. 24;
 $t->start_nginx(
     redis => "mailhook_redis 127.0.0.1:$ports[1] cluster;",
     http => join(' ', map { "mailhook_connection c$_ vendor=inboxroad secret=s1 tenant=tenant-$_;" } @tenants),
@@ -188,6 +202,109 @@ $before = redirects();
 post_body('c2', events_body('delivered'));
 is(redirects(), $before, 'the slot table learnt the new owner: no more redirects');
 unlike($t->error_log, qr/refused .*(MOVED|ASK)/, 'redirects are not logged as refusals');
+
+# --- under load ------------------------------------------------------------
+# A sender that retries like an ESP: one new event after another, each sent
+# again (same body) until it is answered 200; the acknowledged recipients go
+# to a file. It stops when the stop file appears.
+sub start_sender {
+    my ($label) = @_;
+    my ($acked, $stop) = ("$dir/acked-$label", "$dir/stop-$label");
+    my $pid = fork() // die "fork: $!";
+    if ($pid == 0) {
+        open my $out, '>>', $acked or _exit(1);
+        $out->autoflush(1);
+        for (my $i = 1; !-e $stop; ++$i) {
+            my $recipient = "$label-$i\@example.com";
+            my $body = encode_json([{ kind => 'delivered', recipient => $recipient,
+                                      id => "$label-$i", message_id => "<$label-$i\@x>" }]);
+            my $connection = 'c' . $tenants[$i % @tenants];
+            # A shard that cannot take it (its primary dead, no replica to
+            # confirm) is tried for a second, then the next event.
+            for (1 .. 20) {
+                my $r = post_body($connection, $body);
+                if ($r->{status} == 200) { print $out "$recipient\n"; last }
+                sleep 0.05;
+            }
+        }
+        _exit(0);
+    }
+    return sub {
+        open my $fh, '>', $stop or die $!;
+        close $fh;
+        waitpid($pid, 0);
+        open my $in, '<', $acked or die $!;
+        chomp(my @lines = <$in>);
+        return @lines;
+    };
+}
+# recipient => times stored, over the bucket streams of the given primaries.
+sub stored_recipients {
+    my (@primaries) = @_;
+    my %count;
+    for my $port (@primaries) {
+        for my $stream ($node{$port}->keys('mailhook:events:*')) {
+            $count{ decode_json({ @{ $_->[1] } }->{event})->{recipient} }++
+                for $node{$port}->xrange($stream, '-', '+');
+        }
+    }
+    return \%count;
+}
+sub check_exactly_once {
+    my ($what, $acked, $stored, $label) = @_;
+    ok(@$acked > 20, "$what: " . scalar(@$acked) . ' events acknowledged under load');
+    my @lost = grep { ($stored->{$_} // 0) == 0 } @$acked;
+    is(scalar @lost, 0, "$what: every acknowledged event stored") or diag("lost: @lost[0 .. 4]");
+    my @twice = grep { /^\Q$label\E-/ && $stored->{$_} > 1 } keys %$stored;
+    is(scalar @twice, 0, "$what: none stored twice") or diag("twice: @twice[0 .. 4]");
+}
+
+# Reshard under load: redis-cli moves a third of a primary's slots.
+{
+    my $before = redirects();
+    my $stop = start_sender('reshard');
+    sleep 0.5;
+    my ($from, $to) = @ports[0, 1];
+    my $out = `redis-cli --cluster reshard 127.0.0.1:$from --cluster-from $id{$from} --cluster-to $id{$to} --cluster-slots 2000 --cluster-yes 2>&1`;
+    is($?, 0, 'redis-cli --cluster reshard moved 2000 slots') or diag($out);
+    sleep 0.5;
+    my @acked = $stop->();
+    check_exactly_once('reshard', \@acked, stored_recipients(@ports), 'reshard');
+    ok(redirects() > $before, 'redirects during the reshard counted: ' . (redirects() - $before));
+}
+
+# A primary killed under load, mailhook_redis_wait 1: a 200 means a replica
+# has the events, so every one is there once the replica is promoted.
+{
+    my ($primaries, $all) = make_cluster(3, 1);
+    $t->reload(redis => "mailhook_redis 127.0.0.1:$primaries->[1] cluster; mailhook_redis_wait 1 timeout=500ms;",
+        ready => 'port');
+    $t->wait_workers_ready(redis_connected => 1);
+    my $stop = start_sender('failover');
+    sleep 1;
+    my $victim = $primaries->[0];
+    kill 'KILL', delete $node_pids{$victim};
+    waitpid(-1, POSIX::WNOHANG());
+    delete $node{$victim};
+    my @alive = grep { $_ != $victim } @$all;
+    Mailhook::Test::wait_for('a replica promoted', 30, sub {
+        (grep { my @r = eval { $node{$_}->role }; @r && $r[0] eq 'master' } @alive) == 3
+            && $node{ $alive[0] }->cluster('INFO') =~ /cluster_state:ok/ });
+    # The killed node comes back as a replica of the promoted one: its shard
+    # confirms writes again.
+    start_node($victim);
+    Mailhook::Test::wait_for('the old primary back as a replica', 30, sub {
+        my @role = eval { $node{$victim}->role };
+        @role && $role[0] eq 'slave' && $role[3] eq 'connected' });
+    my $acked_so_far = () = do { open my $in, '<', "$dir/acked-failover"; <$in> };
+    Mailhook::Test::wait_for('events acknowledged after the promotion', 30, sub {
+        my @acked = do { open my $in, '<', "$dir/acked-failover"; <$in> };
+        return @acked > $acked_so_far + 30;
+    });
+    my @acked = $stop->();
+    my @primaries_now = grep { ($node{$_}->role)[0] eq 'master' } @$all;
+    check_exactly_once('failover', \@acked, stored_recipients(@primaries_now), 'failover');
+}
 
 # What a cluster cannot do is a configuration error.
 for my $case (["mailhook_redis 127.0.0.1:$ports[0] cluster db=1;", qr/"db=" with "cluster"/],
