@@ -102,6 +102,18 @@ is(stored_events(), 5 * @tenants, 'nothing stored twice');
 my ($suppression) = grep { /^mailhook:suppression:\{[^}]+\}:tenant-2$/ } map { @$_ } values %$keys;
 ok($suppression, "tenant-2's suppression entry ($suppression)");
 
+# A request of 1,200 events: three script calls, all to its one slot.
+{
+    my $body = encode_json([map { { kind => 'delivered', recipient => 'bulk@example.com',
+                                   id => "bulk-$_", message_id => "<bulk-$_\@x>" } } 1 .. 1200]);
+    my $before = stored_events();
+    my $r = post_body('c3', $body);
+    is($r->{status}, 200, 'a request of 1,200 events: 200') or diag($r->{content});
+    is(decode_json($r->{content})->{stored}, 1200, 'every event stored');
+    is(stored_events(), $before + 1200, 'and in the streams');
+    is(decode_json(post_body('c3', $body)->{content})->{duplicates}, 1200, 'sent again: 1,200 duplicates');
+}
+
 # Slots moved the way redis-cli --cluster reshard moves them: the importing
 # node first, then the migrating one, the keys migrated, then every node
 # told the new owner.
