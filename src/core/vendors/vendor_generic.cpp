@@ -83,6 +83,10 @@ class Generic final : public Vendor {
   public:
     std::string_view name() const override { return "generic"; }
 
+    std::optional<std::int64_t> default_tolerance(const Connection& connection) const override {
+        return configured_hmac_tolerance(connection);
+    }
+
     Verdict prepare(Connection& connection) const override {
         return prepare_hmac_scheme(connection);
     }
