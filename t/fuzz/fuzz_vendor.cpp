@@ -164,12 +164,26 @@ bool sign_standard_webhooks(const SignContext& ctx, ListHeaders& headers,
     return true;
 }
 
-bool sign_inboxroad(const SignContext& ctx, ListHeaders& headers, std::string& body) {
+// HMAC-SHA256 of the raw body in one header.
+bool sign_body_hmac(const SignContext& ctx, ListHeaders& headers, const std::string& body,
+                    const char* header, bool hex) {
     const auto& keys = ctx.connection.signing_keys;
     const std::string mac =
         hmac(DigestAlgorithm::sha256, keys[key_index(ctx, keys.size())], body);
-    headers.set("X-Signature", ctx.hex ? hex_encode(mac) : base64_encode(mac));
+    headers.set(header, hex ? hex_encode(mac) : base64_encode(mac));
     return true;
+}
+
+bool sign_inboxroad(const SignContext& ctx, ListHeaders& headers, std::string& body) {
+    return sign_body_hmac(ctx, headers, body, "X-Signature", ctx.hex);
+}
+
+bool sign_mailersend(const SignContext& ctx, ListHeaders& headers, std::string& body) {
+    return sign_body_hmac(ctx, headers, body, "Signature", true);
+}
+
+bool sign_mailtrap(const SignContext& ctx, ListHeaders& headers, std::string& body) {
+    return sign_body_hmac(ctx, headers, body, "Mailtrap-Signature", true);
 }
 
 bool sign_authorization(const SignContext& ctx, ListHeaders& headers, std::string&) {
@@ -187,6 +201,8 @@ const std::pair<std::string_view, Signer> kSigners[] = {
     {"resend", sign_standard_webhooks},
     {"inboxroad", sign_inboxroad},
     {"smtp2go", sign_authorization},
+    {"mailersend", sign_mailersend},
+    {"mailtrap", sign_mailtrap},
 };
 
 Signer signer_for(std::string_view vendor) {

@@ -101,6 +101,8 @@ class Generic final : public Vendor {
         return normalize_objects(delivery.json(), BodyShape::object_or_array, normalize,
                                  batch);
     }
+
+    std::vector<EventTable> catalogue() const override { return {common_event_table()}; }
 };
 
 }  // namespace
