@@ -29,6 +29,7 @@ constexpr std::array kVendors = {
     &oci_vendor,
     &mailersend_vendor,
     &mailtrap_vendor,
+    &unisender_go_vendor,
 };
 
 }  // namespace

@@ -186,6 +186,22 @@ bool sign_mailtrap(const SignContext& ctx, ListHeaders& headers, std::string& bo
     return sign_body_hmac(ctx, headers, body, "Mailtrap-Signature", true);
 }
 
+// Unisender Go: `auth` = MD5 of the body with the key in its place; the
+// signer rewrites the body's auth member.
+bool sign_unisender_go(const SignContext& ctx, ListHeaders&, std::string& body) {
+    JsonPtr root = parse_json(body);
+    if (!json_is_object(root.get())) return false;
+    const auto& keys = ctx.connection.signing_keys;
+    const std::string& key = keys[key_index(ctx, keys.size())];
+    json_object_set_new(root.get(), "auth", json_string(key.c_str()));
+    const std::string with_key = json_dump_compact(root.get());
+    const std::string digest = hex_encode(md5(with_key));
+    json_object_set_new(root.get(), "auth", json_string(digest.c_str()));
+    body = json_dump_compact(root.get());
+    // The digest must appear once; a body that repeats it is not signable.
+    return body.find(digest) == body.rfind(digest);
+}
+
 bool sign_authorization(const SignContext& ctx, ListHeaders& headers, std::string&) {
     const auto& secrets = ctx.connection.secrets;
     const std::string& secret = secrets[key_index(ctx, secrets.size())];
@@ -203,6 +219,7 @@ const std::pair<std::string_view, Signer> kSigners[] = {
     {"smtp2go", sign_authorization},
     {"mailersend", sign_mailersend},
     {"mailtrap", sign_mailtrap},
+    {"unisender_go", sign_unisender_go},
 };
 
 Signer signer_for(std::string_view vendor) {

@@ -112,9 +112,9 @@ vendor_seed('smtp2go-form', 'smtp2go',
     [['Authorization', 'Bearer token-123'],
      ['Content-Type', 'application/x-www-form-urlencoded; charset=utf-8']], $s2g_form);
 
-# --- MailerSend and Mailtrap: their conformance cases' samples (each case cites
+# --- MailerSend, Mailtrap, Unisender Go: their conformance cases' samples (each case cites
 # its source), compacted; Mailtrap's also as JSON Lines ------------------------
-for my $vendor (qw(mailersend mailtrap)) {
+for my $vendor (qw(mailersend mailtrap unisender_go)) {
     for my $file (sort glob("t/conformance/$vendor/*.json")) {
         my ($name) = $file =~ m{([^/]+)\.json$};
         my $body = $json->encode(slurp_json($file)->{body});

@@ -24,5 +24,6 @@ const Vendor& ses_vendor();
 const Vendor& oci_vendor();
 const Vendor& mailersend_vendor();
 const Vendor& mailtrap_vendor();
+const Vendor& unisender_go_vendor();
 
 }  // namespace mailhook
