@@ -112,8 +112,9 @@ bool sign_sendgrid(const SignContext&, ListHeaders& headers, std::string& body) 
         return k;
     }();
     FUZZ_CHECK(key != nullptr);
-    const std::string timestamp =
-        existing_or(headers, "X-Twilio-Email-Event-Webhook-Timestamp", kNowSeconds);
+    // Signed now: SendGrid requests older than the default tolerance are
+    // refused as stale (L7), whatever timestamp the input carried.
+    const std::string timestamp(kNowSeconds);
     const std::string message = timestamp + body;
     EVP_MD_CTX* md = EVP_MD_CTX_new();
     unsigned char signature[128];
