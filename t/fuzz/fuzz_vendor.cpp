@@ -134,7 +134,10 @@ bool sign_sendgrid(const SignContext&, ListHeaders& headers, std::string& body) 
 
 // Mailgun signs timestamp + token inside the body; the body itself is not
 // signed, so the signer rewrites the body's signature object.
-bool sign_mailgun(const SignContext& ctx, ListHeaders&, std::string& body) {
+bool sign_mailgun(const SignContext& ctx, ListHeaders& headers, std::string& body) {
+    // A form body is a legacy webhook, signed in its fields: not signed here.
+    const std::string type = existing_or(headers, "Content-Type", "");
+    if (type.find("form") != std::string::npos) return false;
     JsonPtr root = parse_json(body);
     if (!json_is_object(root.get())) return false;
     json_t* signature = json_object_get(root.get(), "signature");
