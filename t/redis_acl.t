@@ -149,7 +149,10 @@ is(scalar(() = $t->error_log =~ /refused EVALSHA store script, keys other:events
     1, 'the NOPERM cause is logged once, with the command and its keys');
 like($t->error_log, qr/not stored .*redis refused the store script \(NOPERM/,
     'each request says why it was not stored');
-is_deeply([glob($t->dir . '/spool/spool-*.log')], \@journals_before, 'nothing went to the spool');
+# Only new journals count: the replayed one may be removed meanwhile.
+my %before = map { $_ => 1 } @journals_before;
+is_deeply([grep { !$before{$_} } glob($t->dir . '/spool/spool-*.log')], [],
+    'nothing went to the spool');
 
 # A wrong password: nothing stored, logged; 503 without a spool.
 $t->reload(%config, redis => "mailhook_redis 127.0.0.1:$port user=mailhook password=wrong db=3;",

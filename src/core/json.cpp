@@ -94,8 +94,12 @@ std::vector<std::string_view> json_child_spans(std::string_view text) {
     return spans;
 }
 
-bool json_depth_exceeds(std::string_view text, std::size_t limit) {
-    std::size_t depth = 0;
+namespace {
+
+// Calls `on(c)` for every byte of `text` outside strings; stops (true) when
+// it returns true.
+template <typename OnStructural>
+bool scan_outside_strings(std::string_view text, OnStructural on) {
     bool in_string = false;
     for (std::size_t i = 0; i < text.size(); ++i) {
         const char c = text[i];
@@ -107,33 +111,29 @@ bool json_depth_exceeds(std::string_view text, std::size_t limit) {
             }
         } else if (c == '"') {
             in_string = true;
-        } else if (c == '[' || c == '{') {
-            if (++depth > limit) return true;
-        } else if ((c == ']' || c == '}') && depth > 0) {
-            --depth;
+        } else if (on(c)) {
+            return true;
         }
     }
     return false;
 }
 
+}  // namespace
+
+bool json_depth_exceeds(std::string_view text, std::size_t limit) {
+    std::size_t depth = 0;
+    return scan_outside_strings(text, [&](char c) {
+        if (c == '[' || c == '{') return ++depth > limit;
+        if ((c == ']' || c == '}') && depth > 0) --depth;
+        return false;
+    });
+}
+
 bool json_values_exceed(std::string_view text, std::size_t limit) {
     std::size_t values = 0;
-    bool in_string = false;
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        const char c = text[i];
-        if (in_string) {
-            if (c == '\\') {
-                ++i;
-            } else if (c == '"') {
-                in_string = false;
-            }
-        } else if (c == '"') {
-            in_string = true;
-        } else if (c == ',' || c == '[' || c == '{') {
-            if (++values > limit) return true;
-        }
-    }
-    return false;
+    return scan_outside_strings(text, [&](char c) {
+        return (c == ',' || c == '[' || c == '{') && ++values > limit;
+    });
 }
 
 std::optional<std::string_view> json_string_at(const json_t* object,

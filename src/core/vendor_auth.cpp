@@ -85,6 +85,20 @@ Verdict form_pre_auth_budget(const Delivery& delivery, std::size_t max_fields) {
     return Verdict::accept();
 }
 
+Verdict check_body_hmac(const Delivery& delivery, const Connection& connection,
+                        std::string_view header_name) {
+    const auto signature = delivery.header(header_name);
+    if (!signature) {
+        return Verdict::reject(Rejection::unauthenticated,
+                               "no " + std::string(header_name) + " header");
+    }
+    if (!hmac_matches_any(connection.signing_keys, DigestAlgorithm::sha256,
+                          {delivery.body()}, trim_ascii(*signature))) {
+        return Verdict::reject(Rejection::unauthenticated, "signature mismatch");
+    }
+    return Verdict::accept();
+}
+
 bool secret_matches_any(const Connection& connection, std::string_view presented) {
     bool matched = false;
     for (const auto& secret : connection.secrets) {

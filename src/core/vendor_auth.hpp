@@ -64,6 +64,11 @@ bool hmac_matches_any(const std::vector<std::string>& keys,
                       std::initializer_list<std::string_view> parts,
                       std::string_view presented);
 
+// `header_name` holds HMAC-SHA256(signing key, raw body) in hex or base64
+// (Inboxroad, MailerSend, Mailtrap).
+Verdict check_body_hmac(const Delivery& delivery, const Connection& connection,
+                        std::string_view header_name);
+
 // A public key pasted as text: PEM ("-----BEGIN PUBLIC KEY-----") or base64
 // DER SubjectPublicKeyInfo, in which whitespace (line breaks) is ignored.
 std::optional<PublicKey> public_key_from_text(std::string_view text);

@@ -67,18 +67,9 @@ class Inboxroad final : public Vendor {
 
     Verdict verify(const Delivery& delivery, const Connection& connection,
                    Batch&) const override {
-        const std::string_view header_name =
-            connection.option("signature_header").value_or(kDefaultSignatureHeader);
-        const auto signature = delivery.header(header_name);
-        if (!signature) {
-            return Verdict::reject(Rejection::unauthenticated,
-                                   "missing signature header");
-        }
-        if (!hmac_matches_any(connection.signing_keys, DigestAlgorithm::sha256,
-                              {delivery.body()}, *signature)) {
-            return Verdict::reject(Rejection::unauthenticated, "signature mismatch");
-        }
-        return Verdict::accept();
+        return check_body_hmac(
+            delivery, connection,
+            connection.option("signature_header").value_or(kDefaultSignatureHeader));
     }
 
     Verdict parse(const Delivery& delivery, const Connection&,

@@ -119,16 +119,7 @@ class Mailtrap final : public Vendor {
 
     Verdict verify(const Delivery& delivery, const Connection& connection,
                    Batch&) const override {
-        const auto signature = delivery.header(kSignatureHeader);
-        if (!signature) {
-            return Verdict::reject(Rejection::unauthenticated,
-                                   "no Mailtrap-Signature header");
-        }
-        if (!hmac_matches_any(connection.signing_keys, DigestAlgorithm::sha256,
-                              {delivery.body()}, trim_ascii(*signature))) {
-            return Verdict::reject(Rejection::unauthenticated, "signature mismatch");
-        }
-        return Verdict::accept();
+        return check_body_hmac(delivery, connection, kSignatureHeader);
     }
 
     Verdict parse(const Delivery& delivery, const Connection&,
