@@ -24,54 +24,68 @@ namespace {
 // Redis does not roll back a script that fails half-way, so every check that
 // can fail runs before the first write.
 constexpr std::string_view kSource = R"lua(
-local streams = {e = KEYS[1], c = KEYS[2]}
+-- Each statement costs Redis's Lua far more than its few bytes suggest
+-- (make bench-redis): numbers are parsed only where a comparison needs one,
+-- TTLs and counts stay the strings they came as, tables exist only when used.
+local events_key, control_key = KEYS[1], KEYS[2]
 local supp, supp_stream = KEYS[3], KEYS[4]
--- TTLs stay strings: a Lua number passed to redis.call is formatted anew.
-local dedup_ttl, maxlen, maxlen_text = ARGV[1], tonumber(ARGV[2]), ARGV[2]
-local soft_limit, soft_window = tonumber(ARGV[3]), tonumber(ARGV[4])
-local replay_print, replay_ttl = ARGV[6], ARGV[7]
-local delivered_ttl, vendor, connection = ARGV[8], ARGV[9], ARGV[10]
+local dedup_ttl, maxlen = ARGV[1], ARGV[2]
+local replay_print, vendor = ARGV[6], ARGV[9]
 
 local next_key = 5
-local function take_key()
-  next_key = next_key + 1
-  return KEYS[next_key - 1]
-end
 -- One-time values already used for other events make the request a replay.
-local replay_keys = {}
-for i = 1, tonumber(ARGV[5]) do
-  replay_keys[i] = take_key()
-  local seen = redis.call('GET', replay_keys[i])
-  if seen and seen ~= replay_print then return {-1, 0} end
+local replay_keys
+if ARGV[5] ~= '0' then
+  replay_keys = {}
+  for i = 1, tonumber(ARGV[5]) do
+    replay_keys[i] = KEYS[next_key]
+    next_key = next_key + 1
+    local seen = redis.call('GET', replay_keys[i])
+    if seen and seen ~= replay_print then return {-1, 0} end
+  end
 end
 
-local raws, a = {}, 12
-for i = 1, tonumber(ARGV[11]) do
-  raws[i] = ARGV[a]
-  a = a + 1
+local raws, a = nil, 12
+if ARGV[11] ~= '0' then
+  raws = {}
+  for i = 1, tonumber(ARGV[11]) do
+    raws[i] = ARGV[a]
+    a = a + 1
+  end
 end
 
-local events, argc = {}, #ARGV
+local events, argc, suppressing = {}, #ARGV, false
 while a <= argc do
   local etype, effect, epoch, at, raw, stream, keys = string.match(ARGV[a + 3],
     '^(%S+) (%S+) (%-?%d+) (%S+) (%d+) ([ec]) (%S+)$')
   if not etype then return redis.error_reply('mailhook: malformed event arguments') end
   -- One constructor, so the table is sized once.
   local e = {id = ARGV[a], recipient = ARGV[a + 1], json = ARGV[a + 2], type = etype,
-    effect = effect, epoch = tonumber(epoch), epoch_text = epoch, at = at,
-    raw = tonumber(raw), stream = stream, keys = keys, dedup = take_key()}
+    effect = effect, epoch_text = epoch, at = at, raw = raw, stream = stream,
+    key = stream == 'e' and events_key or control_key, dedup = KEYS[next_key]}
+  next_key = next_key + 1
   a = a + 4
   if keys ~= '-' then
-    for letter in string.gmatch(e.keys, '[srd]') do e[letter] = take_key() end
+    for letter in string.gmatch(keys, '[srd]') do
+      e[letter] = KEYS[next_key]
+      next_key = next_key + 1
+    end
+  end
+  if effect ~= '-' and e.recipient ~= '' then
+    suppressing = true
+    e.epoch = tonumber(epoch)
   end
   events[#events + 1] = e
 end
 
 -- Every key written below that a write could fail on is checked now, once,
--- for every event (its dedup key is not claimed yet), before the first write.
+-- for every event (its dedup key is not claimed yet), before the first write;
+-- but for one event alone its stream is not: the event's claim is then the
+-- only write before its XADD, and is undone when the XADD fails.
+local single = events[2] == nil
 local checked = {}
 local function expect_type(key, want)
-  if not key or checked[key] then return nil end
+  if checked[key] then return nil end
   checked[key] = true
   local t = redis.call('TYPE', key)['ok']
   if t ~= 'none' and t ~= want then
@@ -79,52 +93,21 @@ local function expect_type(key, want)
   end
 end
 for _, e in ipairs(events) do
-  local bad = expect_type(streams[e.stream], 'stream') or expect_type(e.s, 'zset') or
-    expect_type(e.r, 'string')
-  if not bad and e.recipient ~= '' and e.effect ~= '-' then
-    bad = expect_type(supp, 'hash') or expect_type(supp_stream, 'stream')
-  end
+  local bad = (not single and expect_type(e.key, 'stream')) or
+    (e.s and expect_type(e.s, 'zset')) or
+    (e.r and expect_type(e.r, 'string'))
+  if bad then return bad end
+end
+if suppressing then
+  local bad = expect_type(supp, 'hash') or expect_type(supp_stream, 'stream')
   if bad then return bad end
 end
 
--- Claiming an event's dedup key is its first write: SET NX fails for an
--- event stored before, or earlier in this request.
-local fresh, duplicates = {}, 0
-for _, e in ipairs(events) do
-  if redis.call('SET', e.dedup, '1', 'NX', 'EX', dedup_ttl) then
-    fresh[#fresh + 1] = e
-  else
-    duplicates = duplicates + 1
-  end
-end
-
--- A raw text shared by several events is stored once, in the last of them
--- in its stream; the others name that event and how many entries later it
--- comes (trimming drops older entries first, so it outlives them).
--- (A raw text of one event alone comes inside its JSON.)
-local holders, count = {}, {e = 0, c = 0}
-if #raws > 0 then
-  for _, e in ipairs(fresh) do
-    count[e.stream] = count[e.stream] + 1
-    e.position = count[e.stream]
-    if e.raw > 0 then holders[e.stream .. e.raw] = e end
-  end
-end
-local function stored_json(e)
-  if e.raw == 0 then return e.json end
-  local holder, head = holders[e.stream .. e.raw], string.sub(e.json, 1, -2)
-  if holder == e then return head .. ',"raw":' .. raws[e.raw] .. '}' end
-  return head .. ',"raw_ref":{"id":"' .. holder.id .. '","after":' ..
-    (holder.position - e.position) .. '}}'
-end
-
 -- The suppression helpers exist only for a call that needs them.
-local apply = {}
-local suppressing = false
-for _, e in ipairs(fresh) do
-  suppressing = suppressing or (e.recipient ~= '' and e.effect ~= '-')
-end
+local apply
 if suppressing then
+  local soft_limit, soft_window = tonumber(ARGV[3]), tonumber(ARGV[4])
+  local connection = ARGV[10]
   local severity = {soft_bounce_limit = 1, unsubscribe = 2, hard_bounce = 3, complaint = 4}
 
   -- Entries written before the epoch was stored: the epoch of their "at".
@@ -173,7 +156,7 @@ if suppressing then
       if resubscribed and resubscribed > e.epoch then return end
     end
     redis.call('HSET', supp, e.recipient, '{"reason":"' .. reason .. '","vendor":"' ..
-      vendor .. '","event_id":"' .. e.id .. '","at":"' .. e.at .. '","epoch":' .. e.epoch .. '}')
+      vendor .. '","event_id":"' .. e.id .. '","at":"' .. e.at .. '","epoch":' .. e.epoch_text .. '}')
     record(previous and 'updated' or 'added', e, reason, previous)
   end
 
@@ -204,22 +187,84 @@ if suppressing then
            resubscribe = resubscribe, soft_bounce = soft_bounce}
 end
 
-for _, e in ipairs(fresh) do
-  local stream = streams[e.stream]
-  if maxlen > 0 then
-    redis.call('XADD', stream, 'MAXLEN', '~', maxlen_text, '*', 'event', stored_json(e),
-      'type', e.type, 'vendor', vendor)
+local delivered_ttl = ARGV[8]
+-- An error reply when the XADD of a single event failed (its claim undone),
+-- else nil.
+local add = single and redis.pcall or redis.call
+local function store(e, json)
+  local added
+  if maxlen ~= '0' then
+    added = add('XADD', e.key, 'MAXLEN', '~', maxlen, '*', 'event', json, 'type', e.type,
+      'vendor', vendor)
   else
-    redis.call('XADD', stream, '*', 'event', stored_json(e), 'type', e.type, 'vendor', vendor)
+    added = add('XADD', e.key, '*', 'event', json, 'type', e.type, 'vendor', vendor)
+  end
+  if single and type(added) == 'table' and added.err then
+    redis.call('DEL', e.dedup)
+    local t = redis.call('TYPE', e.key)['ok']
+    if t == 'stream' or t == 'none' then return redis.error_reply(added.err) end
+    return redis.error_reply('WRONGTYPE mailhook key ' .. e.key .. ' holds a ' .. t)
   end
   if e.d then redis.call('SET', e.d, e.epoch_text, 'EX', delivered_ttl) end
-  if e.recipient ~= '' and apply[e.effect] then apply[e.effect](e, e.effect) end
+  if apply and e.recipient ~= '' and apply[e.effect] then apply[e.effect](e, e.effect) end
 end
 
-for _, key in ipairs(replay_keys) do
-  redis.call('SET', key, replay_print, 'EX', replay_ttl)
+-- Claiming an event's dedup key is its first write: SET NX fails for an
+-- event stored before, or earlier in this request.
+local stored, duplicates = 0, 0
+if not raws then
+  for _, e in ipairs(events) do
+    if redis.call('SET', e.dedup, '1', 'NX', 'EX', dedup_ttl) then
+      stored = stored + 1
+      local failed = store(e, e.json)
+      if failed then return failed end
+    else
+      duplicates = duplicates + 1
+    end
+  end
+else
+  -- A raw text shared by several events is stored once, in the last of them
+  -- in its stream; the others name that event and how many entries later it
+  -- comes (trimming drops older entries first, so it outlives them).
+  -- (A raw text of one event alone comes inside its JSON.) So every event is
+  -- claimed before the first is added.
+  local fresh = {}
+  for _, e in ipairs(events) do
+    if redis.call('SET', e.dedup, '1', 'NX', 'EX', dedup_ttl) then
+      fresh[#fresh + 1] = e
+    else
+      duplicates = duplicates + 1
+    end
+  end
+  local holders, count = {}, {e = 0, c = 0}
+  for _, e in ipairs(fresh) do
+    count[e.stream] = count[e.stream] + 1
+    e.position = count[e.stream]
+    if e.raw ~= '0' then holders[e.stream .. e.raw] = e end
+  end
+  for _, e in ipairs(fresh) do
+    local json = e.json
+    if e.raw ~= '0' then
+      local holder, head = holders[e.stream .. e.raw], string.sub(json, 1, -2)
+      if holder == e then
+        json = head .. ',"raw":' .. raws[tonumber(e.raw)] .. '}'
+      else
+        json = head .. ',"raw_ref":{"id":"' .. holder.id .. '","after":' ..
+          (holder.position - e.position) .. '}}'
+      end
+    end
+    local failed = store(e, json)
+    if failed then return failed end
+  end
+  stored = #fresh
 end
-return {#fresh, duplicates}
+
+if replay_keys then
+  for _, key in ipairs(replay_keys) do
+    redis.call('SET', key, replay_print, 'EX', ARGV[7])
+  end
+end
+return {stored, duplicates}
 )lua";
 
 constexpr std::size_t kFixedKeys = 4;
