@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include "store_script.hpp"
 
-#include <map>
+#include <charconv>
 #include <stdexcept>
 
 #include "crypto.hpp"
@@ -307,100 +307,112 @@ EventKeys keys_of(const ReadyEvent& event, const StorePolicy& policy) {
     return keys;
 }
 
-std::string event_meta(const ReadyEvent& event, std::size_t raw, const EventKeys& keys) {
+// An event's meta argument: "type effect epoch rfc3339 raw stream keys".
+void add_event_meta(RespArgs& argv, const ReadyEvent& event, std::size_t raw,
+                    const EventKeys& keys) {
     const std::string_view effect = to_string(event.effect);
-    std::string meta(to_string(event.type));
-    meta.append(" ").append(effect.empty() ? "-" : effect);
-    meta.append(" ").append(std::to_string(epoch_seconds(event.at)));
-    meta.append(" ").append(format_rfc3339_seconds(event.at));
-    meta.append(" ").append(std::to_string(raw));
-    meta.append(event.control ? " c " : " e ").append(keys.letters());
-    return meta;
+    char epoch[24];
+    char raw_digits[24];
+    const std::string_view epoch_text(
+        epoch, static_cast<std::size_t>(
+                   std::to_chars(epoch, epoch + sizeof(epoch), epoch_seconds(event.at)).ptr -
+                   epoch));
+    const std::string_view raw_text(
+        raw_digits,
+        static_cast<std::size_t>(
+            std::to_chars(raw_digits, raw_digits + sizeof(raw_digits), raw).ptr - raw_digits));
+    const std::string at = format_rfc3339_seconds(event.at);
+    const std::string letters = keys.letters();
+    argv.add_joined({to_string(event.type), " ", effect.empty() ? "-" : effect, " ", epoch_text,
+                     " ", at, " ", raw_text, event.control ? " c " : " e ", letters});
 }
 
-// An event's JSON (an object) with its raw text as the last member, as the
-// script writes it for a raw text it holds once.
-std::string with_raw(std::string_view json, std::string_view raw) {
-    std::string out;
-    out.reserve(json.size() + raw.size() + 8);
-    out.append(json.substr(0, json.size() - 1)).append(",\"raw\":").append(raw).append("}");
-    return out;
-}
+// The raw texts of events [begin, end) that several of them share, numbered
+// from 1 in order of first use (a raw text of one event alone goes into that
+// event's JSON: cheaper than the script's string work).
+struct SharedRaws {
+    std::vector<std::size_t> local;     // by Intake raw index: 0, or its number
+    std::vector<std::size_t> in_order;  // Intake raw indexes, by number - 1
 
-// One call for events [begin, end).
+    SharedRaws(const Intake& intake, std::size_t begin, std::size_t end)
+        : local(intake.raws.size() + 1) {
+        std::vector<std::size_t> users(intake.raws.size() + 1);
+        for (std::size_t i = begin; i < end; ++i) ++users[intake.events[i].raw];
+        for (std::size_t i = begin; i < end; ++i) {
+            const std::size_t raw = intake.events[i].raw;
+            if (raw > 0 && users[raw] > 1 && local[raw] == 0) {
+                in_order.push_back(raw);
+                local[raw] = in_order.size();
+            }
+        }
+    }
+};
+
+// One call for events [begin, end): numkeys, KEYS, ARGV, written once into
+// one buffer.
 RespArgs call_args(const Intake& intake, std::size_t begin, std::size_t end,
                    const StoreTarget& target, const RequestKeys& keys,
                    const StorePolicy& policy) {
-    RespArgs key_args;
-    RespArgs argv;
-    std::size_t size = 512;
-    for (std::size_t i = begin; i < end; ++i) size += intake.events[i].json.size() + 256;
-
-    key_args.add(keys.stream());
-    key_args.add(keys.control_stream());
-    key_args.add(keys.suppression());
-    key_args.add(keys.suppression_stream());
     const auto& guard = intake.replay_guard;
-    if (guard) {
-        key_args.add(keys.replay(target.connection, "token", guard->token));
-        key_args.add(keys.replay(target.connection, "signed", guard->signed_text));
-    }
-
-    // The raw texts that several events of this call share, numbered from 1
-    // in order of first use; a raw text of one event alone goes into that
-    // event's JSON here (cheaper than the script's string work).
-    std::map<std::size_t, std::size_t> users;
-    for (std::size_t i = begin; i < end; ++i) {
-        if (const std::size_t raw = intake.events[i].raw; raw > 0) ++users[raw];
-    }
-    std::map<std::size_t, std::size_t> local_raw;
-    for (std::size_t i = begin; i < end; ++i) {
-        const std::size_t raw = intake.events[i].raw;
-        if (raw > 0 && users[raw] > 1 && local_raw.emplace(raw, local_raw.size() + 1).second) {
-            size += intake.raws[raw - 1].size() + 16;
-        }
-    }
-    argv.reserve(size);
-    argv.add(policy.dedup_ttl_seconds);
-    argv.add(policy.stream_maxlen);
-    argv.add(policy.soft_bounce_limit);
-    argv.add(policy.soft_bounce_window_seconds);
-    argv.add(static_cast<std::int64_t>(guard ? kReplayKeys : 0));
-    argv.add(guard ? std::string_view(guard->fingerprint) : std::string_view());
-    argv.add(policy.replay_ttl_seconds);
-    argv.add(policy.delivered_ttl_seconds);
-    argv.add(target.vendor);
-    argv.add(target.connection);
-    argv.add(static_cast<std::int64_t>(local_raw.size()));
-    std::vector<std::size_t> by_local(local_raw.size());
-    for (const auto& [raw, local] : local_raw) by_local[local - 1] = raw;
-    for (const std::size_t raw : by_local) argv.add(intake.raws[raw - 1]);
-
+    const SharedRaws shared(intake, begin, end);
+    std::size_t key_count = kFixedKeys + (guard ? kReplayKeys : 0);
+    std::size_t size = 1024;
     for (std::size_t i = begin; i < end; ++i) {
         const ReadyEvent& event = intake.events[i];
-        const EventKeys event_keys = keys_of(event, policy);
-        argv.add(event.id);
-        argv.add(event.recipient_key);
-        const auto shared = local_raw.find(event.raw);
-        if (event.raw > 0 && shared == local_raw.end()) {
-            argv.add(with_raw(event.json, intake.raws[event.raw - 1]));
-        } else {
-            argv.add(event.json);
-        }
-        argv.add(event_meta(event, shared == local_raw.end() ? 0 : shared->second, event_keys));
-        key_args.add(keys.dedup(event.id));
-        if (event_keys.soft_bounce) key_args.add(keys.soft_bounce(event.recipient_key));
-        if (event_keys.resubscribed) key_args.add(keys.resubscribed(event.recipient_key));
-        if (event_keys.delivered) {
-            key_args.add(keys.delivered(target.connection, event.message_id));
-        }
+        key_count += keys_of(event, policy).count();
+        size += event.json.size() + 384;
+        if (event.raw > 0) size += intake.raws[event.raw - 1].size() + 16;
     }
 
     RespArgs args;
-    args.reserve(key_args.encoded().size() + argv.encoded().size() + 32);
-    args.add(static_cast<std::int64_t>(key_args.count()));
-    args.append(key_args);
-    args.append(argv);
+    args.reserve(size);
+    args.add(static_cast<std::int64_t>(key_count));
+    args.add(keys.stream());
+    args.add(keys.control_stream());
+    args.add(keys.suppression());
+    args.add(keys.suppression_stream());
+    if (guard) {
+        args.add(keys.replay(target.connection, "token", guard->token));
+        args.add(keys.replay(target.connection, "signed", guard->signed_text));
+    }
+    for (std::size_t i = begin; i < end; ++i) {
+        const ReadyEvent& event = intake.events[i];
+        const EventKeys event_keys = keys_of(event, policy);
+        args.add(keys.dedup(event.id));
+        if (event_keys.soft_bounce) args.add(keys.soft_bounce(event.recipient_key));
+        if (event_keys.resubscribed) args.add(keys.resubscribed(event.recipient_key));
+        if (event_keys.delivered) args.add(keys.delivered(target.connection, event.message_id));
+    }
+
+    args.add(policy.dedup_ttl_seconds);
+    args.add(policy.stream_maxlen);
+    args.add(policy.soft_bounce_limit);
+    args.add(policy.soft_bounce_window_seconds);
+    args.add(static_cast<std::int64_t>(guard ? kReplayKeys : 0));
+    args.add(guard ? std::string_view(guard->fingerprint) : std::string_view());
+    args.add(policy.replay_ttl_seconds);
+    args.add(policy.delivered_ttl_seconds);
+    args.add(target.vendor);
+    args.add(target.connection);
+    args.add(static_cast<std::int64_t>(shared.in_order.size()));
+    for (const std::size_t raw : shared.in_order) args.add(intake.raws[raw - 1]);
+
+    for (std::size_t i = begin; i < end; ++i) {
+        const ReadyEvent& event = intake.events[i];
+        args.add(event.id);
+        args.add(event.recipient_key);
+        const std::size_t local = shared.local[event.raw];
+        if (event.raw > 0 && local == 0) {
+            // the event's JSON (an object) with its raw text as the last
+            // member, as the script writes a raw text it holds once
+            const std::string_view json = event.json;
+            args.add_joined({json.substr(0, json.size() - 1), ",\"raw\":",
+                             intake.raws[event.raw - 1], "}"});
+        } else {
+            args.add(event.json);
+        }
+        add_event_meta(args, event, local, keys_of(event, policy));
+    }
     return args;
 }
 
