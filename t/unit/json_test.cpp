@@ -14,6 +14,10 @@ TEST(JsonDepth, CountsNestingOutsideStrings) {
     EXPECT_FALSE(json_depth_exceeds("{\"a\":\"[[[[{{{{\\\"[[[\"}", 1));
     EXPECT_TRUE(json_depth_exceeds(std::string(65, '[') + std::string(65, ']'), 64));
     EXPECT_FALSE(json_depth_exceeds(std::string(64, '[') + std::string(64, ']'), 64));
+    // escaped quotes and backslashes inside strings
+    EXPECT_FALSE(json_depth_exceeds("[\"\\\"[[\", \"\\\\\", \"x\\\\\\\"{\"]", 1));
+    EXPECT_TRUE(json_depth_exceeds("[\"\\\\\", [\"\\\\\\\"\"]]", 1));
+    EXPECT_FALSE(json_depth_exceeds("[\"unterminated [[[", 1));
     EXPECT_EQ(parse_json(std::string(65, '[') + std::string(65, ']')), nullptr);
     EXPECT_NE(parse_json(std::string(64, '[') + std::string(64, ']')), nullptr);
 }
