@@ -185,6 +185,18 @@ void append_json_string(std::string& out, std::string_view text) {
     out.push_back('"');
     std::size_t i = 0;
     while (i < text.size()) {
+        // Bytes that need no escaping go out as one run.
+        std::size_t run = i;
+        while (run < text.size()) {
+            const auto c = static_cast<unsigned char>(text[run]);
+            if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') break;
+            ++run;
+        }
+        if (run > i) {
+            out.append(text.data() + i, run - i);
+            i = run;
+            continue;
+        }
         const auto byte = static_cast<unsigned char>(text[i]);
         if (byte >= 0x80) {
             const std::size_t length = utf8_sequence_length(text, i);

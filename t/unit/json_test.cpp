@@ -8,6 +8,21 @@
 namespace mailhook {
 namespace {
 
+TEST(JsonString, EscapesWhatJsonNeedsAndKeepsRunsAsTheyAre) {
+    std::string out = "x";
+    append_json_string(out, "plain text");
+    EXPECT_EQ(out, "x\"plain text\"");
+    out.clear();
+    append_json_string(out, std::string("a\"b\\c\nd\re\tf\x01g\x7f", 15));
+    EXPECT_EQ(out, "\"a\\\"b\\\\c\\nd\\re\\tf\\u0001g\x7f\"");
+    out.clear();
+    append_json_string(out, "caf\xc3\xa9 \xff!");  // valid UTF-8 kept, a stray byte replaced
+    EXPECT_EQ(out, "\"caf\xc3\xa9 \xef\xbf\xbd!\"");
+    out.clear();
+    append_json_string(out, "");
+    EXPECT_EQ(out, "\"\"");
+}
+
 TEST(JsonDepth, CountsNestingOutsideStrings) {
     EXPECT_FALSE(json_depth_exceeds("{\"a\":[1,{\"b\":[]}]}", 4));
     EXPECT_TRUE(json_depth_exceeds("{\"a\":[1,{\"b\":[]}]}", 3));
