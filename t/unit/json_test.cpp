@@ -2,11 +2,22 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <type_traits>
 
 #include "core/json.hpp"
 
 namespace mailhook {
 namespace {
+
+TEST(JsonRef, MovesWithoutTouchingTheCount) {
+    const JsonPtr value = parse_json("{}");
+    JsonRef first(value.get());
+    JsonRef second(std::move(first));
+    EXPECT_FALSE(first);
+    EXPECT_EQ(second.get(), value.get());
+    EXPECT_EQ(value->refcount, 2u);
+    static_assert(std::is_nothrow_move_constructible_v<JsonRef>);
+}
 
 TEST(JsonString, EscapesWhatJsonNeedsAndKeepsRunsAsTheyAre) {
     std::string out = "x";
