@@ -24,7 +24,7 @@ TEST(JsonString, EscapesWhatJsonNeedsAndKeepsRunsAsTheyAre) {
     append_json_string(out, "plain text");
     EXPECT_EQ(out, "x\"plain text\"");
     out.clear();
-    append_json_string(out, std::string("a\"b\\c\nd\re\tf\x01g\x7f", 15));
+    append_json_string(out, "a\"b\\c\nd\re\tf\x01g\x7f");
     EXPECT_EQ(out, "\"a\\\"b\\\\c\\nd\\re\\tf\\u0001g\x7f\"");
     out.clear();
     append_json_string(out, "caf\xc3\xa9 \xff!");  // valid UTF-8 kept, a stray byte replaced
