@@ -1,14 +1,23 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include "ngx_http_mailhook_redis.hpp"
 
+#include "ngx_http_mailhook_redis_sentinel.hpp"
+
 namespace mailhook::nginx {
 
 RedisClient::RedisClient(const RedisSettings& settings, MetricsRecorder* metrics,
                          ngx_log_t* log) {
+    if (settings.target.uses_sentinel()) {
+        links_.push_back(std::make_unique<RedisLink>(settings.link, RedisNode{}, metrics, log));
+        sentinel_ = std::make_unique<SentinelWatcher>(settings, *links_.front(), metrics, log);
+        return;
+    }
     for (const RedisNode& node : settings.nodes) {
         links_.push_back(std::make_unique<RedisLink>(settings.link, node, metrics, log));
     }
 }
+
+RedisClient::~RedisClient() = default;
 
 void RedisClient::add_script(const RedisScript* script) {
     for (auto& link : links_) {
@@ -17,12 +26,19 @@ void RedisClient::add_script(const RedisScript* script) {
 }
 
 void RedisClient::start() {
+    if (sentinel_) {
+        sentinel_->start();  // starts the primary's link once it knows where
+        return;
+    }
     for (auto& link : links_) {
         link->start();
     }
 }
 
 void RedisClient::shutdown() {
+    if (sentinel_) {
+        sentinel_->shutdown();
+    }
     for (auto& link : links_) {
         link->shutdown();
     }

@@ -19,11 +19,15 @@ struct RedisSettings {
     RedisTarget target;  // mailhook_redis, parsed
     RedisLinkSettings link;
     std::vector<RedisNode> nodes;  // one per address of the target
+    RedisLinkSettings sentinel_link;  // sentinel=: how to talk to the Sentinels
 };
+
+class SentinelWatcher;
 
 class RedisClient {
   public:
     RedisClient(const RedisSettings& settings, MetricsRecorder* metrics, ngx_log_t* log);
+    ~RedisClient();
     RedisClient(const RedisClient&) = delete;
     RedisClient& operator=(const RedisClient&) = delete;
 
@@ -53,9 +57,13 @@ class RedisClient {
     RedisLink& route();
 
     std::vector<std::unique_ptr<RedisLink>> links_;
+    // sentinel=: the nodes are Sentinels; one link, to the primary they name.
+    std::unique_ptr<SentinelWatcher> sentinel_;
 };
 
-// mailhook_redis address [tls] [user=name] [password=secret] [db=number];
+// mailhook_redis address... [sentinel=master_name] [tls] [user=name]
+//                [password=secret] [db=number] [sentinel_user=name]
+//                [sentinel_password=secret];
 char* set_redis(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept;
 // mailhook_redis_wait replicas [timeout=time];
 char* set_redis_wait(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept;
