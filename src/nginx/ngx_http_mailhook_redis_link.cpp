@@ -770,22 +770,22 @@ void RedisLink::move_to(RedisNode node) {
     if (stopping_) {
         return;
     }
-    fail("the primary moved to " + node.endpoint.describe());
+    fail("moving to " + node.endpoint.describe());
     if (!node_.endpoint.host.empty() || node_.endpoint.is_unix()) {
         ++reconnects_;
     }
+#if (NGX_SSL)
+    if (session_ != nullptr && node.endpoint.describe() != name_) {
+        ngx_ssl_free_session(session_);  // another server
+        session_ = nullptr;
+    }
+#endif
     node_ = std::move(node);
     name_ = node_.endpoint.describe();
     peer_name_.data = reinterpret_cast<u_char*>(name_.data());
     peer_name_.len = name_.size();
     next_address_ = 0;
     backoff_ = 0;
-#if (NGX_SSL)
-    if (session_ != nullptr) {
-        ngx_ssl_free_session(session_);  // another server
-        session_ = nullptr;
-    }
-#endif
     if (reconnect_timer_.timer_set) {
         ngx_del_timer(&reconnect_timer_);
     }

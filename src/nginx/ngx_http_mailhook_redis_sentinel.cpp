@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include "ngx_http_mailhook_redis_sentinel.hpp"
 
+#include <algorithm>
+
 #include "ngx_http_mailhook_redis.hpp"
 
 namespace mailhook::nginx {
@@ -12,6 +14,7 @@ constexpr ngx_msec_t kTick = 200;
 // Ticks the subscribed link may stay down before it moves to the next
 // Sentinel.
 constexpr unsigned kEventsDownTicks = 5;
+constexpr unsigned kMaxRetryTicks = 10;
 
 }  // namespace
 
@@ -89,6 +92,11 @@ void SentinelWatcher::on_tick(ngx_event_t* ev) noexcept {
 // The primary's link never reconnects by itself (primary_only): each new
 // connection goes where a Sentinel says the primary is now.
 void SentinelWatcher::tick() {
+    if (primary_.state() == RedisLink::State::ready) {
+        retry_wait_ = 0;
+    } else {
+        ++retry_ticks_;
+    }
     if (primary_.state() == RedisLink::State::down) {
         ask();
     }
@@ -156,13 +164,17 @@ void SentinelWatcher::complain(const std::string& why) {
 }
 
 // A connection that is being made to this node already is left alone; a
-// primary elsewhere (a failover) moves the link at once.
+// primary elsewhere (a failover) moves the link at once. The same primary,
+// lost, is tried again after a backoff of 1, 2, 4, 8, then 10 ticks (the
+// Sentinels are still asked every tick).
 void SentinelWatcher::found(const RedisEndpoint& endpoint) {
     complained_ = false;
     const bool same = endpoint.describe() == primary_.endpoint().describe();
-    if (same && primary_.state() != RedisLink::State::down) {
+    if (same && (primary_.state() != RedisLink::State::down || retry_ticks_ < retry_wait_)) {
         return;
     }
+    retry_ticks_ = 0;
+    retry_wait_ = same ? std::min(std::max(retry_wait_ * 2, 1u), kMaxRetryTicks) : 0;
     RedisNode node;
     if (!node_for(endpoint, node)) {
         return;

@@ -56,6 +56,8 @@ class SentinelWatcher {
     std::size_t next_query_ = 0;                      // the Sentinel asked next
     std::size_t events_sentinel_ = 0;
     unsigned events_down_ticks_ = 0;
+    unsigned retry_ticks_ = 0;  // since the primary was last tried
+    unsigned retry_wait_ = 0;   // ticks before the same lost primary is tried again
     bool asking_ = false;
     bool complained_ = false;  // "no Sentinel knows" logged once per outage
     bool stopping_ = false;
