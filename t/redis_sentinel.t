@@ -116,6 +116,28 @@ $r = send_event('after');
 is($r->{status}, 200, 'after the failover: stored');
 is(recipients_on($new_primary)->{'after@example.com'}, 1, '... on the new primary');
 
+# A graceful failover back (SENTINEL FAILOVER): the primary is demoted
+# while the worker may still write to it (WAIT falls short once its replica
+# is promoted, then READONLY); +switch-master moves the worker, and every
+# acknowledged event is on the old primary, promoted again, once.
+my @graceful;
+my $switched;
+for (my $n = 1; !$switched || @graceful < $switched + 10; ++$n) {
+    die "no switch back\n" if $n > 2000;
+    until (send_event("g$n")->{status} == 200) { sleep 0.05 }
+    push @graceful, "g$n";
+    if (@graceful == 5) {
+        $sentinel->sentinel(($sentinel->sentinels)[0])->sentinel('failover', 'mymaster');
+    }
+    $switched //= @graceful if @graceful > 5 && ($sentinel->primary // 0) == $old_primary;
+}
+like($t->error_log, qr/\+switch-master mymaster 127\.0\.0\.1 $new_primary 127\.0\.0\.1 $old_primary/,
+    'SENTINEL FAILOVER: the worker followed +switch-master back');
+$count = recipients_on($old_primary);
+is_deeply([grep { !$count->{"$_\@example.com"} } @graceful, @acked], [],
+    '... every acknowledged event is on the old primary, promoted again');
+is_deeply([grep { $count->{$_} > 1 } sort keys %$count], [], '... none twice');
+
 # A wrong Sentinel password: no Sentinel answers, nothing is connected.
 $t->reload(redis => $sentinel->directive(password => 'wrong'), ready => 'port');
 $t->wait_workers_ready(redis_connected => 0);

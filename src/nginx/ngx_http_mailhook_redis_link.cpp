@@ -334,29 +334,35 @@ void RedisLink::start_tls() { fail("TLS is not available in this nginx"); }
 void RedisLink::set_up() {
     set_state(State::setting_up);
     setup_pending_ = 0;
-    auto setup = [&](std::string command, RedisCallback callback) {
-        ++setup_pending_;
-        Call call{callback, this};
-        call.setup = true;
-        queue(std::move(command), std::move(call));
-    };
     if (!settings_.password.empty()) {
-        setup(settings_.user.empty()
-                  ? resp_command({"AUTH", settings_.password})
-                  : resp_command({"AUTH", settings_.user, settings_.password}),
-              on_setup_reply);
+        queue_setup(settings_.user.empty()
+                        ? resp_command({"AUTH", settings_.password})
+                        : resp_command({"AUTH", settings_.user, settings_.password}),
+                    on_setup_reply);
     }
     if (settings_.db != 0) {
-        setup(resp_command({"SELECT", std::to_string(settings_.db)}), on_setup_reply);
+        queue_setup(resp_command({"SELECT", std::to_string(settings_.db)}), on_setup_reply);
     }
     if (settings_.primary_only) {
-        setup(resp_command({"ROLE"}), on_role);
-    }
-    for (const RedisScript* script : scripts_) {
-        setup(resp_command({"SCRIPT", "LOAD", script->source}), on_script_loaded);
+        queue_setup(resp_command({"ROLE"}), on_role);  // the scripts once it says master
+    } else {
+        load_scripts();
     }
     if (setup_pending_ == 0) {
         became_ready();
+    }
+}
+
+void RedisLink::queue_setup(std::string command, RedisCallback callback) {
+    ++setup_pending_;
+    Call call{callback, this};
+    call.setup = true;
+    queue(std::move(command), std::move(call));
+}
+
+void RedisLink::load_scripts() {
+    for (const RedisScript* script : scripts_) {
+        queue_setup(resp_command({"SCRIPT", "LOAD", script->source}), on_script_loaded);
     }
 }
 
@@ -408,6 +414,7 @@ void RedisLink::on_role(void* data, const RedisOutcome& outcome) noexcept {
             link->fail("is not the primary (ROLE)");
             return;
         }
+        link->load_scripts();
         link->setup_done();
     } catch (const std::exception& e) {
         link->fail(e.what());

@@ -165,6 +165,8 @@ class RedisLink {
     bool verify_peer();
     static bool certificate_names(ngx_connection_t* c, const std::string& name);
     void set_up();
+    void queue_setup(std::string command, RedisCallback callback);
+    void load_scripts();
     static void on_setup_reply(void* data, const RedisOutcome& outcome) noexcept;
     static void on_script_loaded(void* data, const RedisOutcome& outcome) noexcept;
     static void on_role(void* data, const RedisOutcome& outcome) noexcept;

@@ -66,6 +66,7 @@ void SentinelWatcher::shutdown() {
     if (tick_.timer_set) {
         ngx_del_timer(&tick_);
     }
+    primary_.shutdown();  // its socket address lives in pool_
     events_->shutdown();
     for (auto& query : queries_) {
         query->shutdown();
