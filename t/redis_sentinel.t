@@ -148,6 +148,15 @@ like($t->error_log, qr/redis sentinel: .* for "mymaster"; asking again/,
 $r = send_event('refused');
 is($r->{status}, 503, '... requests get a 503');
 
+# An ACL user with only what docs/redis.md lists for the Sentinels.
+$t->reload(redis => $sentinel->directive(user => $Mailhook::Sentinel::acl_user,
+    password => $Mailhook::Sentinel::acl_password) . ' mailhook_redis_wait 1 timeout=1s;');
+is(send_event('acl')->{status}, 200, 'sentinel_user= with the documented ACL: stored');
+Mailhook::Test::wait_for('the ACL user subscribed', 10, sub {
+    grep { (eval { $sentinel->sentinel($_)->client_list } // '') =~ /cmd=subscribe user=watcher/ }
+        $sentinel->sentinels });
+unlike($t->error_log, qr/refused SUBSCRIBE/, '... and may subscribe to +switch-master');
+
 $t->finish;
 $sentinel->stop;
 done_testing;

@@ -3,7 +3,8 @@ package Mailhook::Sentinel;
 
 # A Sentinel set-up on loopback for t/redis_sentinel.t and the failover
 # bench: a replica of the harness's Redis and three Sentinels (quorum 2,
-# down-after-milliseconds 1000) that need a password.
+# down-after-milliseconds 1000) that need a password, and know an ACL user
+# that may do what mailhook does (docs/redis.md "Sentinel").
 
 use strict;
 use warnings;
@@ -15,6 +16,7 @@ use Time::HiRes qw(sleep);
 
 our $name = 'mymaster';
 our $password = 'sentinel-secret';
+our ($acl_user, $acl_password) = ('watcher', 'watcher-secret');
 
 sub _spawn {
     my ($dir, $log, @argv) = @_;
@@ -49,6 +51,7 @@ protected-mode no
 dir $dir
 requirepass $password
 sentinel sentinel-pass $password
+user $acl_user on >$acl_password resetchannels &+switch-master -\@all +auth +sentinel|get-master-addr-by-name +subscribe
 sentinel monitor $name 127.0.0.1 $primary 2
 sentinel down-after-milliseconds $name 1000
 sentinel failover-timeout $name 4000
@@ -97,8 +100,9 @@ sub primary {
 sub directive {
     my ($self, %opt) = @_;
     my $pw = $opt{password} // $password;
+    my $user = $opt{user} ? " sentinel_user=$opt{user}" : '';
     return 'mailhook_redis ' . join(' ', map { "127.0.0.1:$_" } @{$self->{sentinels}})
-        . " sentinel=$name sentinel_password=$pw;";
+        . " sentinel=$name$user sentinel_password=$pw;";
 }
 
 sub stop {
