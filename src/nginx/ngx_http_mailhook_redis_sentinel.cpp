@@ -176,15 +176,17 @@ void SentinelWatcher::found(const RedisEndpoint& endpoint) {
     }
     retry_ticks_ = 0;
     retry_wait_ = same ? std::min(std::max(retry_wait_ * 2, 1u), kMaxRetryTicks) : 0;
-    RedisNode node;
-    if (!node_for(endpoint, node)) {
-        return;
-    }
     if (!same) {
+        // The same primary keeps its addresses: pool_ grows per new primary only.
+        RedisNode node;
+        if (!node_for(endpoint, node)) {
+            return;
+        }
+        primary_node_ = std::move(node);
         ngx_log_error(NGX_LOG_NOTICE, &log_, 0, "mailhook: redis sentinel: the primary \"%s\" "
                       "is %s", settings_.target.sentinel.c_str(), endpoint.describe().c_str());
     }
-    primary_.move_to(std::move(node));
+    primary_.move_to(primary_node_);
 }
 
 // An IP address is connected to as given; a host name through the

@@ -51,6 +51,7 @@ class SentinelWatcher {
     ngx_log_t log_;
     std::string ask_command_;
     std::vector<RedisNode> sentinels_;
+    RedisNode primary_node_;  // where primary_ is pointed
     std::vector<std::unique_ptr<RedisLink>> queries_;  // one per Sentinel
     std::unique_ptr<RedisLink> events_;               // subscribed to +switch-master
     std::size_t next_query_ = 0;                      // the Sentinel asked next
