@@ -113,7 +113,13 @@ std::optional<RedisTarget> parse_redis_target(const std::vector<std::string_view
     RedisTarget target;
     bool have_db = false;
     for (const std::string_view arg : args) {
-        if (arg == "tls") {
+        if (arg == "cluster") {
+            if (target.cluster) {
+                error = "\"cluster\" is given twice";
+                return std::nullopt;
+            }
+            target.cluster = true;
+        } else if (arg == "tls") {
             if (target.tls) {
                 error = "\"tls\" is given twice";
                 return std::nullopt;
@@ -169,8 +175,16 @@ std::optional<RedisTarget> parse_redis_target(const std::vector<std::string_view
         error = "no address";
         return std::nullopt;
     }
-    if (target.endpoints.size() > 1 && !target.uses_sentinel()) {
-        error = "more than one address";
+    if (target.cluster && target.uses_sentinel()) {
+        error = "\"sentinel=\" with \"cluster\"";
+        return std::nullopt;
+    }
+    if (target.endpoints.size() > 1 && !target.cluster && !target.uses_sentinel()) {
+        error = "more than one address (seed nodes of a cluster need \"cluster\")";
+        return std::nullopt;
+    }
+    if (target.cluster && have_db) {
+        error = "\"db=\" with \"cluster\" (a cluster has database 0 only)";
         return std::nullopt;
     }
     if (!target.user.empty() && target.password.empty()) {

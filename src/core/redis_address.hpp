@@ -25,12 +25,14 @@ struct RedisEndpoint {
 // "host", "host:port", "[v6 address]:port", "[v6 address]", "unix:/path".
 std::optional<RedisEndpoint> parse_redis_endpoint(std::string_view address);
 
-// What `mailhook_redis address... [sentinel=master_name] [tls] [user=name]
-// [password=secret] [db=number] [sentinel_user=name]
-// [sentinel_password=secret]` says. One address, or with `sentinel=` the
-// Sentinels that know where the primary named master_name is.
+// What `mailhook_redis address ... [cluster | sentinel=master_name] [tls]
+// [user=name] [password=secret] [db=number] [sentinel_user=name]
+// [sentinel_password=secret]` says. With `cluster` the addresses are seed
+// nodes of a Redis Cluster (any number), with `sentinel=` the Sentinels that
+// know where the primary named master_name is; else there is exactly one.
 struct RedisTarget {
     std::vector<RedisEndpoint> endpoints;
+    bool cluster = false;
     bool tls = false;
     std::string user;      // ACL user (Redis 6+); empty: AUTH password only
     std::string password;  // empty: no AUTH

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: BSD-2-Clause
-// The worker's Redis: which link a call goes to (one node today; a cluster's
-// slot map or a Sentinel-discovered primary later), and the configuration
-// that says where Redis is and how to reach it (mailhook_redis*).
+// The worker's Redis: which link a call goes to (one node, or with
+// `cluster` the primary of the key's slot: ngx_http_mailhook_redis_cluster),
+// and the configuration that says where Redis is and how to reach it
+// (mailhook_redis*).
 #pragma once
 
 #include <memory>
@@ -13,6 +14,8 @@
 #include "ngx_http_mailhook_redis_link.hpp"
 
 namespace mailhook::nginx {
+
+class RedisCluster;
 
 // Everything the mailhook_redis* directives configure, ready for workers.
 struct RedisSettings {
@@ -56,12 +59,13 @@ class RedisClient {
   private:
     RedisLink& route();
 
-    std::vector<std::unique_ptr<RedisLink>> links_;
-    // sentinel=: the nodes are Sentinels; one link, to the primary they name.
+    std::vector<std::unique_ptr<RedisLink>> links_;  // standalone and sentinel=: one
+    std::unique_ptr<RedisCluster> cluster_;          // with `cluster`
+    // sentinel=: the nodes are Sentinels; links_ holds the primary they name.
     std::unique_ptr<SentinelWatcher> sentinel_;
 };
 
-// mailhook_redis address... [sentinel=master_name] [tls] [user=name]
+// mailhook_redis address ... [cluster | sentinel=master_name] [tls] [user=name]
 //                [password=secret] [db=number] [sentinel_user=name]
 //                [sentinel_password=secret];
 char* set_redis(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept;
