@@ -11,6 +11,7 @@ use lib 't/lib';
 
 use JSON::PP;
 use Mailhook::Sign qw(hmac_b64);
+use Mailhook::RedisCluster;
 use Mailhook::Test;
 use POSIX qw(_exit);
 use Redis;
@@ -19,60 +20,18 @@ use Time::HiRes qw(sleep time);
 
 my $t = Mailhook::Test->new;
 my $dir = $t->dir;
-my %node_pids;    # port => pid
-END { local $?; for (values %node_pids) { kill 'KILL', $_; waitpid($_, 0) } }
-
-my %node;         # port => Redis client
-my %bus_port;     # port => cluster bus port
-sub start_node {
-    my ($port) = @_;    # given: restarted with its nodes.conf
-    $port //= Mailhook::Test::free_port();
-    my $bus = $bus_port{$port} //= Mailhook::Test::free_port();
-    my $pid = fork() // die "fork: $!";
-    if ($pid == 0) {
-        open STDOUT, '>>', "$dir/redis-$port.log";
-        open STDERR, '>&', \*STDOUT;
-        { exec 'redis-server', '--bind', '127.0.0.1', '--port', $port, '--save', '',
-            '--appendonly', 'no', '--dir', $dir, '--dbfilename', "dump-$port.rdb",
-            '--protected-mode', 'no', '--cluster-enabled', 'yes',
-            '--cluster-config-file', "$dir/nodes-$port.conf", '--cluster-port', $bus,
-            '--cluster-node-timeout', 1000 };
-        _exit(127);
-    }
-    $node_pids{$port} = $pid;
-    Mailhook::Test::wait_for("redis $port", 10, sub {
-        eval { Redis->new(server => "127.0.0.1:$port", reconnect => 0)->ping } });
-    $node{$port} = Redis->new(server => "127.0.0.1:$port", reconnect => 2);
-    return $port;
-}
-# A cluster of $n primaries, each with $replicas replicas (redis-cli
-# --cluster create): the primaries' ports first.
+my $cluster = Mailhook::RedisCluster->new(dir => $dir);
+my %node;    # port => Redis client, of every node started
 sub make_cluster {
-    my ($n, $replicas) = @_;
-    my @all = map { start_node() } 1 .. $n * (1 + $replicas);
-    system("redis-cli --cluster create " . join(' ', map { "127.0.0.1:$_" } @all)
-        . " --cluster-replicas $replicas --cluster-yes >> $dir/cluster-create.log 2>&1") == 0
-        or die "cluster create failed";
-    Mailhook::Test::wait_for('cluster ok', 30, sub {
-        !grep { $node{$_}->cluster('INFO') !~ /cluster_state:ok/ } @all });
-    Mailhook::Test::wait_for('replicas in sync', 30, sub {
-        !grep { my $role = [$node{$_}->role]; $role->[0] eq 'slave' && $role->[3] ne 'connected' } @all });
-    my @primaries = grep { ($node{$_}->role)[0] eq 'master' } @all;
-    return (\@primaries, \@all);
+    my @made = $cluster->create(@_);
+    $node{$_} = $cluster->node($_) for @{ $made[1] };
+    return @made;
 }
-
 my @ports = @{ (make_cluster(3, 0))[0] };
-my %id = map { $_ => $node{$_}->cluster('MYID') } @ports;
+my %id = map { $_ => $cluster->id($_) } @ports;
 my @tenants = 1 .. 24;
 
-# The port of the primary that serves a slot, as the cluster says.
-sub owner {
-    my ($slot) = @_;
-    for my $range (@{ $node{ $ports[0] }->cluster('SLOTS') }) {
-        return $range->[2][1] if $slot >= $range->[0] && $slot <= $range->[1];
-    }
-    return;
-}
+sub owner { $cluster->owner($_[0], $ports[0]) }
 sub slot_of { $node{ $ports[0] }->cluster('KEYSLOT', $_[0]) }
 sub tag_of { my ($tag) = $_[0] =~ /\{([^}]+)\}/; return $tag }
 
@@ -142,6 +101,18 @@ is(decode_json($r->{content})->{duplicates}, 5, 'all five are duplicates');
 is(stored_events(), 5 * @tenants, 'nothing stored twice');
 my ($suppression) = grep { /^mailhook:suppression:\{[^}]+\}:tenant-2$/ } map { @$_ } values %$keys;
 ok($suppression, "tenant-2's suppression entry ($suppression)");
+
+# A request of 1,200 events: three script calls, all to its one slot.
+{
+    my $body = encode_json([map { { kind => 'delivered', recipient => 'bulk@example.com',
+                                   id => "bulk-$_", message_id => "<bulk-$_\@x>" } } 1 .. 1200]);
+    my $before = stored_events();
+    my $r = post_body('c3', $body);
+    is($r->{status}, 200, 'a request of 1,200 events: 200') or diag($r->{content});
+    is(decode_json($r->{content})->{stored}, 1200, 'every event stored');
+    is(stored_events(), $before + 1200, 'and in the streams');
+    is(decode_json(post_body('c3', $body)->{content})->{duplicates}, 1200, 'sent again: 1,200 duplicates');
+}
 
 # Slots moved the way redis-cli --cluster reshard moves them: the importing
 # node first, then the migrating one, the keys migrated, then every node
@@ -283,8 +254,7 @@ sub check_exactly_once {
     my $stop = start_sender('failover');
     sleep 1;
     my $victim = $primaries->[0];
-    kill 'KILL', delete $node_pids{$victim};
-    waitpid(-1, POSIX::WNOHANG());
+    $cluster->kill_node($victim);
     delete $node{$victim};
     my @alive = grep { $_ != $victim } @$all;
     Mailhook::Test::wait_for('a replica promoted', 30, sub {
@@ -292,7 +262,7 @@ sub check_exactly_once {
             && $node{ $alive[0] }->cluster('INFO') =~ /cluster_state:ok/ });
     # The killed node comes back as a replica of the promoted one: its shard
     # confirms writes again.
-    start_node($victim);
+    $node{$victim} = $cluster->node($cluster->start_node($victim));
     Mailhook::Test::wait_for('the old primary back as a replica', 30, sub {
         my @role = eval { $node{$victim}->role };
         @role && $role[0] eq 'slave' && $role[3] eq 'connected' });
