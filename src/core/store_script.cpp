@@ -14,7 +14,8 @@ namespace {
 //   stream, then ARGV[5] replay keys, then per event its dedup key and the
 //   keys its meta names, in this order: s soft-bounce set, r newest
 //   resubscribe time, d delivered time.
-// ARGV: 1 dedup ttl, 2 stream maxlen (0 = none), 3 soft-bounce limit
+// ARGV: 1 dedup ttl, 2 stream trimming ('0' none, 'N' MAXLEN ~ N, 'mT'
+//   MINID ~ T: entries older than T ms since the epoch), 3 soft-bounce limit
 //   (0 = off), 4 soft-bounce window (s), 5 number of replay keys,
 //   6 replay fingerprint, 7 replay ttl, 8 delivered ttl, 9 vendor,
 //   10 connection, 11 number of raw texts R, then the R raw texts, then 4 per
@@ -29,7 +30,8 @@ constexpr std::string_view kSource = R"lua(
 -- TTLs and counts stay the strings they came as, tables exist only when used.
 local events_key, control_key = KEYS[1], KEYS[2]
 local supp, supp_stream = KEYS[3], KEYS[4]
-local dedup_ttl, maxlen = ARGV[1], ARGV[2]
+local dedup_ttl, trim_by, trim_at = ARGV[1], 'MAXLEN', ARGV[2]
+if string.byte(trim_at) == 109 then trim_by, trim_at = 'MINID', string.sub(trim_at, 2) end
 local replay_print, vendor = ARGV[6], ARGV[9]
 
 local next_key = 5
@@ -193,8 +195,8 @@ local delivered_ttl = ARGV[8]
 local add = single and redis.pcall or redis.call
 local function store(e, json)
   local added
-  if maxlen ~= '0' then
-    added = add('XADD', e.key, 'MAXLEN', '~', maxlen, '*', 'event', json, 'type', e.type,
+  if trim_at ~= '0' then
+    added = add('XADD', e.key, trim_by, '~', trim_at, '*', 'event', json, 'type', e.type,
       'vendor', vendor)
   else
     added = add('XADD', e.key, '*', 'event', json, 'type', e.type, 'vendor', vendor)
@@ -387,7 +389,11 @@ RespArgs call_args(const Intake& intake, std::size_t begin, std::size_t end,
     }
 
     args.add(policy.dedup_ttl_seconds);
-    args.add(policy.stream_maxlen);
+    if (policy.stream_min_id_ms > 0) {
+        args.add("m" + std::to_string(policy.stream_min_id_ms));
+    } else {
+        args.add(policy.stream_maxlen);
+    }
     args.add(policy.soft_bounce_limit);
     args.add(policy.soft_bounce_window_seconds);
     args.add(static_cast<std::int64_t>(guard ? kReplayKeys : 0));
