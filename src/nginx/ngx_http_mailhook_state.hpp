@@ -15,6 +15,7 @@
 #include "../core/store_script.hpp"
 #include "../core/tracking_store.hpp"
 #include "ngx_http_mailhook.hpp"
+#include "ngx_http_mailhook_consumer_groups.hpp"
 #include "ngx_http_mailhook_detached.hpp"
 #include "ngx_http_mailhook_known.hpp"
 #include "ngx_http_mailhook_log.hpp"
@@ -86,6 +87,7 @@ class ModuleState {
     RedisScript store_script{"store", store_script_source(), store_script_sha1()};
     RedisScript tracking_script{"tracking", tracking_script_source(), tracking_script_sha1()};
     RedisSettings redis_settings;  // read by the links: lives as long as they do
+    ConsumerGroupCreator consumer_groups;  // mailhook_consumer_group
     std::optional<SpoolSettings> spool_settings;
     MetricsRecorder metrics{nullptr};
     DetachedCounters detached;
