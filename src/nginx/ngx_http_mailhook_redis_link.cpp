@@ -16,6 +16,7 @@ constexpr ngx_msec_t kMaxBackoff = 2000;
 constexpr std::size_t kMaxUnsent = 64 * 1024 * 1024;
 constexpr std::size_t kReadChunk = 16 * 1024;
 constexpr unsigned kTimeoutsBeforeDrop = 3;
+constexpr std::size_t kKeptOutputCapacity = 256 * 1024;
 
 bool is_noscript(const redisReply* reply) {
     return reply->type == REDIS_REPLY_ERROR && reply->len >= 8 &&
@@ -728,7 +729,13 @@ void RedisLink::flush() {
         written_ += static_cast<std::size_t>(n);
     }
     if (written_ == out_.size()) {
-        out_.clear();
+        // A burst (batches of big requests) grows the buffer; keeping that
+        // capacity would hold the worker's memory above its start for good.
+        if (out_.capacity() > kKeptOutputCapacity) {
+            std::string().swap(out_);
+        } else {
+            out_.clear();
+        }
         written_ = 0;
     } else if (written_ >= 1024 * 1024) {
         out_.erase(0, written_);  // TLS accepts the moved buffer (config)
