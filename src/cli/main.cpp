@@ -25,6 +25,8 @@ constexpr Subcommand kSubcommands[] = {
      mailhook::cli::suppression_command},
     {"tail", "[--type T]: follow the event stream, one line per event",
      mailhook::cli::tail_command},
+    {"sign", "VENDOR ID: a test request signed as the vendor signs, as curl or sent",
+     mailhook::cli::sign_command},
     {"token", "sign|verify: tracking tokens (also: mailhook-token)",
      mailhook::cli::token_command},
 };
