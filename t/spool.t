@@ -86,7 +86,7 @@ is(scalar(grep { $_->{recipient} eq 'r10@example.com' } $t->events), 1, 'stored 
 
 # Full spool: 503.
 $t->stop_redis;
-my @full = map { post_event(100 + $_, pad => 4000)->{status} } 1 .. 20;
+my @full = map { post_event(100 + $_, pad => 2000)->{status} } 1 .. 30;
 ok((grep { $_ == 200 } @full) >= 10, 'spooled until max_size');
 is($full[-1], 503, 'then 503 once the spool is full');
 like($t->error_log, qr/spool full/, 'logged');

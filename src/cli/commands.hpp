@@ -20,6 +20,7 @@ using Words = std::vector<std::string>;
 
 // Each takes the words after its own name and returns the exit code.
 int connection_command(const Words& words);
+int health_command(const Words& words);
 int suppression_command(const Words& words);
 int tail_command(const Words& words);
 int sign_command(const Words& words);

@@ -21,6 +21,8 @@ struct Subcommand {
 constexpr Subcommand kSubcommands[] = {
     {"connection", "add|set|show|list|disable|enable|rotate: the connection registry",
      mailhook::cli::connection_command},
+    {"health", "[ID]: what a connection's requests got, accepted and rejected",
+     mailhook::cli::health_command},
     {"suppression", "get|list|remove SCOPE [ADDRESS]: suppressed recipients",
      mailhook::cli::suppression_command},
     {"tail", "[--type T]: follow the event stream, one line per event",

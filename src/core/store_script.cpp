@@ -11,13 +11,14 @@ namespace mailhook {
 namespace {
 
 // KEYS: 1 event stream, 2 control stream, 3 suppression hash, 4 suppression
-//   stream, then ARGV[5] replay keys, then per event its dedup key and the
+//   stream, 5 the connection's health hash, then ARGV[5] replay keys, then per event its dedup key and the
 //   keys its meta names, in this order: s soft-bounce set, r newest
 //   resubscribe time, d delivered time.
 // ARGV: 1 dedup ttl, 2 stream maxlen (0 = none), 3 soft-bounce limit
 //   (0 = off), 4 soft-bounce window (s), 5 number of replay keys,
 //   6 replay fingerprint, 7 replay ttl, 8 delivered ttl, 9 vendor,
-//   10 connection, 11 number of raw texts R, then the R raw texts, then 4 per
+//   10 connection, 11 number of raw texts R, 12 received at (RFC 3339),
+//   13 '1' in the request's first call, then the R raw texts, then 4 per
 //   event: id, recipient, json (without raw), meta =
 //   "type effect epoch rfc3339 raw stream keys" (raw: 1-based, 0 = none;
 //   stream: e events, c control; effect and keys '-' when none).
@@ -31,8 +32,9 @@ local dedup_ttl, maxlen, maxlen_text = ARGV[1], tonumber(ARGV[2]), ARGV[2]
 local soft_limit, soft_window = tonumber(ARGV[3]), tonumber(ARGV[4])
 local replay_print, replay_ttl = ARGV[6], ARGV[7]
 local delivered_ttl, vendor, connection = ARGV[8], ARGV[9], ARGV[10]
+local health = KEYS[5]
 
-local next_key = 5
+local next_key = 6
 local function take_key()
   next_key = next_key + 1
   return KEYS[next_key - 1]
@@ -45,7 +47,7 @@ for i = 1, tonumber(ARGV[5]) do
   if seen and seen ~= replay_print then return {-1, 0} end
 end
 
-local raws, a = {}, 12
+local raws, a = {}, 14
 for i = 1, tonumber(ARGV[11]) do
   raws[i] = ARGV[a]
   a = a + 1
@@ -86,6 +88,8 @@ for _, e in ipairs(events) do
   end
   if bad then return bad end
 end
+local bad_health = expect_type(health, 'hash')
+if bad_health then return bad_health end
 
 -- Claiming an event's dedup key is its first write: SET NX fails for an
 -- event stored before, or earlier in this request.
@@ -219,12 +223,22 @@ end
 for _, key in ipairs(replay_keys) do
   redis.call('SET', key, replay_print, 'EX', replay_ttl)
 end
+
+-- Connection health (docs/events.md): counted once per request.
+if ARGV[13] == '1' then redis.call('HINCRBY', health, 'accepted', 1) end
+if #events > 0 then
+  redis.call('HSET', health, 'last_accepted_at', ARGV[12], 'last_event_type', events[#events].type)
+else
+  redis.call('HSET', health, 'last_accepted_at', ARGV[12])
+end
+if #fresh > 0 then redis.call('HINCRBY', health, 'stored', #fresh) end
+if duplicates > 0 then redis.call('HINCRBY', health, 'duplicates', duplicates) end
 return {#fresh, duplicates}
 )lua";
 
-constexpr std::size_t kFixedKeys = 4;
+constexpr std::size_t kFixedKeys = 5;
 constexpr std::size_t kReplayKeys = 2;  // token, signed text
-constexpr std::size_t kFixedArgv = 11;
+constexpr std::size_t kFixedArgv = 13;
 constexpr std::size_t kArgvPerEvent = 4;
 // EVALSHA (or EVAL), the SHA (or source), numkeys.
 constexpr std::size_t kCommandHead = 3;
@@ -295,6 +309,7 @@ RespArgs call_args(const Intake& intake, std::size_t begin, std::size_t end,
     key_args.add(keys.control_stream());
     key_args.add(keys.suppression());
     key_args.add(keys.suppression_stream());
+    key_args.add(keys.health(target.connection));
     const auto& guard = intake.replay_guard;
     if (guard) {
         key_args.add(keys.replay(target.connection, "token", guard->token));
@@ -327,6 +342,8 @@ RespArgs call_args(const Intake& intake, std::size_t begin, std::size_t end,
     argv.add(target.vendor);
     argv.add(target.connection);
     argv.add(static_cast<std::int64_t>(local_raw.size()));
+    argv.add(format_rfc3339_millis(target.received_at));
+    argv.add(begin == 0 ? "1" : "0");
     std::vector<std::size_t> by_local(local_raw.size());
     for (const auto& [raw, local] : local_raw) by_local[local - 1] = raw;
     for (const std::size_t raw : by_local) argv.add(intake.raws[raw - 1]);
