@@ -22,6 +22,7 @@ using Words = std::vector<std::string>;
 int connection_command(const Words& words);
 int health_command(const Words& words);
 int suppression_command(const Words& words);
+int spool_command(const Words& words);
 int tail_command(const Words& words);
 int sign_command(const Words& words);
 int token_command(const Words& words);

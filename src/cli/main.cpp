@@ -25,6 +25,8 @@ constexpr Subcommand kSubcommands[] = {
      mailhook::cli::health_command},
     {"suppression", "get|list|remove SCOPE [ADDRESS]: suppressed recipients",
      mailhook::cli::suppression_command},
+    {"spool", "status|list|retry --dir PATH: the disk spool and its quarantine",
+     mailhook::cli::spool_command},
     {"tail", "[--type T]: follow the event stream, one line per event",
      mailhook::cli::tail_command},
     {"sign", "VENDOR ID: a test request signed as the vendor signs, as curl or sent",
