@@ -616,7 +616,8 @@ Answer rejected(RequestCtx* ctx, ngx_uint_t status, std::string_view label,
 void on_health_written(void*, const RedisOutcome&) noexcept {}
 
 // A rejection of a known connection in its health hash (docs/events.md
-// "Connection health"); best effort, at most once a second per connection.
+// "Connection health"); best effort, at most once a second per connection
+// in this worker.
 void note_health(RequestCtx* ctx, ngx_uint_t status, std::string_view label) {
     ModuleState& state = state_of(ctx);
     const Connection& connection = *ctx->connection;
