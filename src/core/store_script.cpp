@@ -11,9 +11,9 @@ namespace mailhook {
 namespace {
 
 // KEYS: 1 event stream, 2 control stream, 3 suppression hash, 4 suppression
-//   stream, 5 the connection's health hash, then ARGV[5] replay keys, then
-//   per event its dedup key and the keys its meta names, in this order:
-//   s soft-bounce set, r newest resubscribe time, d delivered time.
+//   stream, 5 health hash, then ARGV[5] replay keys, then per event its dedup key and the
+//   keys its meta names, in this order: s soft-bounce set, r newest
+//   resubscribe time, d delivered time.
 // ARGV: 1 dedup ttl, 2 stream maxlen (0 = none), 3 soft-bounce limit
 //   (0 = off), 4 soft-bounce window (s), 5 number of replay keys,
 //   6 replay fingerprint, 7 replay ttl, 8 delivered ttl, 9 vendor,
