@@ -6,11 +6,13 @@
 #   make bench-redis instructions redis-server spends per store call, counted
 #                    by callgrind (reproducible, like bench-core)
 #   make bench-soak  one long run (BENCH_SOAK_REQUESTS)
+#   make bench-cluster events/s on a 3-primary local Redis Cluster vs one
+#                    Redis, and a cluster's failover gap (bench/cluster.pl)
 #   make bench-core  instructions of the C++ request path alone (no nginx,
 #                    no Redis), counted by callgrind: reproducible whatever
 #                    else the machine does
 
-.PHONY: bench bench-redis bench-soak bench-core core-bench redis-limit
+.PHONY: bench bench-redis bench-soak bench-cluster bench-core core-bench redis-limit
 
 BENCH_ENV = MAILHOOK_MODULE=$(CURDIR)/$(MODULE) NGINX_BIN=$(NGINX_BIN) \
 	MAILHOOK_REDIS_LIMIT_BIN=$(CURDIR)/$(CORE_BENCH_BUILD)/bin/redis_limit
@@ -26,6 +28,9 @@ bench-redis: | $(DEPS_BENCH)
 
 bench-soak: $(MODULE) | $(DEPS_BENCH)
 	$(BENCH_ENV) BENCH_SOAK=1 perl bench/run.pl
+
+bench-cluster: $(MODULE) | $(DEPS_BENCH)
+	$(BENCH_ENV) perl bench/cluster.pl
 
 # The core bench links $(CORE_LIB) built at -O2 (as nginx builds the module)
 # in a build dir of its own: the unit tests' library is -O1.

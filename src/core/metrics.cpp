@@ -132,6 +132,9 @@ std::string render_prometheus(const MetricsSnapshot& s) {
     w.single("mailhook_redis_unreplicated_total", "counter",
              "Stores fewer replicas than mailhook_redis_wait confirmed in time: spooled, "
              "or answered 503.", s.redis_unreplicated);
+    w.single("mailhook_redis_redirects_total", "counter",
+             "Calls a Redis Cluster node redirected (MOVED or ASK) to another node.",
+             s.redis_redirects);
     w.single("mailhook_spool_quarantined_total", "counter",
              "Spooled records Redis kept refusing, moved to the spool's failed/ directory.",
              s.spool_records_quarantined);
@@ -170,6 +173,7 @@ std::string render_metrics_json(const MetricsSnapshot& s) {
     append_json_number(out, "spool_replayed_requests", s.spool_records_replayed);
     append_json_number(out, "spool_append_failures", s.spool_append_failures);
     append_json_number(out, "redis_unreplicated", s.redis_unreplicated);
+    append_json_number(out, "redis_redirects", s.redis_redirects);
     append_json_number(out, "spool_quarantined", s.spool_records_quarantined);
     append_json_number(out, "tracking_opens", s.tracking_opens);
     append_json_number(out, "tracking_clicks", s.tracking_clicks);

@@ -41,6 +41,7 @@ struct MetricsSnapshot {
     std::uint64_t spool_records_replayed = 0;
     std::uint64_t spool_append_failures = 0;
     std::uint64_t redis_unreplicated = 0;
+    std::uint64_t redis_redirects = 0;
     std::uint64_t spool_records_quarantined = 0;
     std::uint64_t tracking_opens = 0;
     std::uint64_t tracking_clicks = 0;

@@ -101,7 +101,13 @@ std::optional<RedisTarget> parse_redis_target(const std::vector<std::string_view
     RedisTarget target;
     bool have_db = false;
     for (const std::string_view arg : args) {
-        if (arg == "tls") {
+        if (arg == "cluster") {
+            if (target.cluster) {
+                error = "\"cluster\" is given twice";
+                return std::nullopt;
+            }
+            target.cluster = true;
+        } else if (arg == "tls") {
             if (target.tls) {
                 error = "\"tls\" is given twice";
                 return std::nullopt;
@@ -147,8 +153,12 @@ std::optional<RedisTarget> parse_redis_target(const std::vector<std::string_view
         error = "no address";
         return std::nullopt;
     }
-    if (target.endpoints.size() > 1) {
-        error = "more than one address";
+    if (target.endpoints.size() > 1 && !target.cluster) {
+        error = "more than one address (seed nodes of a cluster need \"cluster\")";
+        return std::nullopt;
+    }
+    if (target.cluster && have_db) {
+        error = "\"db=\" with \"cluster\" (a cluster has database 0 only)";
         return std::nullopt;
     }
     if (!target.user.empty() && target.password.empty()) {

@@ -25,11 +25,12 @@ struct RedisEndpoint {
 // "host", "host:port", "[v6 address]:port", "[v6 address]", "unix:/path".
 std::optional<RedisEndpoint> parse_redis_endpoint(std::string_view address);
 
-// What `mailhook_redis address [tls] [user=name] [password=secret]
-// [db=number]` says. The addresses are a list so that seed nodes (a
-// cluster) and Sentinels can be added later; today there is exactly one.
+// What `mailhook_redis address ... [cluster] [tls] [user=name]
+// [password=secret] [db=number]` says. With `cluster` the addresses are
+// seed nodes of a Redis Cluster (any number); else there is exactly one.
 struct RedisTarget {
     std::vector<RedisEndpoint> endpoints;
+    bool cluster = false;
     bool tls = false;
     std::string user;      // ACL user (Redis 6+); empty: AUTH password only
     std::string password;  // empty: no AUTH

@@ -124,6 +124,7 @@ MetricsSnapshot snapshot(const SharedMetrics& m) {
     s.spool_records_replayed = read(m.spool_replayed);
     s.spool_append_failures = read(m.spool_failures);
     s.redis_unreplicated = read(m.redis_unreplicated);
+    s.redis_redirects = read(m.redis_redirects);
     s.spool_records_quarantined = read(m.spool_quarantined);
     s.tracking_opens = read(m.tracking_opens);
     s.tracking_clicks = read(m.tracking_clicks);
@@ -227,6 +228,10 @@ void MetricsRecorder::spool_failed(std::uint64_t requests) {
 
 void MetricsRecorder::redis_unreplicated(std::uint64_t calls) {
     if (shared_) add(shared_->redis_unreplicated, calls);
+}
+
+void MetricsRecorder::redis_redirect() {
+    if (shared_) add(shared_->redis_redirects, 1);
 }
 
 void MetricsRecorder::spool_quarantined(std::uint64_t records) {

@@ -36,6 +36,7 @@ struct SharedMetrics {
     ngx_atomic_t spool_replayed;
     ngx_atomic_t spool_failures;
     ngx_atomic_t redis_unreplicated;
+    ngx_atomic_t redis_redirects;
     ngx_atomic_t spool_quarantined;
     ngx_atomic_t tracking_opens;
     ngx_atomic_t tracking_clicks;
@@ -62,6 +63,7 @@ class MetricsRecorder {
     void spool_replayed(std::uint64_t requests);
     void spool_failed(std::uint64_t requests);
     void redis_unreplicated(std::uint64_t calls);
+    void redis_redirect();
     void spool_quarantined(std::uint64_t records);
     void tracking_open(bool valid);
     void tracking_click(bool valid);

@@ -170,7 +170,10 @@ char* set_connection(ngx_conf_t* cf, ngx_command_t*, void* conf) {
 char* set_key_hash_tag(ngx_conf_t* cf, ngx_command_t*, void* conf) {
     auto* mcf = static_cast<MainConf*>(conf);
     const std::string_view value = to_view(static_cast<ngx_str_t*>(cf->args->elts)[1]);
-    if (value == "off") return NGX_CONF_OK;
+    if (value == "off") {
+        mcf->key_buckets = 0;
+        return NGX_CONF_OK;
+    }
     if (value == "tenant") {
         mcf->key_tenant_tag = 1;
         return NGX_CONF_OK;
@@ -423,6 +426,7 @@ void* create_main_conf(ngx_conf_t* cf) noexcept {
         mcf->redis_connect_timeout = NGX_CONF_UNSET_MSEC;
         mcf->redis_ssl_verify = NGX_CONF_UNSET;
         mcf->connection_cache_ttl = NGX_CONF_UNSET_MSEC;
+        mcf->key_buckets = NGX_CONF_UNSET_UINT;
         mcf->state = pool_new<ModuleState>(cf->pool);
         return mcf->state == nullptr ? nullptr : mcf;
     } catch (const std::exception& e) {
@@ -437,6 +441,17 @@ char* init_main_conf(ngx_conf_t* cf, void* conf) noexcept {
     ngx_conf_init_msec_value(mcf->connection_cache_ttl, 10000);
     if (mcf->key_prefix.data == nullptr) {
         ngx_str_set(&mcf->key_prefix, "mailhook:");
+    }
+    // A cluster needs every key of a request in one slot: buckets unless
+    // mailhook_key_hash_tag says otherwise (off is refused).
+    const bool cluster = mcf->state->redis_settings.target.cluster;
+    if (cluster && mcf->key_buckets == 0 && !mcf->key_tenant_tag) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"mailhook_key_hash_tag off\" with a "
+                           "\"cluster\" in mailhook_redis: the keys of a request would span slots");
+        return static_cast<char*>(NGX_CONF_ERROR);
+    }
+    if (mcf->key_buckets == NGX_CONF_UNSET_UINT) {
+        mcf->key_buckets = cluster && !mcf->key_tenant_tag ? kDefaultKeyBuckets : 0;
     }
     ngx_str_t request_id_name = ngx_string("request_id");
     mcf->request_id_index = ngx_http_get_variable_index(cf, &request_id_name);

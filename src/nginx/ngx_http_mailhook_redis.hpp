@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: BSD-2-Clause
-// The worker's Redis: which link a call goes to (one node today; a cluster's
-// slot map or a Sentinel-discovered primary later), and the configuration
-// that says where Redis is and how to reach it (mailhook_redis*).
+// The worker's Redis: which link a call goes to (one node, or with
+// `cluster` the primary of the key's slot: ngx_http_mailhook_redis_cluster),
+// and the configuration that says where Redis is and how to reach it
+// (mailhook_redis*).
 #pragma once
 
 #include <memory>
@@ -14,6 +15,8 @@
 
 namespace mailhook::nginx {
 
+class RedisCluster;
+
 // Everything the mailhook_redis* directives configure, ready for workers.
 struct RedisSettings {
     RedisTarget target;  // mailhook_redis, parsed
@@ -24,6 +27,7 @@ struct RedisSettings {
 class RedisClient {
   public:
     RedisClient(const RedisSettings& settings, MetricsRecorder* metrics, ngx_log_t* log);
+    ~RedisClient();
     RedisClient(const RedisClient&) = delete;
     RedisClient& operator=(const RedisClient&) = delete;
 
@@ -52,10 +56,11 @@ class RedisClient {
   private:
     RedisLink& route();
 
-    std::vector<std::unique_ptr<RedisLink>> links_;
+    std::vector<std::unique_ptr<RedisLink>> links_;  // standalone: one
+    std::unique_ptr<RedisCluster> cluster_;          // with `cluster`
 };
 
-// mailhook_redis address [tls] [user=name] [password=secret] [db=number];
+// mailhook_redis address ... [cluster] [tls] [user=name] [password=secret] [db=number];
 char* set_redis(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept;
 // mailhook_redis_wait replicas [timeout=time];
 char* set_redis_wait(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept;

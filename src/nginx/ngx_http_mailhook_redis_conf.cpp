@@ -200,6 +200,7 @@ char* configure_redis(ngx_conf_t* cf, MainConf* mcf) noexcept {
         link.user = settings.target.user;
         link.password = settings.target.password;
         link.db = settings.target.db;
+        link.cluster = settings.target.cluster;
         link.connect_timeout = mcf->redis_connect_timeout;
         if (has_resolver(cf)) {
             const ngx_http_core_loc_conf_t* clcf = http_core_conf(cf);

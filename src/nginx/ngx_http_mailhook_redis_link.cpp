@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include "ngx_http_mailhook_redis_link.hpp"
 
+#include "../core/cluster_topology.hpp"
+
 #include <algorithm>
 #include <cstring>
 
@@ -555,7 +557,8 @@ void RedisLink::deliver(Call call, RedisReplyPtr owned) {
     if (reply->type == REDIS_REPLY_ERROR) {
         outcome.error = reply_text(*reply);
         outcome.failure = classify_redis_error(outcome.error);
-        if (outcome.failure == RedisFailure::permanent && !call.setup) {
+        if (outcome.failure == RedisFailure::permanent && !call.setup &&
+            !(settings_.cluster && is_cluster_redirect(outcome.error))) {
             log_refusal(call, outcome.error);
         }
     }

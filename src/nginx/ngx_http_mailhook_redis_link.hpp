@@ -46,6 +46,7 @@ struct RedisLinkSettings {
     std::string user;      // ACL user; empty: AUTH with the password only
     std::string password;  // empty: no AUTH
     std::int64_t db = 0;
+    bool cluster = false;  // MOVED/ASK are redirects (followed), not refusals
     ngx_msec_t connect_timeout = 1000;  // resolve + connect + TLS + AUTH/SELECT
 #if (NGX_SSL)
     ngx_ssl_t* ssl = nullptr;  // TLS when set
@@ -113,6 +114,8 @@ class RedisLink {
     void note_timeout();
 
     std::uint64_t reconnects() const { return reconnects_; }
+    // Calls were sent (or queued) and not all of them have been answered.
+    bool awaiting_replies() const { return !sent_.empty() || !waiting_.empty(); }
     const std::string& name() const { return name_; }
 
     // Called when the link becomes ready or stops being ready.

@@ -71,6 +71,19 @@ TEST(RedisTarget, TheOldSyntaxKeepsWorking) {
     EXPECT_EQ(t->db, 0);
 }
 
+TEST(RedisTarget, ClusterTakesSeedNodes) {
+    const auto t = parse({"10.0.0.1:7000", "cluster", "10.0.0.2:7000", "tls", "password=x"});
+    ASSERT_TRUE(t);
+    EXPECT_TRUE(t->cluster);
+    ASSERT_EQ(t->endpoints.size(), 2u);
+    EXPECT_EQ(t->endpoints[1].host, "10.0.0.2");
+    EXPECT_FALSE(parse({"a"})->cluster);
+    std::string why;
+    EXPECT_FALSE(parse({"a", "cluster", "db=0"}, &why));
+    EXPECT_EQ(why, "\"db=\" with \"cluster\" (a cluster has database 0 only)");
+    EXPECT_FALSE(parse({"a", "cluster", "cluster"}, &why));
+}
+
 TEST(RedisTarget, SaysWhatIsWrong) {
     std::string why;
     EXPECT_FALSE(parse({"redis", "db=x"}, &why));
@@ -81,7 +94,7 @@ TEST(RedisTarget, SaysWhatIsWrong) {
     EXPECT_FALSE(parse({"tls"}, &why));
     EXPECT_EQ(why, "no address");
     EXPECT_FALSE(parse({"a", "b"}, &why));
-    EXPECT_EQ(why, "more than one address");
+    EXPECT_EQ(why, "more than one address (seed nodes of a cluster need \"cluster\")");
     EXPECT_FALSE(parse({"a", "user=u"}, &why));
     EXPECT_EQ(why, "\"user=\" needs \"password=\"");
     EXPECT_FALSE(parse({"a", "password="}, &why));
