@@ -258,6 +258,7 @@ for my $file (@files) {
         if (defined $want{raw} && !ref $want{raw}) {
             $want{raw} = resolve($sent, $want{raw});
             delete $want{raw}{secret_key} if $vendor eq 'smartlead';
+            delete $want{raw}{auth} if $vendor eq 'unisender_go';
             delete @{ $want{raw} }{qw(timestamp token signature)}
                 if $vendor eq 'mailgun' && $kind ne 'json';
         }

@@ -155,4 +155,9 @@ Verdict verify_hmac_scheme(const Delivery& delivery, const Connection& connectio
     return check_timestamp(*signed_at, delivery, tolerance);
 }
 
+std::optional<std::int64_t> configured_hmac_tolerance(const Connection& connection) {
+    if (has_hmac_scheme(connection) && connection.option("timestamp_header")) return 0;
+    return std::nullopt;
+}
+
 }  // namespace mailhook

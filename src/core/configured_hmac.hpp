@@ -57,6 +57,10 @@ Verdict prepare_hmac_scheme(Connection& connection);
 // For Vendor::verify: the signature header against every signing key, then
 // the timestamp tolerance when one is configured.
 Verdict verify_hmac_scheme(const Delivery& delivery, const Connection& connection);
+// Vendor::default_tolerance of a connection with these options: 0 (checked
+// only when configured) with a timestamp_header, else nullopt (no signed
+// time).
+std::optional<std::int64_t> configured_hmac_tolerance(const Connection& connection);
 
 // The HMAC of `parts` under any of `keys`, written in `encoding`, equals
 // `presented` (surrounding blanks ignored). Every key is tried.

@@ -148,6 +148,8 @@ std::string sha1(std::string_view data) {
     return digest(message_digest(DigestAlgorithm::sha1), data);
 }
 
+std::string md5(std::string_view data) { return digest(EVP_md5(), data); }
+
 PublicKey::PublicKey(EVP_PKEY* key) : key_(key, EVP_PKEY_free) {}
 
 std::optional<PublicKey> PublicKey::from_der(std::string_view der) {

@@ -20,6 +20,8 @@ std::string hmac(DigestAlgorithm algorithm, std::string_view key,
                  std::initializer_list<std::string_view> parts);
 std::string sha256(std::string_view data);
 std::string sha1(std::string_view data);
+// Unisender Go's webhook `auth` is an MD5 digest; nothing else uses MD5.
+std::string md5(std::string_view data);
 
 // An immutable public key, shared between the connections that use it.
 class PublicKey {

@@ -116,6 +116,26 @@ bool json_depth_exceeds(std::string_view text, std::size_t limit) {
     return false;
 }
 
+bool json_values_exceed(std::string_view text, std::size_t limit) {
+    std::size_t values = 0;
+    bool in_string = false;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        if (in_string) {
+            if (c == '\\') {
+                ++i;
+            } else if (c == '"') {
+                in_string = false;
+            }
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == ',' || c == '[' || c == '{') {
+            if (++values > limit) return true;
+        }
+    }
+    return false;
+}
+
 std::optional<std::string_view> json_string_at(const json_t* object,
                                                const char* key) {
     const json_t* value = json_object_get(object, key);

@@ -71,6 +71,10 @@ const json_t* json_path(const json_t* object,
 // recurses per level, and because consumers (Python's json: ~1000) choke on
 // what it would accept (2048).
 bool json_depth_exceeds(std::string_view text, std::size_t limit);
+// Whether `text` holds more than `limit` of '[', '{' and ',' outside
+// strings (about one per value), by one scan of its bytes without parsing:
+// a bound on what parsing it would allocate.
+bool json_values_exceed(std::string_view text, std::size_t limit);
 
 // Compact serialization of a value (used for `raw`, `metadata`).
 std::string json_dump_compact(const json_t* value);

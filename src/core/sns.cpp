@@ -5,6 +5,8 @@
 #include "https_url.hpp"
 #include "vendor_auth.hpp"
 
+#include <vector>
+
 namespace mailhook {
 namespace {
 
@@ -19,8 +21,43 @@ bool ends_with(std::string_view text, std::string_view suffix) {
            text.substr(text.size() - suffix.size()) == suffix;
 }
 
-bool is_region_char(char c) {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+bool is_lower_letters(std::string_view text) {
+    if (text.empty()) return false;
+    for (const char c : text) {
+        if (c < 'a' || c > 'z') return false;
+    }
+    return true;
+}
+
+bool is_digits(std::string_view text) {
+    if (text.empty()) return false;
+    for (const char c : text) {
+        if (c < '0' || c > '9') return false;
+    }
+    return true;
+}
+
+// An AWS region name: a two-letter area, an optional partition word
+// ("gov", "iso", "isob"), a direction, a number: us-east-1, cn-north-1,
+// us-gov-west-1, ap-southeast-2.
+bool is_aws_region(std::string_view name) {
+    std::vector<std::string_view> parts;
+    for (std::size_t start = 0;;) {
+        const std::size_t dash = name.find('-', start);
+        parts.push_back(name.substr(start, dash - start));
+        if (dash == std::string_view::npos) break;
+        start = dash + 1;
+    }
+    if (parts.size() != 3 && parts.size() != 4) return false;
+    const std::string_view area = parts.front();
+    const std::string_view direction = parts[parts.size() - 2];
+    const std::string_view number = parts.back();
+    if (area.size() != 2 || !is_lower_letters(area)) return false;
+    if (parts.size() == 4 && parts[1] != "gov" && parts[1] != "iso" && parts[1] != "isob") {
+        return false;
+    }
+    return direction.size() >= 4 && direction.size() <= 12 &&
+           is_lower_letters(direction) && number.size() <= 2 && is_digits(number);
 }
 
 bool is_certificate_path_char(char c) {
@@ -84,25 +121,23 @@ std::optional<DigestAlgorithm> sns_signature_algorithm(std::string_view version)
 
 bool is_sns_host(std::string_view host) {
     constexpr std::string_view kPrefix = "sns.";
-    std::string_view rest = host;
-    if (rest.substr(0, kPrefix.size()) != kPrefix) {
+    constexpr std::string_view kChina = ".amazonaws.com.cn";
+    constexpr std::string_view kGlobal = ".amazonaws.com";
+    if (host.substr(0, kPrefix.size()) != kPrefix) {
         return false;
     }
-    rest.remove_prefix(kPrefix.size());
-    if (ends_with(rest, ".amazonaws.com.cn")) {
-        rest.remove_suffix(std::string_view(".amazonaws.com.cn").size());
-    } else if (ends_with(rest, ".amazonaws.com")) {
-        rest.remove_suffix(std::string_view(".amazonaws.com").size());
+    std::string_view region = host.substr(kPrefix.size());
+    const bool china = ends_with(region, kChina);
+    if (china) {
+        region.remove_suffix(kChina.size());
+    } else if (ends_with(region, kGlobal)) {
+        region.remove_suffix(kGlobal.size());
     } else {
         return false;
     }
-    if (rest.size() < 3) {
-        return false;
-    }
-    for (const char c : rest) {
-        if (!is_region_char(c)) return false;
-    }
-    return true;
+    // Only a region name, so S3 virtual hosts (`sns.s3-accelerate`,
+    // `sns.s3-us-west-2`: a bucket named "sns") are not SNS (review L2).
+    return is_aws_region(region) && (region.substr(0, 3) == "cn-") == china;
 }
 
 bool is_sns_certificate_url(std::string_view url) {
@@ -328,6 +363,9 @@ Verdict sns_verify(const Delivery& delivery, const Connection& connection,
     if (!connection.secrets.empty()) {
         Verdict auth = check_authorization_header(delivery, connection);
         if (!auth.ok()) return auth;
+    } else if (Verdict budget = json_pre_auth_budget(delivery); !budget.ok()) {
+        // The signature sits in the envelope: read within a budget (M2).
+        return budget;
     }
     if (const json_t* envelope = envelope_of(delivery)) {
         return verify_envelope(envelope, delivery, connection, batch);

@@ -4,6 +4,7 @@
 // reading payloads: vendor_fields.hpp; for authenticating: vendor_auth.hpp.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -71,6 +72,13 @@ class Vendor {
     // Vendor payload to normalized events; runs only after verify passed.
     virtual Verdict parse(const Delivery& delivery, const Connection& connection,
                           Batch& batch) const = 0;
+    // Seconds a signed timestamp of this connection may be off by default
+    // (0: not checked unless configured); nullopt when nothing it sends
+    // signs a time, so a captured request is new again once its dedup key
+    // expires (see replay_warning).
+    virtual std::optional<std::int64_t> default_tolerance(const Connection&) const {
+        return std::nullopt;
+    }
     // Answer HEAD with 200 (Mandrill probes the URL with HEAD).
     virtual bool accepts_head() const { return false; }
     // The vendor's name tables (events, bounce types, reason codes), as its
@@ -83,6 +91,13 @@ class Vendor {
         return {};
     }
 };
+
+// Security review L7: why a captured request of this connection could be
+// stored again after mailhook_dedup_ttl (no signed time, or its check off),
+// for a warning when the configuration declares it; nullopt when a replay
+// is always stale or a duplicate with the default mailhook_dedup_ttl.
+std::optional<std::string> replay_warning(const Vendor& vendor,
+                                          const Connection& connection);
 
 const Vendor* find_vendor(std::string_view name);
 std::vector<std::string_view> vendor_names();

@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "encoding.hpp"
+#include "form_data.hpp"
 
 namespace mailhook {
 
@@ -40,6 +41,46 @@ Verdict check_timestamp(EpochMillis signed_at, const Delivery& delivery,
                                "timestamp " + std::to_string(skew) +
                                    "s away, tolerance " +
                                    std::to_string(tolerance_seconds) + "s");
+    }
+    return Verdict::accept();
+}
+
+Verdict json_pre_auth_budget(const Delivery& delivery, std::size_t max_values) {
+    // Too deep is not JSON to json() (400 `format`), whatever its size.
+    if (!json_depth_exceeds(delivery.body(), delivery.max_json_depth()) &&
+        json_values_exceed(delivery.body(), max_values)) {
+        return Verdict::reject(Rejection::too_large,
+                               "more than " + std::to_string(max_values) +
+                                   " JSON values to read before authentication");
+    }
+    return Verdict::accept();
+}
+
+namespace {
+
+// Form fields in the body, counted up to `limit + 1`: multipart parts by
+// their boundary lines, else '&'-separated pairs.
+std::size_t form_fields_up_to(const Delivery& delivery, std::size_t limit) {
+    const auto content_type = delivery.header("Content-Type");
+    const auto boundary = content_type ? multipart_boundary(*content_type) : std::nullopt;
+    const std::string separator = boundary ? "--" + *boundary : "&";
+    const std::string_view body = delivery.body();
+    std::size_t count = boundary ? 0 : 1;
+    for (std::size_t at = body.find(separator); at != std::string_view::npos && count <= limit;
+         at = body.find(separator, at + separator.size())) {
+        ++count;
+    }
+    // A multipart body has one boundary line more than it has parts.
+    return boundary && count > 0 ? count - 1 : count;
+}
+
+}  // namespace
+
+Verdict form_pre_auth_budget(const Delivery& delivery, std::size_t max_fields) {
+    if (form_fields_up_to(delivery, max_fields + 1) > max_fields) {
+        return Verdict::reject(Rejection::too_large,
+                               "more than " + std::to_string(max_fields) +
+                                   " form fields to read before authentication");
     }
     return Verdict::accept();
 }

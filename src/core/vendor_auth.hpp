@@ -35,6 +35,16 @@ std::int64_t timestamp_tolerance(const Delivery& delivery,
 Verdict check_timestamp(EpochMillis signed_at, const Delivery& delivery,
                         std::int64_t tolerance_seconds);
 
+// Work before authentication (security review M2): vendors whose credential
+// sits in the body (Mailgun, SmartLead, SNS) or whose signature covers the
+// parsed form (Mandrill) must read the body first. These bound what that
+// reading may cost, by a scan of the bytes before any parser runs: more
+// JSON values, or more form fields, is refused 413 `size`.
+inline constexpr std::size_t kPreAuthJsonValues = 10000;
+Verdict json_pre_auth_budget(const Delivery& delivery,
+                             std::size_t max_values = kPreAuthJsonValues);
+Verdict form_pre_auth_budget(const Delivery& delivery, std::size_t max_fields);
+
 // Which Authorization schemes a connection accepts.
 enum class HttpAuthScheme { any, basic, bearer };
 

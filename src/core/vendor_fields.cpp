@@ -225,6 +225,8 @@ constexpr EventRow kCommonEvents[] = {
 
 }  // namespace
 
+EventTable common_event_table() { return event_table("event name", kCommonEvents); }
+
 const EventRow* common_event_row(std::string_view name) {
     for (const EventRow& row : kCommonEvents) {
         if (iequals_ascii(row.name, name)) return &row;

@@ -114,6 +114,8 @@ void default_reject_reason(Event& event);
 // "spamreport", "unsub", ...), compared case-insensitively, for vendors
 // whose names follow no published list; nullptr outside that vocabulary.
 const EventRow* common_event_row(std::string_view name);
+// The table common_event_row() reads (generic, SMTP.com labels).
+EventTable common_event_table();
 
 // A "hard" / "soft" / "block(ed)" value (any case) in the first of `keys`
 // that holds one; BounceClass::none when no key says so.

@@ -27,6 +27,9 @@ constexpr std::array kVendors = {
     &mandrill_vendor,
     &ses_vendor,
     &oci_vendor,
+    &mailersend_vendor,
+    &mailtrap_vendor,
+    &unisender_go_vendor,
 };
 
 }  // namespace

@@ -132,6 +132,18 @@ char* set_mailhook(ngx_conf_t* cf, ngx_command_t*, void* conf) {
     return NGX_CONF_OK;
 }
 
+// Security review L7: a connection whose captured requests can be stored
+// again once their dedup key expires is declared with a warning.
+void warn_if_replayable(ngx_conf_t* cf, ngx_str_t& id, const ResolvedConnection& resolved) {
+    const Vendor* vendor =
+        resolved.connection ? find_vendor(resolved.connection->vendor) : nullptr;
+    if (vendor == nullptr) return;
+    if (const auto warning = replay_warning(*vendor, *resolved.connection)) {
+        ngx_conf_log_error(NGX_LOG_WARN, cf, 0, "connection \"%V\": %s", &id,
+                           warning->c_str());
+    }
+}
+
 // mailhook_connection <id> vendor=<name> secret=<...> [name=value ...];
 char* set_connection(ngx_conf_t* cf, ngx_command_t*, void* conf) {
     auto* mcf = static_cast<MainConf*>(conf);
@@ -159,6 +171,7 @@ char* set_connection(ngx_conf_t* cf, ngx_command_t*, void* conf) {
                            resolved.error.c_str());
         return static_cast<char*>(NGX_CONF_ERROR);
     }
+    warn_if_replayable(cf, args[1], resolved);
     if (!mcf->state->static_connections.emplace(std::string(id), std::move(resolved))
              .second) {
         return const_cast<char*>("declares a connection id twice");

@@ -164,12 +164,42 @@ bool sign_standard_webhooks(const SignContext& ctx, ListHeaders& headers,
     return true;
 }
 
-bool sign_inboxroad(const SignContext& ctx, ListHeaders& headers, std::string& body) {
+// HMAC-SHA256 of the raw body in one header.
+bool sign_body_hmac(const SignContext& ctx, ListHeaders& headers, const std::string& body,
+                    const char* header, bool hex) {
     const auto& keys = ctx.connection.signing_keys;
     const std::string mac =
         hmac(DigestAlgorithm::sha256, keys[key_index(ctx, keys.size())], body);
-    headers.set("X-Signature", ctx.hex ? hex_encode(mac) : base64_encode(mac));
+    headers.set(header, hex ? hex_encode(mac) : base64_encode(mac));
     return true;
+}
+
+bool sign_inboxroad(const SignContext& ctx, ListHeaders& headers, std::string& body) {
+    return sign_body_hmac(ctx, headers, body, "X-Signature", ctx.hex);
+}
+
+bool sign_mailersend(const SignContext& ctx, ListHeaders& headers, std::string& body) {
+    return sign_body_hmac(ctx, headers, body, "Signature", true);
+}
+
+bool sign_mailtrap(const SignContext& ctx, ListHeaders& headers, std::string& body) {
+    return sign_body_hmac(ctx, headers, body, "Mailtrap-Signature", true);
+}
+
+// Unisender Go: `auth` = MD5 of the body with the key in its place; the
+// signer rewrites the body's auth member.
+bool sign_unisender_go(const SignContext& ctx, ListHeaders&, std::string& body) {
+    JsonPtr root = parse_json(body);
+    if (!json_is_object(root.get())) return false;
+    const auto& keys = ctx.connection.signing_keys;
+    const std::string& key = keys[key_index(ctx, keys.size())];
+    json_object_set_new(root.get(), "auth", json_string(key.c_str()));
+    const std::string with_key = json_dump_compact(root.get());
+    const std::string digest = hex_encode(md5(with_key));
+    json_object_set_new(root.get(), "auth", json_string(digest.c_str()));
+    body = json_dump_compact(root.get());
+    // The digest must appear once; a body that repeats it is not signable.
+    return body.find(digest) == body.rfind(digest);
 }
 
 bool sign_authorization(const SignContext& ctx, ListHeaders& headers, std::string&) {
@@ -187,6 +217,9 @@ const std::pair<std::string_view, Signer> kSigners[] = {
     {"resend", sign_standard_webhooks},
     {"inboxroad", sign_inboxroad},
     {"smtp2go", sign_authorization},
+    {"mailersend", sign_mailersend},
+    {"mailtrap", sign_mailtrap},
+    {"unisender_go", sign_unisender_go},
 };
 
 Signer signer_for(std::string_view vendor) {

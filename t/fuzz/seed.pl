@@ -112,6 +112,19 @@ vendor_seed('smtp2go-form', 'smtp2go',
     [['Authorization', 'Bearer token-123'],
      ['Content-Type', 'application/x-www-form-urlencoded; charset=utf-8']], $s2g_form);
 
+# --- MailerSend, Mailtrap, Unisender Go: their conformance cases' samples (each case cites
+# its source), compacted; Mailtrap's also as JSON Lines ------------------------
+for my $vendor (qw(mailersend mailtrap unisender_go)) {
+    for my $file (sort glob("t/conformance/$vendor/*.json")) {
+        my ($name) = $file =~ m{([^/]+)\.json$};
+        my $body = $json->encode(slurp_json($file)->{body});
+        vendor_seed("$vendor-$name", $vendor, [['Content-Type', 'application/json']], $body);
+    }
+}
+vendor_seed('mailtrap-jsonl', 'mailtrap', [['Content-Type', 'application/jsonl']],
+    join("\n", map { $json->encode($_) } @{ slurp_json('t/conformance/mailtrap/delivery.json')->{body}{events} },
+        @{ slurp_json('t/conformance/mailtrap/click.json')->{body}{events} }) . "\n");
+
 # --- fuzz_json: 0 parse, 1 event writer, 2 RESP, 3 connections -------------------
 my @bodies = (@sg_events, $mg_failed, $mg_temp, $rs_bounce, $rs_click, $ir_delivered,
     $s2g_json, '[' . join(',', @sg_events[0 .. 2]) . ']', '{"a":{"a":[1,2.5e300,-0,true,null,"\u00e9\ud83d\ude00"]}}');

@@ -233,6 +233,15 @@ void sign(const std::string& vendor, Request& request) {
     } else if (vendor == "mailtrap") {
         secret(kSharedSecret);
         request.headers.set("Mailtrap-Signature", hmac_hex(kSharedSecret, request.body));
+    } else if (vendor == "unisender_go") {
+        // MD5 of the body with the API key where the `auth` digest goes.
+        secret(kSharedSecret);
+        JsonPtr body(json_deep_copy(request.sent.get()));
+        json_object_set_new(body.get(), "auth", json_string(kSharedSecret));
+        const std::string with_key = json_dump_compact(body.get());
+        const std::string digest = hex_encode(md5(with_key));
+        json_object_set_new(body.get(), "auth", json_string(digest.c_str()));
+        set_json_body(request, std::move(body));
     } else {
         // Vendors without a signature: Basic credentials.
         secret(kBasicCredentials);
@@ -315,9 +324,10 @@ std::string expectation(const json_t* expected, const Request& request,
     if (json_is_string(raw)) {
         JsonPtr resolved = resolve(request.sent.get(), json_string_value(raw));
         EXPECT_NE(resolved, nullptr) << "raw pointer " << json_string_value(raw);
-        // SmartLead's secret_key and Mailgun's legacy signature fields are
-        // never stored.
+        // SmartLead's secret_key, Unisender Go's auth and Mailgun's legacy
+        // signature fields are never stored.
         if (vendor == "smartlead") json_object_del(resolved.get(), "secret_key");
+        if (vendor == "unisender_go") json_object_del(resolved.get(), "auth");
         if (vendor == "mailgun" && request.kind != BodyKind::json) {
             for (const char* key : {"timestamp", "token", "signature"}) {
                 json_object_del(resolved.get(), key);

@@ -12,6 +12,11 @@ TEST(JsonDepth, CountsNestingOutsideStrings) {
     EXPECT_FALSE(json_depth_exceeds("{\"a\":[1,{\"b\":[]}]}", 4));
     EXPECT_TRUE(json_depth_exceeds("{\"a\":[1,{\"b\":[]}]}", 3));
     EXPECT_FALSE(json_depth_exceeds("{\"a\":\"[[[[{{{{\\\"[[[\"}", 1));
+    // Every '[', '{' and ',' counts; not what strings hold.
+    EXPECT_FALSE(json_values_exceed("[{},{},{}]", 6));
+    EXPECT_TRUE(json_values_exceed("[{},{},{}]", 5));
+    EXPECT_FALSE(json_values_exceed("{\"a\":\",,,[[{{\\\",\"}", 1));
+    EXPECT_TRUE(json_values_exceed("{\"a\":1,\"b\":2}", 1));
     EXPECT_TRUE(json_depth_exceeds(std::string(65, '[') + std::string(65, ']'), 64));
     EXPECT_FALSE(json_depth_exceeds(std::string(64, '[') + std::string(64, ']'), 64));
     EXPECT_EQ(parse_json(std::string(65, '[') + std::string(65, ']')), nullptr);

@@ -247,7 +247,7 @@ TEST_F(MailgunNormalize, LegacyFormHasAFieldBudgetBeforeAuthentication) {
     std::string fields = "event=delivered";
     for (int i = 0; i < 600; ++i) fields += "&f" + std::to_string(i) + "=1";
     const Outcome outcome = legacy(fields);
-    EXPECT_EQ(outcome.verdict.rejection, Rejection::malformed);
+    EXPECT_EQ(outcome.verdict.rejection, Rejection::too_large);
     EXPECT_NE(outcome.verdict.reason.find("form fields"), std::string::npos);
 }
 

@@ -301,6 +301,27 @@ TEST(SnsUrls, HostsAndCertificateUrls) {
     EXPECT_FALSE(is_sns_host("sns.us.east.amazonaws.com"));
     EXPECT_FALSE(is_sns_host("xsns.us-east-1.amazonaws.com"));
     EXPECT_FALSE(is_sns_host("SNS.US-EAST-1.AMAZONAWS.COM"));
+}
+
+// L2 (security review 2026-12-01): only region names, not S3 virtual hosts
+// that a bucket named "sns" would get a wildcard certificate for.
+TEST(SnsUrls, L2OnlyRegionHosts) {
+    for (const char* host : {"sns.us-gov-west-1.amazonaws.com", "sns.ap-southeast-2.amazonaws.com",
+                             "sns.il-central-1.amazonaws.com", "sns.us-isob-east-1.amazonaws.com",
+                             "sns.cn-northwest-1.amazonaws.com.cn"}) {
+        EXPECT_TRUE(is_sns_host(host)) << host;
+    }
+    for (const char* host : {"sns.s3-accelerate.amazonaws.com", "sns.s3-us-west-2.amazonaws.com",
+                             "sns.s3.amazonaws.com", "sns.s3-external-1.amazonaws.com",
+                             "sns.-aa.amazonaws.com", "sns.xn--e1a.amazonaws.com",
+                             "sns.us-east-1a.amazonaws.com", "sns.us-east-.amazonaws.com",
+                             "sns.us--east-1.amazonaws.com", "sns.us-east-100.amazonaws.com",
+                             "sns.cn-north-1.amazonaws.com", "sns.us-east-1.amazonaws.com.cn",
+                             "sns.usa-east-1.amazonaws.com", "sns.us-xx-east-1.amazonaws.com"}) {
+        EXPECT_FALSE(is_sns_host(host)) << host;
+    }
+    EXPECT_FALSE(is_sns_certificate_url("https://sns.s3-accelerate.amazonaws.com/x.pem"));
+    EXPECT_FALSE(is_sns_certificate_url("https://sns.s3-us-west-2.amazonaws.com/x.pem"));
     EXPECT_TRUE(is_sns_certificate_url(kCertUrl));
     EXPECT_FALSE(is_sns_certificate_url("https://sns.us-east-1.amazonaws.com/.pem"));
     EXPECT_FALSE(is_sns_certificate_url("https://sns.us-east-1.amazonaws.com/a/../b.pem"));

@@ -7,6 +7,7 @@
 #include <cctype>
 
 #include "core/vendor.hpp"
+#include "core/vendor_auth.hpp"
 #include "vendor_test.hpp"
 
 namespace mailhook {
@@ -46,13 +47,28 @@ TEST(SendGridVerify, OfficialVectorIsValidWhateverTheClock) {
     const VectorRequest v("sendgrid_official_1.json");
     ASSERT_EQ(v.timestamp, at_seconds(1588788367));
     const Connection connection = prepared_connection("sendgrid", {{"secret", v.key}});
-    // No tolerance by default: SendGrid retries for 24 h and its SDKs do not
-    // check the age, so a 2020 timestamp still verifies years later.
-    for (const EpochMillis now : {v.timestamp, at_seconds(1900000000), EpochMillis{0}}) {
+    // SendGrid retries for 24 h: a signature 25 h old still verifies.
+    for (const EpochMillis now : {v.timestamp, v.timestamp + 25 * 3600 * 1000}) {
         const Delivery delivery(v.body, v.headers, now);
         const Verdict verdict = verify(connection, delivery);
         EXPECT_TRUE(verdict.ok()) << verdict.reason;
     }
+}
+
+// L7 (security review 2026-12-01): by default a captured request is stale
+// before its dedup key (mailhook_dedup_ttl 26 h) expires; 0 turns it off.
+TEST(SendGridVerify, L7DefaultToleranceIsBelowTheDedupTtl) {
+    const VectorRequest v("sendgrid_official_1.json");
+    const Connection connection = prepared_connection("sendgrid", {{"secret", v.key}});
+    for (const EpochMillis now : {v.timestamp + (25 * 3600 + 1) * 1000, at_seconds(1900000000),
+                                  EpochMillis{0}}) {
+        const Delivery delivery(v.body, v.headers, now);
+        EXPECT_EQ(verify(connection, delivery).rejection, Rejection::stale_timestamp);
+    }
+    const Connection off = prepared_connection(
+        "sendgrid", {{"secret", v.key}, {"timestamp_tolerance", "0"}});
+    const Delivery years_later(v.body, v.headers, at_seconds(1900000000));
+    EXPECT_TRUE(verify(off, years_later).ok());
 }
 
 TEST(SendGridVerify, OfficialInvalidVectorsAreUnauthenticated) {
@@ -490,6 +506,74 @@ TEST(Smtp2goVerify, RotationAndNoSecret) {
     auto bare = connection_from_fields("c", {{"vendor", "smtp2go"}}, error);
     ASSERT_TRUE(bare);
     EXPECT_EQ(find_vendor("smtp2go")->prepare(*bare).rejection, Rejection::misconfigured);
+}
+
+// ---- M2: work before authentication ---------------------------------------
+
+// The review's bodies: about 1 MB of empty objects (or empty form fields)
+// where the credential sits in the body. Each is refused 413 before any
+// parser runs; a body within the budget reaches the credential check.
+std::string empty_objects(std::string_view head, std::size_t count) {
+    std::string body(head);
+    body += "\"x\":[{}";
+    for (std::size_t i = 1; i < count; ++i) body += ",{}";
+    return body + "]}";
+}
+
+TEST(PreAuthBudget, M2JsonVendorsRefuseBeforeParsing) {
+    const Connection mailgun = prepared_connection("mailgun", {{"secret", "key-1"}});
+    const Connection smartlead = prepared_connection("smartlead", {{"secret", "sl-secret"}});
+    const Connection ses = prepared_connection("ses", {});
+    const struct {
+        const Connection* connection;
+        std::string_view head;
+    } cases[] = {{&mailgun, R"({"signature":{},)"},
+                 {&smartlead, R"({"secret_key":"no",)"},
+                 {&ses, R"({"Type":"Notification","Signature":"A",)"}};
+    for (const auto& c : cases) {
+        const MapHeaders json{{"Content-Type", "application/json"}};
+        const std::string huge = empty_objects(c.head, 340000);
+        const Delivery big(huge, json, test::kNow);
+        const Verdict verdict = verify(*c.connection, big);
+        EXPECT_EQ(verdict.rejection, Rejection::too_large) << c.connection->vendor;
+        EXPECT_EQ(http_status(verdict.rejection), 413);
+        const std::string small = empty_objects(c.head, 100);
+        const Delivery fits(small, json, test::kNow);
+        const Verdict within = verify(*c.connection, fits);
+        EXPECT_NE(within.rejection, Rejection::too_large) << c.connection->vendor;
+        EXPECT_FALSE(within.ok()) << c.connection->vendor;
+    }
+}
+
+TEST(PreAuthBudget, M2FormVendorsRefuseBeforeParsing) {
+    std::string fields = "a";
+    for (int i = 0; i < 500000; ++i) fields += "&a";
+    const Connection mandrill = prepared_connection("mandrill", {{"secret", "md-key"}});
+    const MapHeaders signed_form{{"Content-Type", "application/x-www-form-urlencoded"},
+                                 {"X-Mandrill-Signature", "AAAA"}};
+    const Delivery flood(fields, signed_form, test::kNow);
+    EXPECT_EQ(verify(mandrill, flood).rejection, Rejection::too_large);
+    const Delivery one("mandrill_events=%5B%5D", signed_form, test::kNow);
+    EXPECT_EQ(verify(mandrill, one).rejection, Rejection::unauthenticated);
+
+    const Connection mailgun = prepared_connection("mailgun", {{"secret", "key-1"}});
+    const MapHeaders form{{"Content-Type", "application/x-www-form-urlencoded"}};
+    const Delivery legacy(fields, form, test::kNow);
+    EXPECT_EQ(verify(mailgun, legacy).rejection, Rejection::too_large);
+}
+
+TEST(PreAuthBudget, M2MultipartPartsAreCounted) {
+    const std::string boundary = "b0undary";
+    std::string body;
+    for (int i = 0; i < 20; ++i) {
+        body += "--" + boundary + "\r\nContent-Disposition: form-data; name=\"f" +
+                std::to_string(i) + "\"\r\n\r\nv\r\n";
+    }
+    body += "--" + boundary + "--\r\n";
+    const MapHeaders headers{{"Content-Type", "multipart/form-data; boundary=" + boundary}};
+    const Delivery delivery(body, headers, test::kNow);
+    EXPECT_EQ(form_pre_auth_budget(delivery, 19).rejection, Rejection::too_large);
+    EXPECT_TRUE(form_pre_auth_budget(delivery, 20).ok());
 }
 
 }  // namespace

@@ -83,6 +83,10 @@ class Generic final : public Vendor {
   public:
     std::string_view name() const override { return "generic"; }
 
+    std::optional<std::int64_t> default_tolerance(const Connection& connection) const override {
+        return configured_hmac_tolerance(connection);
+    }
+
     Verdict prepare(Connection& connection) const override {
         return prepare_hmac_scheme(connection);
     }
@@ -97,6 +101,8 @@ class Generic final : public Vendor {
         return normalize_objects(delivery.json(), BodyShape::object_or_array, normalize,
                                  batch);
     }
+
+    std::vector<EventTable> catalogue() const override { return {common_event_table()}; }
 };
 
 }  // namespace

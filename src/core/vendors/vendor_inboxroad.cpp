@@ -86,6 +86,10 @@ class Inboxroad final : public Vendor {
         return normalize_objects(delivery.json(), BodyShape::object_or_array, normalize,
                                  batch);
     }
+
+    std::vector<EventTable> catalogue() const override {
+        return {event_table("Inboxroad `kind` (any case)", kEvents)};
+    }
 };
 
 }  // namespace

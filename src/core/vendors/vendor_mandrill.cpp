@@ -20,6 +20,8 @@ namespace mailhook {
 namespace {
 
 constexpr std::string_view kSignatureHeader = "X-Mandrill-Signature";
+// Mandrill posts one field, `mandrill_events`.
+constexpr std::size_t kMaxFormFields = 16;
 constexpr std::string_view kEventsField = "mandrill_events";
 
 // URL, then name + value of each field in name order (decoded values).
@@ -113,6 +115,11 @@ class Mandrill final : public Vendor {
         if (!signature) {
             return Verdict::reject(Rejection::unauthenticated,
                                    "no X-Mandrill-Signature header");
+        }
+        // The signature covers the sorted fields: the form is parsed before
+        // anything is authenticated, within a budget (review M2).
+        if (Verdict budget = form_pre_auth_budget(delivery, kMaxFormFields); !budget.ok()) {
+            return budget;
         }
         const FormFields* fields = delivery.form();
         if (fields == nullptr) {

@@ -173,6 +173,10 @@ class Resend final : public Vendor {
   public:
     std::string_view name() const override { return "resend"; }
 
+    std::optional<std::int64_t> default_tolerance(const Connection&) const override {
+        return kDefaultToleranceSeconds;
+    }
+
     Verdict prepare(Connection& connection) const override {
         connection.signing_keys.clear();
         for (const std::string& secret : connection.secrets) {

@@ -21,6 +21,9 @@ constexpr std::string_view kSignatureHeader =
 constexpr std::string_view kTimestampHeader =
     "X-Twilio-Email-Event-Webhook-Timestamp";
 
+// Seconds a signed timestamp may be old by default (see verify).
+constexpr std::int64_t kDefaultToleranceSeconds = 25 * 3600;
+
 constexpr EventRow kEvents[] = {
     {"processed", EventType::queued},
     {"delivered", EventType::delivered},
@@ -165,6 +168,10 @@ class SendGrid final : public Vendor {
   public:
     std::string_view name() const override { return "sendgrid"; }
 
+    std::optional<std::int64_t> default_tolerance(const Connection&) const override {
+        return kDefaultToleranceSeconds;
+    }
+
     Verdict prepare(Connection& connection) const override {
         if (uses_http_auth(connection)) {
             return Vendor::prepare(connection);
@@ -206,9 +213,11 @@ class SendGrid final : public Vendor {
         if (!valid) {
             return Verdict::reject(Rejection::unauthenticated, "signature mismatch");
         }
-        // SendGrid retries for 24 h and its SDKs do not check the age:
-        // the tolerance is off unless configured.
-        const std::int64_t tolerance = timestamp_tolerance(delivery, connection, 0);
+        // SendGrid retries for 24 h: a day and an hour lets every retry in,
+        // and stays below mailhook_dedup_ttl (26 h), so a captured request
+        // replayed later is a duplicate or stale, never new (review L7).
+        const std::int64_t tolerance =
+            timestamp_tolerance(delivery, connection, kDefaultToleranceSeconds);
         if (tolerance > 0) {
             const auto signed_at = parse_epoch_seconds(*timestamp);
             if (!signed_at) {

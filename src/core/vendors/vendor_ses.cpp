@@ -256,6 +256,12 @@ class Ses final : public Vendor {
   public:
     std::string_view name() const override { return "ses"; }
 
+    // SNS signs its Timestamp; the check is off unless configured, since
+    // retries keep the original (docs/vendors/ses.md).
+    std::optional<std::int64_t> default_tolerance(const Connection&) const override {
+        return 0;
+    }
+
     // No secret needed (SNS signs with certificates); one given is a Basic
     // (or Bearer) credential checked on top of the signature.
     Verdict prepare(Connection& connection) const override {

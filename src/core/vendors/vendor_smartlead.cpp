@@ -48,6 +48,8 @@ const EventRow* event_row(std::string_view name) {
 }
 
 Verdict check_secret_field(const Delivery& delivery, const Connection& connection) {
+    // The secret sits in the body: read within a budget (review M2).
+    if (Verdict budget = json_pre_auth_budget(delivery); !budget.ok()) return budget;
     const json_t* body = delivery.json();
     if (!json_is_object(body)) {
         return Verdict::reject(Rejection::malformed, "body is not a JSON object");
@@ -106,6 +108,10 @@ Event normalize(Fields& f, const json_t* body) {
 class SmartLead final : public Vendor {
   public:
     std::string_view name() const override { return "smartlead"; }
+
+    std::optional<std::int64_t> default_tolerance(const Connection& connection) const override {
+        return configured_hmac_tolerance(connection);
+    }
 
     Verdict prepare(Connection& connection) const override {
         return has_hmac_scheme(connection) ? prepare_hmac_scheme(connection)

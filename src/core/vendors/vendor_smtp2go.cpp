@@ -86,6 +86,10 @@ class Smtp2go final : public Vendor {
         }
         return normalize_objects(body, BodyShape::object_or_array, normalize, batch);
     }
+
+    std::vector<EventTable> catalogue() const override {
+        return {event_table("SMTP2GO `event`", kEvents)};
+    }
 };
 
 }  // namespace

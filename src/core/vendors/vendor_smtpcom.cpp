@@ -107,6 +107,10 @@ class SmtpCom final : public Vendor {
   public:
     std::string_view name() const override { return "smtpcom"; }
 
+    std::optional<std::int64_t> default_tolerance(const Connection& connection) const override {
+        return configured_hmac_tolerance(connection);
+    }
+
     Verdict prepare(Connection& connection) const override {
         return has_hmac_scheme(connection) ? prepare_hmac_scheme(connection)
                                            : Vendor::prepare(connection);

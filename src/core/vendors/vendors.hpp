@@ -22,5 +22,8 @@ const Vendor& smartlead_vendor();
 const Vendor& mandrill_vendor();
 const Vendor& ses_vendor();
 const Vendor& oci_vendor();
+const Vendor& mailersend_vendor();
+const Vendor& mailtrap_vendor();
+const Vendor& unisender_go_vendor();
 
 }  // namespace mailhook
