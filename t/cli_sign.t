@@ -45,7 +45,9 @@ my %cases = (
     generic => [[qw(--secret gen-secret --option signature_header=X-Hub-Signature-256
         --option prefix=sha256= --option timestamp_header=X-Timestamp --option signed_payload_separator=.)]],
     inboxroad => [[qw(--secret ir-secret --option signature_header=X-Inbox-Sig)]],
+    mailersend => [[qw(--secret ms-signing-secret)]],
     mailgun => [[qw(--secret mg-signing-key)]],
+    mailtrap => [[qw(--secret mt-signing-secret)]],
     mailjet => [[qw(--secret mj:password)]],
     mandrill => [[qw(--secret md-key)]],
     oci => [[qw(--secret ons:password)]],
@@ -59,6 +61,7 @@ my %cases = (
     smtp2go => [[qw(--secret hook:password)]],
     smtpcom => [[qw(--secret sc-secret --option signature_header=X-Signature --option encoding=base64)]],
     sparkpost => [[qw(--secret sp-token --option auth=token)]],
+    unisender_go => [[qw(--secret ug-api-key)]],
 );
 
 # Every vendor of the registry has a case (the registry's list is in the

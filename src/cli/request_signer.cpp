@@ -157,6 +157,42 @@ SignedRequest inboxroad(const Connection& connection, const SigningInput& input)
     return request;
 }
 
+// MailerSend (Signature) and Mailtrap (Mailtrap-Signature): hex
+// HMAC-SHA256 of the body.
+SignedRequest hex_body_hmac(const Connection& connection, const SigningInput& input,
+                            const char* header) {
+    SignedRequest request = json_request(input, input.payload);
+    request.headers.emplace_back(header, hex_encode(hmac(DigestAlgorithm::sha256,
+                                                         signing_key(connection, input),
+                                                         request.body)));
+    return request;
+}
+
+SignedRequest mailersend(const Connection& connection, const SigningInput& input) {
+    return hex_body_hmac(connection, input, "Signature");
+}
+
+SignedRequest mailtrap(const Connection& connection, const SigningInput& input) {
+    return hex_body_hmac(connection, input, "Mailtrap-Signature");
+}
+
+// Unisender Go: the body's `auth` is the MD5 (hex) of the body with the API
+// key in its place.
+SignedRequest unisender_go(const Connection& connection, const SigningInput& input) {
+    JsonPtr body = json_object_body(input.payload);
+    const std::string& key = signing_key(connection, input);
+    set_string(body.get(), "auth", key);
+    std::string text = json_dump_compact(body.get());
+    std::string quoted;
+    append_json_string(quoted, key);
+    const std::size_t at = text.find(quoted);
+    if (at == std::string::npos || text.find(quoted, at + 1) != std::string::npos) {
+        throw Failure("the API key must appear in the body only as its auth value");
+    }
+    text.replace(at + 1, quoted.size() - 2, hex_encode(md5(text)));
+    return json_request(input, std::move(text));
+}
+
 SignedRequest postal(const Connection&, const SigningInput& input) {
     const PrivateKey& key = private_key(input, "the installation's RSA signing key");
     if (!key.is_rsa()) throw Failure("Postal signs with an RSA key: --private-key is not one");
@@ -266,11 +302,12 @@ struct Signer {
 
 constexpr Signer kSigners[] = {
     {"brevo", credentials},     {"generic", configured_hmac}, {"inboxroad", inboxroad},
-    {"mailgun", mailgun},       {"mailjet", credentials},     {"mandrill", mandrill},
+    {"mailersend", mailersend}, {"mailgun", mailgun},         {"mailjet", credentials},
+    {"mailtrap", mailtrap},     {"mandrill", mandrill},
     {"oci", credentials},       {"postal", postal},           {"postmark", credentials},
     {"resend", resend},         {"sendgrid", sendgrid},       {"ses", ses},
     {"smartlead", smartlead},   {"smtp2go", credentials},     {"smtpcom", smtpcom},
-    {"sparkpost", sparkpost},
+    {"sparkpost", sparkpost},   {"unisender_go", unisender_go},
 };
 
 }  // namespace

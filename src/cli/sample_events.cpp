@@ -10,7 +10,7 @@ namespace {
 struct Sample {
     std::string_view vendor;
     // {R} recipient, {ID} unique id, {N} unique number, {S} epoch seconds,
-    // {MS} epoch milliseconds, {T} RFC 3339 time.
+    // {MS} epoch milliseconds, {T} RFC 3339 time, {U} "YYYY-MM-DD hh:mm:ss" UTC.
     std::string_view body;
 };
 
@@ -21,6 +21,12 @@ constexpr Sample kSamples[] = {
     {"generic", R"({"event":"delivered","email":"{R}","id":"{ID}","timestamp":{S}})"},
     {"inboxroad", R"({"kind":"delivered","recipient":"{R}","message_id":"<{ID}@mailhook.invalid>",)"
                   R"("timestamp":"{T}"})"},
+    {"mailersend", R"({"type":"activity.delivered","created_at":"{T}","data":{"object":"activity",)"
+                   R"("id":"{ID}","type":"delivered","created_at":"{T}","email":{"object":"email",)"
+                   R"("id":"{ID}","status":"delivered","tags":null,"message":{"object":"message",)"
+                   R"("id":"{ID}"},"recipient":{"object":"recipient","email":"{R}"}},"morph":null}})"},
+    {"mailtrap", R"({"events":[{"event":"delivery","timestamp":{S},"sending_stream":"transactional",)"
+                 R"("message_id":"{ID}","email":"{R}","event_id":"{ID}","sending_domain_name":"example.com"}]})"},
     {"mailgun", R"({"event-data":{"event":"delivered","id":"{ID}","timestamp":{S},)"
                 R"("recipient":"{R}","message":{"headers":{"message-id":"{ID}@mailhook.invalid"}}}})"},
     {"mailjet", R"({"event":"sent","time":{S},"MessageID":{N},"email":"{R}","mj_campaign_id":0,)"
@@ -47,6 +53,9 @@ constexpr Sample kSamples[] = {
     {"smtp2go", R"({"event":"delivered","time":"{T}","rcpt":"{R}","email_id":"{ID}","id":"{ID}"})"},
     {"smtpcom", R"([{"event_label":"delivered","id":"{ID}","rcpt_to":"{R}","tracking_id":"{ID}",)"
                 R"("time_finished":"{T}","resp_code":"250","resp_msg":"2.0.0 OK"}])"},
+    {"unisender_go", R"({"events_by_user":[{"user_id":1,"events":[{"event_name":)"
+                     R"("transactional_email_status","event_data":{"job_id":"{ID}","email":"{R}",)"
+                     R"("status":"delivered","event_time":"{U}"}}]}]})"},
     {"sparkpost", R"([{"msys":{"message_event":{"type":"delivery","event_id":"{ID}",)"
                   R"("message_id":"{ID}","rcpt_to":"{R}","timestamp":"{S}",)"
                   R"("raw_reason":"250 2.0.0 OK"}}}])"},
@@ -71,6 +80,7 @@ std::optional<std::string> sample_body(std::string_view vendor, const SampleFiel
             {"{MS}", std::to_string(fields.now_ms)},
             {"{S}", std::to_string(fields.now_ms / 1000)},
             {"{T}", format_rfc3339_seconds(fields.now_ms)},
+            {"{U}", format_rfc3339_seconds(fields.now_ms).substr(0, 19).replace(10, 1, " ")},
         };
         std::string body(sample.body);
         for (const auto& [name, value] : values) {
