@@ -8,11 +8,13 @@
 #   make bench-soak  one long run (BENCH_SOAK_REQUESTS)
 #   make bench-cluster events/s on a 3-primary local Redis Cluster vs one
 #                    Redis, and a cluster's failover gap (bench/cluster.pl)
+#   make bench-sentinel  the Sentinel failover gap: the primary killed -9
+#                    under a retrying sender (BENCH_SENTINEL_ROUNDS, 3)
 #   make bench-core  instructions of the C++ request path alone (no nginx,
 #                    no Redis), counted by callgrind: reproducible whatever
 #                    else the machine does
 
-.PHONY: bench bench-redis bench-soak bench-cluster bench-core core-bench redis-limit
+.PHONY: bench bench-redis bench-soak bench-cluster bench-sentinel bench-core core-bench redis-limit
 
 BENCH_ENV = MAILHOOK_MODULE=$(CURDIR)/$(MODULE) NGINX_BIN=$(NGINX_BIN) \
 	MAILHOOK_REDIS_LIMIT_BIN=$(CURDIR)/$(CORE_BENCH_BUILD)/bin/redis_limit
@@ -31,6 +33,9 @@ bench-soak: $(MODULE) | $(DEPS_BENCH)
 
 bench-cluster: $(MODULE) | $(DEPS_BENCH)
 	$(BENCH_ENV) perl bench/cluster.pl
+
+bench-sentinel: $(MODULE) | $(DEPS_TEST)
+	$(BENCH_ENV) perl bench/sentinel_failover.pl $(BENCH_SENTINEL_ROUNDS)
 
 # The core bench links $(CORE_LIB) built at -O2 (as nginx builds the module)
 # in a build dir of its own: the unit tests' library is -O1.

@@ -276,6 +276,33 @@ sub check_exactly_once {
     check_exactly_once('failover', \@acked, stored_recipients(@primaries_now), 'failover');
 }
 
+# TLS: nodes found through CLUSTER SHARDS are reached on their tls-port,
+# their certificates (a test CA's, naming 127.0.0.1) verified.
+{
+    for my $args ("req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=test-ca -keyout $dir/ca.key -out $dir/ca.crt",
+                  "req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=node -keyout $dir/node.key -out $dir/node.csr",
+                  "x509 -req -in $dir/node.csr -CA $dir/ca.crt -CAkey $dir/ca.key -CAcreateserial -days 2 -extfile $dir/node.ext -out $dir/node.crt") {
+        if ($args =~ /^x509/) { open my $ext, '>', "$dir/node.ext" or die $!; print $ext "subjectAltName=IP:127.0.0.1\n"; close $ext }
+        my $out = `openssl $args 2>&1`;
+        die "openssl $args: $out" if $?;
+    }
+    my $tls = Mailhook::RedisCluster->new(dir => $dir,
+        tls => { cert => "$dir/node.crt", key => "$dir/node.key", ca => "$dir/ca.crt" });
+    my ($primaries) = $tls->create(3, 0);
+    my %tls_port = map { $_ => $tls->tls_port($_) } @$primaries;
+    $t->reload(redis => "mailhook_redis 127.0.0.1:$tls_port{ $primaries->[2] } cluster tls;"
+        . " mailhook_redis_ssl_trusted_certificate $dir/ca.crt;", ready => 'port');
+    $t->wait_workers_ready(redis_connected => 1);
+    my $primaries_line = join ' ', sort map { "127.0.0.1:$_" } values %tls_port;
+    ok((grep { join(' ', sort split / /, $_) eq $primaries_line }
+        $t->error_log =~ /redis cluster primaries: ([\d.: ]+) \(/g),
+        'over TLS: the primaries at their tls-ports');
+    my @statuses = map { post_body("c$_", events_body('delivered'))->{status} } @tenants;
+    is_deeply(\@statuses, [(200) x @tenants], 'over TLS: every tenant stored');
+    ok(!grep({ !$tls->node($_)->keys('mailhook:events:*') } @$primaries), 'over TLS: on every primary');
+    $tls->stop;
+}
+
 # What a cluster cannot do is a configuration error.
 for my $case (["mailhook_redis 127.0.0.1:$ports[0] cluster db=1;", qr/"db=" with "cluster"/],
               ["mailhook_redis 127.0.0.1:$ports[0] 127.0.0.1:$ports[1];", qr/more than one address/],

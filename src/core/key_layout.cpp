@@ -98,12 +98,16 @@ std::string RequestKeys::key(std::string_view kind,
     return key;
 }
 
-std::string RequestKeys::tagged_stream(std::string_view name) const {
+std::string tagged_key(std::string_view name, std::string_view tag) {
     std::string key(name);
-    if (!tag_.empty()) {
-        key.append(":{").append(tag_).append("}");
+    if (!tag.empty()) {
+        key.append(":{").append(tag).append("}");
     }
     return key;
+}
+
+std::string RequestKeys::tagged_stream(std::string_view name) const {
+    return tagged_key(name, tag_);
 }
 
 std::string RequestKeys::stream() const { return tagged_stream(names_.stream); }

@@ -39,6 +39,10 @@ constexpr std::uint32_t kDefaultKeyBuckets = 64;
 // over the masters that own slot ranges. 1 <= buckets <= 16384.
 std::vector<std::string> bucket_tags(std::uint32_t buckets);
 
+// `name` in the slot of hash tag `tag` ("name:{tag}"); `name` itself when
+// the tag is empty (standalone).
+std::string tagged_key(std::string_view name, std::string_view tag);
+
 // The bucket of a suppression scope: CRC16 of the scope modulo `buckets`.
 std::uint32_t bucket_of(std::string_view scope, std::uint32_t buckets);
 

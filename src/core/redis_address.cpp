@@ -27,6 +27,18 @@ bool starts_with(std::string_view text, std::string_view prefix) {
     return text.substr(0, prefix.size()) == prefix;
 }
 
+// `name=value` with a value: false (and `error`) when empty or given twice.
+bool take_value(std::string_view arg, std::string_view name, std::string& value,
+                std::string& error) {
+    const std::string_view text = arg.substr(name.size() + 1);
+    if (text.empty() || !value.empty()) {
+        error = "\"" + std::string(name) + "=\" is " + (text.empty() ? "empty" : "given twice");
+        return false;
+    }
+    value = std::string(text);
+    return true;
+}
+
 // A host name or IPv4 address: no brackets, spaces or colons.
 bool is_plain_host(std::string_view host) {
     return !host.empty() && host.find_first_of("[]/ :\t") == std::string_view::npos;
@@ -125,6 +137,16 @@ std::optional<RedisTarget> parse_redis_target(const std::vector<std::string_view
                 error = "\"password=\" is empty";
                 return std::nullopt;
             }
+        } else if (const auto name = arg.substr(0, arg.find('='));
+                   arg.find('=') != std::string_view::npos &&
+                   (name == "sentinel" || name == "sentinel_user" ||
+                    name == "sentinel_password")) {
+            std::string& value = name == "sentinel"        ? target.sentinel
+                                 : name == "sentinel_user" ? target.sentinel_user
+                                                           : target.sentinel_password;
+            if (!take_value(arg, name, value, error)) {
+                return std::nullopt;
+            }
         } else if (starts_with(arg, "db=")) {
             const std::string_view number = arg.substr(3);
             std::int64_t value = 0;
@@ -153,7 +175,11 @@ std::optional<RedisTarget> parse_redis_target(const std::vector<std::string_view
         error = "no address";
         return std::nullopt;
     }
-    if (target.endpoints.size() > 1 && !target.cluster) {
+    if (target.cluster && target.uses_sentinel()) {
+        error = "\"sentinel=\" with \"cluster\"";
+        return std::nullopt;
+    }
+    if (target.endpoints.size() > 1 && !target.cluster && !target.uses_sentinel()) {
         error = "more than one address (seed nodes of a cluster need \"cluster\")";
         return std::nullopt;
     }
@@ -163,6 +189,15 @@ std::optional<RedisTarget> parse_redis_target(const std::vector<std::string_view
     }
     if (!target.user.empty() && target.password.empty()) {
         error = "\"user=\" needs \"password=\"";
+        return std::nullopt;
+    }
+    if (!target.uses_sentinel() &&
+        (!target.sentinel_user.empty() || !target.sentinel_password.empty())) {
+        error = "\"sentinel_user=\" and \"sentinel_password=\" need \"sentinel=\"";
+        return std::nullopt;
+    }
+    if (!target.sentinel_user.empty() && target.sentinel_password.empty()) {
+        error = "\"sentinel_user=\" needs \"sentinel_password=\"";
         return std::nullopt;
     }
     return target;

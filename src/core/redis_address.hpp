@@ -25,9 +25,11 @@ struct RedisEndpoint {
 // "host", "host:port", "[v6 address]:port", "[v6 address]", "unix:/path".
 std::optional<RedisEndpoint> parse_redis_endpoint(std::string_view address);
 
-// What `mailhook_redis address ... [cluster] [tls] [user=name]
-// [password=secret] [db=number]` says. With `cluster` the addresses are
-// seed nodes of a Redis Cluster (any number); else there is exactly one.
+// What `mailhook_redis address ... [cluster | sentinel=master_name] [tls]
+// [user=name] [password=secret] [db=number] [sentinel_user=name]
+// [sentinel_password=secret]` says. With `cluster` the addresses are seed
+// nodes of a Redis Cluster (any number), with `sentinel=` the Sentinels that
+// know where the primary named master_name is; else there is exactly one.
 struct RedisTarget {
     std::vector<RedisEndpoint> endpoints;
     bool cluster = false;
@@ -35,6 +37,11 @@ struct RedisTarget {
     std::string user;      // ACL user (Redis 6+); empty: AUTH password only
     std::string password;  // empty: no AUTH
     std::int64_t db = 0;
+    std::string sentinel;           // the primary's name; empty: no Sentinel
+    std::string sentinel_user;      // how to AUTH to the Sentinels
+    std::string sentinel_password;
+
+    bool uses_sentinel() const { return !sentinel.empty(); }
 };
 
 // Parses the directive's arguments (without the directive name); on failure

@@ -14,7 +14,8 @@ namespace {
 //   stream, 5 health hash, then ARGV[5] replay keys, then per event its dedup key and the
 //   keys its meta names, in this order: s soft-bounce set, r newest
 //   resubscribe time, d delivered time.
-// ARGV: 1 dedup ttl, 2 stream maxlen (0 = none), 3 soft-bounce limit
+// ARGV: 1 dedup ttl, 2 stream trimming ('0' none, 'N' MAXLEN ~ N, 'mT'
+//   MINID ~ T: entries older than T ms since the epoch), 3 soft-bounce limit
 //   (0 = off), 4 soft-bounce window (s), 5 number of replay keys,
 //   6 replay fingerprint, 7 replay ttl, 8 delivered ttl, 9 vendor,
 //   10 connection, 11 number of raw texts R, 12 received at (RFC 3339),
@@ -28,7 +29,8 @@ constexpr std::string_view kSource = R"lua(
 local streams = {e = KEYS[1], c = KEYS[2]}
 local supp, supp_stream = KEYS[3], KEYS[4]
 -- TTLs stay strings: a Lua number passed to redis.call is formatted anew.
-local dedup_ttl, maxlen, maxlen_text = ARGV[1], tonumber(ARGV[2]), ARGV[2]
+local dedup_ttl, trim_by, trim_at = ARGV[1], 'MAXLEN', ARGV[2]
+if string.byte(trim_at) == 109 then trim_by, trim_at = 'MINID', string.sub(trim_at, 2) end
 local soft_limit, soft_window = tonumber(ARGV[3]), tonumber(ARGV[4])
 local replay_print, replay_ttl = ARGV[6], ARGV[7]
 local delivered_ttl, vendor, connection = ARGV[8], ARGV[9], ARGV[10]
@@ -210,8 +212,8 @@ end
 
 for _, e in ipairs(fresh) do
   local stream = streams[e.stream]
-  if maxlen > 0 then
-    redis.call('XADD', stream, 'MAXLEN', '~', maxlen_text, '*', 'event', stored_json(e),
+  if trim_at ~= '0' then
+    redis.call('XADD', stream, trim_by, '~', trim_at, '*', 'event', stored_json(e),
       'type', e.type, 'vendor', vendor)
   else
     redis.call('XADD', stream, '*', 'event', stored_json(e), 'type', e.type, 'vendor', vendor)
@@ -332,7 +334,11 @@ RespArgs call_args(const Intake& intake, std::size_t begin, std::size_t end,
     }
     argv.reserve(size);
     argv.add(policy.dedup_ttl_seconds);
-    argv.add(policy.stream_maxlen);
+    if (policy.stream_min_id_ms > 0) {
+        argv.add("m" + std::to_string(policy.stream_min_id_ms));
+    } else {
+        argv.add(policy.stream_maxlen);
+    }
     argv.add(policy.soft_bounce_limit);
     argv.add(policy.soft_bounce_window_seconds);
     argv.add(static_cast<std::int64_t>(guard ? kReplayKeys : 0));

@@ -23,6 +23,9 @@ std::string store_script_sha1();
 struct StorePolicy {
     std::int64_t dedup_ttl_seconds = 26 * 3600;
     std::int64_t stream_maxlen = 0;  // 0: no trimming
+    // mailhook_stream_max_age: XADD trims with MINID ~ (entries older than
+    // this many ms since the epoch) instead of MAXLEN; 0: off.
+    std::int64_t stream_min_id_ms = 0;
     std::int64_t soft_bounce_limit = 0;  // 0: off
     std::int64_t soft_bounce_window_seconds = 0;
     std::int64_t replay_ttl_seconds = 26 * 3600;

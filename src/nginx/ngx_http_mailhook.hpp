@@ -67,6 +67,7 @@ struct LocConf {
     ngx_str_t dedup_prefix;
     time_t dedup_ttl;
     ngx_int_t stream_maxlen;
+    time_t stream_max_age;  // mailhook_stream_max_age; 0: off
     ngx_int_t soft_bounce_limit;
     time_t soft_bounce_window;
     ngx_flag_t include_raw;

@@ -332,6 +332,11 @@ StorePolicy store_policy(ngx_http_request_t* r) {
     policy.dedup_ttl_seconds = lcf->dedup_ttl;
     policy.replay_ttl_seconds = lcf->dedup_ttl;
     policy.stream_maxlen = lcf->stream_maxlen;
+    if (lcf->stream_max_age > 0) {  // MINID ~ now - age, by this worker's clock
+        const ngx_time_t* now = ngx_timeofday();
+        policy.stream_min_id_ms =
+            static_cast<std::int64_t>(now->sec - lcf->stream_max_age) * 1000 + now->msec;
+    }
     policy.soft_bounce_limit = lcf->soft_bounce_limit;
     policy.soft_bounce_window_seconds = lcf->soft_bounce_window;
     policy.delivered_ttl_seconds = tracking_delivered_ttl(r);

@@ -353,6 +353,8 @@ ngx_command_t commands[] = {
     {ngx_string("mailhook_key_prefix"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1,
      ngx_conf_set_str_slot, NGX_HTTP_MAIN_CONF_OFFSET, MAILHOOK_MAIN_OFFSET(key_prefix),
      nullptr},
+    {ngx_string("mailhook_consumer_group"), NGX_HTTP_MAIN_CONF | NGX_CONF_1MORE,
+     set_consumer_group, NGX_HTTP_MAIN_CONF_OFFSET, 0, nullptr},
     {ngx_string("mailhook_key_hash_tag"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1,
      set_key_hash_tag, NGX_HTTP_MAIN_CONF_OFFSET, 0, nullptr},
     {ngx_string("mailhook_spool"), NGX_HTTP_MAIN_CONF | NGX_CONF_1MORE, set_spool,
@@ -378,6 +380,10 @@ ngx_command_t commands[] = {
      NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_TAKE1,
      ngx_conf_set_num_slot, NGX_HTTP_LOC_CONF_OFFSET,
      MAILHOOK_LOC_OFFSET(stream_maxlen), nullptr},
+    {ngx_string("mailhook_stream_max_age"),
+     NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_TAKE1,
+     ngx_conf_set_sec_slot, NGX_HTTP_LOC_CONF_OFFSET,
+     MAILHOOK_LOC_OFFSET(stream_max_age), nullptr},
     {ngx_string("mailhook_suppression_stream"),
      NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_TAKE1,
      ngx_http_set_complex_value_slot, NGX_HTTP_LOC_CONF_OFFSET,
@@ -514,6 +520,7 @@ void* create_loc_conf(ngx_conf_t* cf) noexcept {
     lcf->retry_after = NGX_CONF_UNSET;
     lcf->dedup_ttl = NGX_CONF_UNSET;
     lcf->stream_maxlen = NGX_CONF_UNSET;
+    lcf->stream_max_age = NGX_CONF_UNSET;
     lcf->soft_bounce_limit = NGX_CONF_UNSET;
     lcf->soft_bounce_window = NGX_CONF_UNSET;
     lcf->include_raw = NGX_CONF_UNSET;
@@ -566,6 +573,7 @@ char* merge_loc_conf(ngx_conf_t* cf, void* parent, void* child) noexcept {
     ngx_conf_merge_sec_value(conf->retry_after, prev->retry_after, 10);
     ngx_conf_merge_sec_value(conf->dedup_ttl, prev->dedup_ttl, 26 * 3600);
     ngx_conf_merge_value(conf->stream_maxlen, prev->stream_maxlen, 0);
+    ngx_conf_merge_sec_value(conf->stream_max_age, prev->stream_max_age, 0);
     if (conf->soft_bounce_limit == NGX_CONF_UNSET) {
         conf->soft_bounce_limit =
             prev->soft_bounce_limit == NGX_CONF_UNSET ? 0 : prev->soft_bounce_limit;
@@ -609,6 +617,9 @@ ngx_int_t preconfiguration(ngx_conf_t* cf) noexcept {
 void on_link_state(void* data, bool ready, std::uint64_t reconnects) {
     auto* state = static_cast<ModuleState*>(data);
     state->metrics.redis_state(ready, reconnects);
+    if (ready) {
+        state->consumer_groups.create(*state->redis);
+    }
     if (ready && state->spool) {
         state->spool->kick();
     }
@@ -645,6 +656,7 @@ ngx_int_t init_process(ngx_cycle_t* cycle) noexcept {
             state.known = std::make_unique<KnownConnections>(mcf->known_zone, cycle->log);
             state.cache.attach(state.known.get());
         }
+        state.consumer_groups.prepare(mcf->key_buckets, cycle->log);
         state.redis->set_state_hook(on_link_state, &state);
         state.metrics.redis_state(false, 0);
         state.redis->start();

@@ -2,6 +2,7 @@
 #include "ngx_http_mailhook_redis.hpp"
 
 #include "ngx_http_mailhook_redis_cluster.hpp"
+#include "ngx_http_mailhook_redis_sentinel.hpp"
 
 namespace mailhook::nginx {
 
@@ -9,6 +10,11 @@ RedisClient::RedisClient(const RedisSettings& settings, MetricsRecorder* metrics
                          ngx_log_t* log) {
     if (settings.target.cluster) {
         cluster_ = std::make_unique<RedisCluster>(settings, metrics, log);
+        return;
+    }
+    if (settings.target.uses_sentinel()) {
+        links_.push_back(std::make_unique<RedisLink>(settings.link, RedisNode{}, metrics, log));
+        sentinel_ = std::make_unique<SentinelWatcher>(settings, *links_.front(), metrics, log);
         return;
     }
     for (const RedisNode& node : settings.nodes) {
@@ -31,6 +37,10 @@ void RedisClient::start() {
     if (cluster_) {
         cluster_->start();
     }
+    if (sentinel_) {
+        sentinel_->start();  // starts the primary's link once it knows where
+        return;
+    }
     for (auto& link : links_) {
         link->start();
     }
@@ -40,12 +50,15 @@ void RedisClient::shutdown() {
     if (cluster_) {
         cluster_->shutdown();
     }
+    if (sentinel_) {
+        sentinel_->shutdown();
+    }
     for (auto& link : links_) {
         link->shutdown();
     }
 }
 
-// Standalone: every call goes to the one node.
+// Standalone and sentinel=: every call goes to the one link (the primary).
 RedisLink& RedisClient::route() { return *links_.front(); }
 
 bool RedisClient::accepts_calls() const {

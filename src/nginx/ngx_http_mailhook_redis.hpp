@@ -22,7 +22,10 @@ struct RedisSettings {
     RedisTarget target;  // mailhook_redis, parsed
     RedisLinkSettings link;
     std::vector<RedisNode> nodes;  // one per address of the target
+    RedisLinkSettings sentinel_link;  // sentinel=: how to talk to the Sentinels
 };
+
+class SentinelWatcher;
 
 class RedisClient {
   public:
@@ -56,11 +59,15 @@ class RedisClient {
   private:
     RedisLink& route();
 
-    std::vector<std::unique_ptr<RedisLink>> links_;  // standalone: one
+    std::vector<std::unique_ptr<RedisLink>> links_;  // standalone and sentinel=: one
     std::unique_ptr<RedisCluster> cluster_;          // with `cluster`
+    // sentinel=: the nodes are Sentinels; links_ holds the primary they name.
+    std::unique_ptr<SentinelWatcher> sentinel_;
 };
 
-// mailhook_redis address ... [cluster] [tls] [user=name] [password=secret] [db=number];
+// mailhook_redis address ... [cluster | sentinel=master_name] [tls] [user=name]
+//                [password=secret] [db=number] [sentinel_user=name]
+//                [sentinel_password=secret];
 char* set_redis(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept;
 // mailhook_redis_wait replicas [timeout=time];
 char* set_redis_wait(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept;

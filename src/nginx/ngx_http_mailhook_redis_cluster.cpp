@@ -451,8 +451,11 @@ void RedisCluster::topology(Node* node, const RedisOutcome& outcome) {
                                                    node->endpoint.host);
     }
     if (!shards || shards->empty()) {
+        const std::string_view why = !outcome.error.empty() ? outcome.error
+                                     : shards ? std::string_view("no shard has a primary")
+                                              : std::string_view("an unexpected reply");
         ngx_log_error(NGX_LOG_WARN, &log_, 0, "mailhook: redis cluster: %s gave no slot table "
-                      "(%*s)", node->name.c_str(), outcome.error.size(), outcome.error.data());
+                      "(%*s)", node->name.c_str(), why.size(), why.data());
         arm_refresh(kRefreshMin);
         return;
     }

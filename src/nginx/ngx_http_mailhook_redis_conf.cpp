@@ -213,6 +213,14 @@ char* configure_redis(ngx_conf_t* cf, MainConf* mcf) noexcept {
         if (char* rv = tls_settings(cf, mcf, settings); rv != NGX_CONF_OK) {
             return rv;
         }
+        if (settings.target.uses_sentinel()) {
+            settings.sentinel_link = link;  // TLS, resolver and timeouts as for the primary
+            settings.sentinel_link.user = settings.target.sentinel_user;
+            settings.sentinel_link.password = settings.target.sentinel_password;
+            settings.sentinel_link.db = 0;
+            settings.sentinel_link.wait_replicas = 0;
+            link.primary_only = true;
+        }
         settings.nodes.clear();
         for (const RedisEndpoint& endpoint : settings.target.endpoints) {
             RedisNode node{endpoint, {}};

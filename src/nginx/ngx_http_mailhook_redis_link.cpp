@@ -22,6 +22,18 @@ bool is_noscript(const redisReply* reply) {
            std::strncmp(reply->str, "NOSCRIPT", 8) == 0;
 }
 
+bool is_readonly(const redisReply* reply) {
+    return reply->type == REDIS_REPLY_ERROR && reply->len >= 8 &&
+           std::strncmp(reply->str, "READONLY", 8) == 0;
+}
+
+// A pub/sub message: ["message", channel, payload].
+bool is_message(const redisReply* reply) {
+    return reply->type == REDIS_REPLY_ARRAY && reply->elements == 3 &&
+           reply->element[0]->type == REDIS_REPLY_STRING &&
+           std::string_view(reply->element[0]->str, reply->element[0]->len) == "message";
+}
+
 RedisLink* link_of_timer(ngx_event_t* ev) {
     return static_cast<RedisLink*>(static_cast<ngx_connection_t*>(ev->data)->data);
 }
@@ -324,26 +336,35 @@ void RedisLink::start_tls() { fail("TLS is not available in this nginx"); }
 void RedisLink::set_up() {
     set_state(State::setting_up);
     setup_pending_ = 0;
-    auto setup = [&](std::string command, RedisCallback callback) {
-        ++setup_pending_;
-        Call call{callback, this};
-        call.setup = true;
-        queue(std::move(command), std::move(call));
-    };
     if (!settings_.password.empty()) {
-        setup(settings_.user.empty()
-                  ? resp_command({"AUTH", settings_.password})
-                  : resp_command({"AUTH", settings_.user, settings_.password}),
-              on_setup_reply);
+        queue_setup(settings_.user.empty()
+                        ? resp_command({"AUTH", settings_.password})
+                        : resp_command({"AUTH", settings_.user, settings_.password}),
+                    on_setup_reply);
     }
     if (settings_.db != 0) {
-        setup(resp_command({"SELECT", std::to_string(settings_.db)}), on_setup_reply);
+        queue_setup(resp_command({"SELECT", std::to_string(settings_.db)}), on_setup_reply);
     }
-    for (const RedisScript* script : scripts_) {
-        setup(resp_command({"SCRIPT", "LOAD", script->source}), on_script_loaded);
+    if (settings_.primary_only) {
+        queue_setup(resp_command({"ROLE"}), on_role);  // the scripts once it says master
+    } else {
+        load_scripts();
     }
     if (setup_pending_ == 0) {
         became_ready();
+    }
+}
+
+void RedisLink::queue_setup(std::string command, RedisCallback callback) {
+    ++setup_pending_;
+    Call call{callback, this};
+    call.setup = true;
+    queue(std::move(command), std::move(call));
+}
+
+void RedisLink::load_scripts() {
+    for (const RedisScript* script : scripts_) {
+        queue_setup(resp_command({"SCRIPT", "LOAD", script->source}), on_script_loaded);
     }
 }
 
@@ -374,6 +395,28 @@ void RedisLink::on_script_loaded(void* data, const RedisOutcome& outcome) noexce
                           "failed: %*s", link->name_.c_str(), outcome.error.size(),
                           outcome.error.data());
         }
+        link->setup_done();
+    } catch (const std::exception& e) {
+        link->fail(e.what());
+    }
+}
+
+// Sentinel named this node the primary; a replica (the answer was stale, or
+// the node was demoted since) is never written to.
+void RedisLink::on_role(void* data, const RedisOutcome& outcome) noexcept {
+    auto* link = static_cast<RedisLink*>(data);
+    try {
+        const redisReply* reply = outcome.reply;
+        const bool master = outcome.failure == RedisFailure::none &&
+                            reply->type == REDIS_REPLY_ARRAY && reply->elements > 0 &&
+                            reply->element[0]->type == REDIS_REPLY_STRING &&
+                            std::string_view(reply->element[0]->str,
+                                             reply->element[0]->len) == "master";
+        if (!master) {
+            link->fail("is not the primary (ROLE)");
+            return;
+        }
+        link->load_scripts();
         link->setup_done();
     } catch (const std::exception& e) {
         link->fail(e.what());
@@ -505,6 +548,10 @@ void RedisLink::read_replies() {
             return;
         }
         while (RedisReplyPtr reply = reader_->next()) {
+            if (push_hook_ != nullptr && is_message(reply.get())) {
+                push_hook_(push_hook_data_, reply.get());
+                continue;
+            }
             if (sent_.empty()) {
                 fail("a reply nobody asked for");
                 return;
@@ -563,6 +610,9 @@ void RedisLink::deliver(Call call, RedisReplyPtr owned) {
         }
     }
     call.callback(call.data, outcome);
+    if (settings_.primary_only && is_readonly(reply)) {
+        fail("answered READONLY: the primary has moved");
+    }
 }
 
 // A call Redis refuses for good (WRONGTYPE, NOPERM, a script error) fails
@@ -726,6 +776,32 @@ void RedisLink::fail(std::string_view why) {
     schedule_reconnect();
 }
 
+void RedisLink::move_to(RedisNode node) {
+    if (stopping_) {
+        return;
+    }
+    fail("moving to " + node.endpoint.describe());
+    if (!node_.endpoint.host.empty() || node_.endpoint.is_unix()) {
+        ++reconnects_;
+    }
+#if (NGX_SSL)
+    if (session_ != nullptr && node.endpoint.describe() != name_) {
+        ngx_ssl_free_session(session_);  // another server
+        session_ = nullptr;
+    }
+#endif
+    node_ = std::move(node);
+    name_ = node_.endpoint.describe();
+    peer_name_.data = reinterpret_cast<u_char*>(name_.data());
+    peer_name_.len = name_.size();
+    next_address_ = 0;
+    backoff_ = 0;
+    if (reconnect_timer_.timer_set) {
+        ngx_del_timer(&reconnect_timer_);
+    }
+    connect();
+}
+
 void RedisLink::close_connection() {
     ngx_connection_t* c = connection_;
     if (c == nullptr) {
@@ -773,8 +849,10 @@ void RedisLink::end_calls(std::string_view why) {
     }
 }
 
+// A primary found through Sentinel is reconnected to by the watcher, which
+// asks where the primary is first (move_to()).
 void RedisLink::schedule_reconnect() {
-    if (stopping_ || ngx_exiting || ngx_quit || ngx_terminate) {
+    if (stopping_ || settings_.primary_only || ngx_exiting || ngx_quit || ngx_terminate) {
         return;
     }
     backoff_ = backoff_ == 0 ? kMinBackoff : std::min(backoff_ * 2, kMaxBackoff);

@@ -60,6 +60,10 @@ struct RedisLinkSettings {
     // confirmed in time end as transient failures (they go to the spool).
     std::int64_t wait_replicas = 0;
     ngx_msec_t wait_timeout = 100;
+    // A primary found through Sentinel: set-up checks ROLE says master, and
+    // READONLY (a primary demoted since) drops the connection, so the
+    // primary is looked up again.
+    bool primary_only = false;
 };
 
 // One node: its address as configured, and the socket addresses it had at
@@ -113,6 +117,20 @@ class RedisLink {
     // made.
     void note_timeout();
 
+    // Another node from now on (Sentinel named a new primary): the current
+    // connection, if any, is dropped (its calls end, transient) and the new
+    // node is connected to at once.
+    void move_to(RedisNode node);
+    const RedisEndpoint& endpoint() const { return node_.endpoint; }
+
+    // A subscribed link (SUBSCRIBE): messages ("message", channel, payload)
+    // go to this hook instead of being taken as replies.
+    using PushHook = void (*)(void* data, const redisReply* message) noexcept;
+    void set_push_hook(PushHook hook, void* data) {
+        push_hook_ = hook;
+        push_hook_data_ = data;
+    }
+
     std::uint64_t reconnects() const { return reconnects_; }
     // Calls were sent (or queued) and not all of them have been answered.
     bool awaiting_replies() const { return !sent_.empty() || !waiting_.empty(); }
@@ -150,8 +168,11 @@ class RedisLink {
     bool verify_peer();
     static bool certificate_names(ngx_connection_t* c, const std::string& name);
     void set_up();
+    void queue_setup(std::string command, RedisCallback callback);
+    void load_scripts();
     static void on_setup_reply(void* data, const RedisOutcome& outcome) noexcept;
     static void on_script_loaded(void* data, const RedisOutcome& outcome) noexcept;
+    static void on_role(void* data, const RedisOutcome& outcome) noexcept;
     void setup_done();
     void became_ready();
 
@@ -216,6 +237,8 @@ class RedisLink {
     unsigned unanswered_timeouts_ = 0;
     StateHook state_hook_ = nullptr;
     void* state_hook_data_ = nullptr;
+    PushHook push_hook_ = nullptr;
+    void* push_hook_data_ = nullptr;
     // Timers need a connection-shaped `data` (debug logs read its fd).
     ngx_connection_t timer_owner_;
     ngx_event_t reconnect_timer_;

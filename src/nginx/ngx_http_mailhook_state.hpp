@@ -16,6 +16,7 @@
 #include "../core/store_script.hpp"
 #include "../core/tracking_store.hpp"
 #include "ngx_http_mailhook.hpp"
+#include "ngx_http_mailhook_consumer_groups.hpp"
 #include "ngx_http_mailhook_detached.hpp"
 #include "ngx_http_mailhook_known.hpp"
 #include "ngx_http_mailhook_log.hpp"
@@ -88,6 +89,7 @@ class ModuleState {
     RedisScript tracking_script{"tracking", tracking_script_source(), tracking_script_sha1()};
     RedisScript health_script{"health", health_script_source(), health_script_sha1()};
     RedisSettings redis_settings;  // read by the links: lives as long as they do
+    ConsumerGroupCreator consumer_groups;  // mailhook_consumer_group
     std::optional<SpoolSettings> spool_settings;
     MetricsRecorder metrics{nullptr};
     DetachedCounters detached;

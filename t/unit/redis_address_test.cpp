@@ -103,5 +103,35 @@ TEST(RedisTarget, SaysWhatIsWrong) {
     EXPECT_EQ(why, "invalid address \"a:b\"");
 }
 
+TEST(RedisTarget, SentinelsFindThePrimaryByName) {
+    const auto t = parse({"s1:26379", "s2:26379", "[::1]:26380", "sentinel=mymaster",
+                          "sentinel_user=watcher", "sentinel_password=pw", "password=x"});
+    ASSERT_TRUE(t);
+    EXPECT_TRUE(t->uses_sentinel());
+    ASSERT_EQ(t->endpoints.size(), 3u);
+    EXPECT_EQ(t->endpoints[2].describe(), "[::1]:26380");
+    EXPECT_EQ(t->sentinel, "mymaster");
+    EXPECT_EQ(t->sentinel_user, "watcher");
+    EXPECT_EQ(t->sentinel_password, "pw");
+    EXPECT_EQ(t->password, "x");
+    EXPECT_FALSE(parse({"redis"})->uses_sentinel());
+}
+
+TEST(RedisTarget, SentinelOptionsSayWhatIsWrong) {
+    std::string why;
+    EXPECT_FALSE(parse({"s1", "sentinel="}, &why));
+    EXPECT_EQ(why, "\"sentinel=\" is empty");
+    EXPECT_FALSE(parse({"s1", "sentinel=a", "sentinel=b"}, &why));
+    EXPECT_EQ(why, "\"sentinel=\" is given twice");
+    EXPECT_FALSE(parse({"s1", "sentinel_password=pw"}, &why));
+    EXPECT_EQ(why, "\"sentinel_user=\" and \"sentinel_password=\" need \"sentinel=\"");
+    EXPECT_FALSE(parse({"s1", "sentinel=m", "sentinel_user=u"}, &why));
+    EXPECT_EQ(why, "\"sentinel_user=\" needs \"sentinel_password=\"");
+    EXPECT_FALSE(parse({"sentinel=m"}, &why));
+    EXPECT_EQ(why, "no address");
+    EXPECT_FALSE(parse({"s1", "s2", "sentinel=m", "cluster"}, &why));
+    EXPECT_EQ(why, "\"sentinel=\" with \"cluster\"");
+}
+
 }  // namespace
 }  // namespace mailhook

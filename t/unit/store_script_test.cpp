@@ -446,6 +446,37 @@ TEST_F(StoreScriptInRedis, ControlEventsGoToTheControlStream) {
               (std::vector<std::string>{R"({"id":"ev","raw":{"Type":"SubscriptionConfirmation"}})"}));
 }
 
+TEST(StoreScriptArgs, MaxAgeTrimsByMinimumId) {
+    StorePolicy by_age = policy();
+    by_age.stream_min_id_ms = 1705314600123;
+    const auto decoded =
+        decode_bulk_strings(store_script_args(two_events(), kTarget, StoreKeys{}, by_age)
+                                .encoded());
+    const std::size_t argv = 1 + 6;  // numkeys, 4 fixed keys, 2 dedup keys
+    EXPECT_EQ(decoded[argv + 1], "m1705314600123") << "MINID instead of MAXLEN";
+    by_age.stream_min_id_ms = 0;
+    EXPECT_EQ(decode_bulk_strings(store_script_args(two_events(), kTarget, StoreKeys{}, by_age)
+                                      .encoded())[argv + 1],
+              "10000");
+}
+
+// With small stream nodes (MINID ~ removes whole nodes only), entries older
+// than the minimum id go, newer ones and the new entry stay.
+TEST_F(StoreScriptInRedis, MaxAgeRemovesOldEntries) {
+    redis_->command({"CONFIG", "SET", "stream-node-max-entries", "2"});
+    for (const char* id : {"1000-0", "1001-0", "1002-0", "1003-0", "5000-0", "5001-0"}) {
+        redis_->command({"XADD", "mailhook:events", id, "event", id});
+    }
+    StorePolicy by_age = policy();
+    by_age.stream_min_id_ms = 5000;
+    Intake intake;
+    intake.events.push_back(ready("new", EventType::sent, SuppressionEffect::none, "", 0));
+    EXPECT_EQ(store(intake, by_age), (std::vector<long long>{1, 0}));
+    redis_->command({"CONFIG", "SET", "stream-node-max-entries", "100"});
+    EXPECT_EQ(stream_events(), (std::vector<std::string>{"5000-0", "5001-0",
+                                                         R"({"id":"new"})"}));
+}
+
 TEST_F(StoreScriptInRedis, ChunkedRequestsStayExactlyOnce) {
     const Intake intake = many_events(1200, SuppressionEffect::none);
     const std::vector<RespArgs> calls =

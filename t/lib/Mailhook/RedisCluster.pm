@@ -16,8 +16,11 @@ my @all;    # every object, for END
 
 sub new {
     my ($class, %opt) = @_;
+    # tls => { cert => file, key => file, ca => file }: every node also
+    # listens for TLS (tls_port) and the cluster bus is TLS.
     my $self = bless { dir => $opt{dir}, node_timeout => $opt{node_timeout} // 1000,
-                       pids => {}, bus => {}, clients => {}, owner => $$ }, $class;
+                       tls => $opt{tls}, pids => {}, bus => {}, tls_ports => {},
+                       clients => {}, owner => $$ }, $class;
     push @all, $self;
     return $self;
 }
@@ -28,6 +31,13 @@ sub start_node {
     $port //= Mailhook::Test::free_port();
     my $bus = $self->{bus}{$port} //= Mailhook::Test::free_port();
     my $dir = $self->{dir};
+    my @tls;
+    if (my $tls = $self->{tls}) {
+        @tls = ('--tls-port', $self->{tls_ports}{$port} //= Mailhook::Test::free_port(),
+                '--tls-cert-file', $tls->{cert}, '--tls-key-file', $tls->{key},
+                '--tls-ca-cert-file', $tls->{ca}, '--tls-auth-clients', 'no',
+                '--tls-cluster', 'yes');
+    }
     my $pid = fork() // die "fork: $!";
     if ($pid == 0) {
         open STDOUT, '>>', "$dir/redis-$port.log";
@@ -36,7 +46,7 @@ sub start_node {
             '--appendonly', 'no', '--dir', $dir, '--dbfilename', "dump-$port.rdb",
             '--protected-mode', 'no', '--cluster-enabled', 'yes',
             '--cluster-config-file', "$dir/nodes-$port.conf", '--cluster-port', $bus,
-            '--cluster-node-timeout', $self->{node_timeout} };
+            '--cluster-node-timeout', $self->{node_timeout}, @tls };
         _exit(127);
     }
     $self->{pids}{$port} = $pid;
@@ -62,6 +72,7 @@ sub create {
 }
 
 sub node { $_[0]{clients}{$_[1]} // die "no node $_[1]\n" }
+sub tls_port { $_[0]{tls_ports}{$_[1]} }
 sub id { $_[0]->node($_[1])->cluster('MYID') }
 sub alive { my ($self) = @_; return sort keys %{ $self->{pids} } }
 
