@@ -452,7 +452,7 @@ TEST(StoreScriptArgs, MaxAgeTrimsByMinimumId) {
     const auto decoded =
         decode_bulk_strings(store_script_args(two_events(), kTarget, StoreKeys{}, by_age)
                                 .encoded());
-    const std::size_t argv = 1 + 6;  // numkeys, 4 fixed keys, 2 dedup keys
+    const std::size_t argv = 1 + 7;  // numkeys, 5 fixed keys, 2 dedup keys
     EXPECT_EQ(decoded[argv + 1], "m1705314600123") << "MINID instead of MAXLEN";
     by_age.stream_min_id_ms = 0;
     EXPECT_EQ(decode_bulk_strings(store_script_args(two_events(), kTarget, StoreKeys{}, by_age)
