@@ -53,7 +53,7 @@ define HELP
 make              the module (build/modules/) and build/bin/mailhook (the command)
 make run          install the build/run packages, build, start Redis and nginx on loopback
 make stop         stop them
-make test         install the test packages, build, run unit + integration tests
+make test         install the test packages, build, run unit tests, the fuzz corpus, integration tests
 make test-unit    the unit tests only (build/unit/mailhook_unit)
 make test-summary what the last passing test runs ran, against which nginx
 make test-asan    unit + integration tests with ASan + UBSan
@@ -71,8 +71,9 @@ export HELP
 help:
 	@echo "$$HELP"
 
-test: deps-test
+test: deps-test deps-fuzz
 	$(MAKE) test-unit
+	$(MAKE) fuzz-corpus
 	$(MAKE) test-integration
 
 clean:

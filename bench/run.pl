@@ -45,6 +45,7 @@ my $clock_ticks = POSIX::sysconf(POSIX::_SC_CLK_TCK());
 my $cpus = `nproc` =~ s/\s+//gr;
 my $connections = 64;
 my $wrk_threads = 2;
+my $dir = Mailhook::Test->new->dir;   # the request files, profiles
 
 Test::More->builder->no_ending(1);
 Test::More->builder->output('/dev/null');
@@ -199,14 +200,48 @@ sub measure {
     my ($nginx_before, $redis_before) = (cpu_us(@workers), cpu_us($t->{redis_pid}));
     $t->redis->config_resetstat if $stream;
     $t->redis->slowlog('reset') if $stream;
+    my $perf = $opt{profile} && $ENV{BENCH_PERF} && start_perf($seconds, @workers);
     my $r = wrk($port, $file, $seconds, %opt);
     sleep 0.2;   # requests still in flight when wrk stops
+    $r->{profile} = perf_report($perf) if $perf;
     $r->{commandstats} = commandstats($t) if $stream;
     $r->{nginx_us} = cpu_us(@workers) - $nginx_before;
     $r->{redis_us} = cpu_us($t->{redis_pid}) - $redis_before;
     $r->{stored} = $stream ? $t->event_count($stream) - $xlen_before : 0;
     $t->redis->flushall if $stream;
     return $r;
+}
+
+# BENCH_PERF=1: where the workers' CPU goes during the mailhook run (perf
+# with the cpu-clock software event, a sample every 100 µs of CPU: this VM
+# has no hardware counters).
+sub start_perf {
+    my ($seconds, @workers) = @_;
+    my $data = "$dir/perf.data";
+    my $pid = fork() // die "fork: $!";
+    if ($pid == 0) {
+        open STDOUT, '>', '/dev/null';
+        open STDERR, '>', '/dev/null';
+        exec 'perf', 'record', '-q', '-e', 'cpu-clock', '-c', '100000', '-o', $data,
+            '-p', join(',', @workers), '--', 'sleep', $seconds;
+        exit 127;
+    }
+    return { pid => $pid, data => $data };
+}
+
+sub perf_report {
+    my ($perf) = @_;
+    waitpid $perf->{pid}, 0;
+    my $report = sub {
+        my ($sort, $max) = @_;
+        my @lines = grep { /^\s+\d/ } split /\n/,
+            `perf report -q -i $perf->{data} --no-children --sort $sort --stdio 2>/dev/null`;
+        $#lines = $max - 1 if @lines > $max;
+        return join '', map { s/[\s-]+$//r . "\n" } @lines;
+    };
+    my ($samples) = `perf report -i $perf->{data} --stdio 2>/dev/null` =~ /# Samples: (\S+)/;
+    return "    $samples samples; by object:\n" . $report->('dso', 6)
+        . "    by symbol:\n" . $report->('dso,symbol', 25);
 }
 
 # What Redis says the run's commands cost (INFO commandstats, SLOWLOG):
@@ -268,7 +303,6 @@ sub wrk_row {
         per($r->{nginx_us}, $n), per($r->{redis_us}, $n), per($r->{wrk_us}, $n));
 }
 
-my $dir = Mailhook::Test->new->dir;
 print "mailhook benchmark: wrk -t$wrk_threads -c$connections, ${duration}s per run, ",
     "$cpus CPUs, ", `uname -r` =~ s/\n//r, ", load average ", (split ' ', `cat /proc/loadavg`)[0], "\n";
 print "pre-signing requests...\n";
@@ -299,7 +333,10 @@ sub redis_instructions {
         if ($pid == 0) {
             open STDOUT, '>', $log;
             open STDERR, '>&', \*STDOUT;
-            exec 'valgrind', '--tool=callgrind', '--callgrind-out-file=/dev/null',
+            # BENCH_REDIS_PROFILE=DIR keeps the profiles (callgrind_annotate)
+            my $out = $ENV{BENCH_REDIS_PROFILE}
+                ? "$ENV{BENCH_REDIS_PROFILE}/callgrind.redis." . ($file =~ s{.*/}{}r) : '/dev/null';
+            exec 'valgrind', '--tool=callgrind', "--callgrind-out-file=$out",
                 'redis-server', '--port', $port, '--bind', '127.0.0.1', '--save', '',
                 '--appendonly', 'no', '--dir', $dir;
             exit 127;
@@ -372,7 +409,8 @@ for my $workers (@worker_counts) {
         my $base = measure($t, $t->{baseline_port}, $files{$s}, $seconds);
         wrk_row('  ceiling (return 204)', $base, $events);
         my @rss_before = (workers_rss($t), workers_rss($t, 'RssAnon'));
-        my $r = measure($t, $t->{nginx_port}, $files{$s}, $seconds, stream => 'mailhook:events');
+        my $r = measure($t, $t->{nginx_port}, $files{$s}, $seconds, stream => 'mailhook:events',
+                        profile => 1);
         my @rss_after = (workers_rss($t), workers_rss($t, 'RssAnon'));
         sleep 2;   # the workers give freed memory back once a second
         my @rss_settled = (workers_rss($t), workers_rss($t, 'RssAnon'));
@@ -402,6 +440,7 @@ for my $workers (@worker_counts) {
             $r->{stored}, $ok, $unique,
             $r->{stored} >= $expected ? 'every 200 stored' : "MISSING " . ($expected - $r->{stored});
         print "  Redis commandstats: $r->{commandstats}\n";
+        print "  perf (nginx workers, cpu-clock):\n$r->{profile}" if $r->{profile};
         printf "  worker RSS (anonymous) before %d (%d) kB, at the end %d (%d) kB, 2 s later %d (%d) kB\n",
             @rss_before, @rss_after, @rss_settled;
 

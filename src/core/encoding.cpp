@@ -108,12 +108,12 @@ std::optional<std::string> base64_decode(std::string_view text,
 
 std::string hex_encode(std::string_view bytes) {
     constexpr std::string_view digits = "0123456789abcdef";
-    std::string out;
-    out.reserve(bytes.size() * 2);
+    std::string out(bytes.size() * 2, '\0');
+    char* next = out.data();
     for (const char c : bytes) {
         const auto byte = static_cast<unsigned char>(c);
-        out.push_back(digits[byte >> 4]);
-        out.push_back(digits[byte & 15]);
+        *next++ = digits[byte >> 4];
+        *next++ = digits[byte & 15];
     }
     return out;
 }

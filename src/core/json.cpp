@@ -34,17 +34,21 @@ namespace {
 
 bool is_json_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
-// End of the string starting at text[i] (the opening quote): one past the
-// closing quote.
-std::size_t skip_string(std::string_view text, std::size_t i) {
-    for (++i; i < text.size(); ++i) {
-        if (text[i] == '\\') {
-            ++i;
-        } else if (text[i] == '"') {
-            return i + 1;
+// End of the string starting at text[open] (the opening quote): one past the
+// closing quote, or text.size(). Most of a payload is inside strings, so this
+// jumps from quote to quote (memchr): a quote ends the string unless an odd
+// number of backslashes precedes it.
+std::size_t skip_string(std::string_view text, std::size_t open) {
+    for (std::size_t from = open + 1;;) {
+        const std::size_t quote = text.find('"', from);
+        if (quote == std::string_view::npos) return text.size();
+        std::size_t backslashes = 0;
+        while (quote - backslashes > open + 1 && text[quote - backslashes - 1] == '\\') {
+            ++backslashes;
         }
+        if (backslashes % 2 == 0) return quote + 1;
+        from = quote + 1;
     }
-    return text.size();
 }
 
 // End of the value starting at text[i].
@@ -96,17 +100,10 @@ std::vector<std::string_view> json_child_spans(std::string_view text) {
 
 bool json_depth_exceeds(std::string_view text, std::size_t limit) {
     std::size_t depth = 0;
-    bool in_string = false;
     for (std::size_t i = 0; i < text.size(); ++i) {
         const char c = text[i];
-        if (in_string) {
-            if (c == '\\') {
-                ++i;
-            } else if (c == '"') {
-                in_string = false;
-            }
-        } else if (c == '"') {
-            in_string = true;
+        if (c == '"') {
+            i = skip_string(text, i) - 1;
         } else if (c == '[' || c == '{') {
             if (++depth > limit) return true;
         } else if ((c == ']' || c == '}') && depth > 0) {
@@ -208,6 +205,18 @@ void append_json_string(std::string& out, std::string_view text) {
     out.push_back('"');
     std::size_t i = 0;
     while (i < text.size()) {
+        // Bytes that need no escaping go out as one run.
+        std::size_t run = i;
+        while (run < text.size()) {
+            const auto c = static_cast<unsigned char>(text[run]);
+            if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') break;
+            ++run;
+        }
+        if (run > i) {
+            out.append(text.data() + i, run - i);
+            i = run;
+            continue;
+        }
         const auto byte = static_cast<unsigned char>(text[i]);
         if (byte >= 0x80) {
             const std::size_t length = utf8_sequence_length(text, i);

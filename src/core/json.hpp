@@ -27,7 +27,10 @@ class JsonRef {
     explicit JsonRef(const json_t* value)
         : value_(json_incref(const_cast<json_t*>(value))) {}
     JsonRef(const JsonRef& other) : value_(json_incref(other.value_)) {}
-    JsonRef& operator=(JsonRef other) {
+    // noexcept, so that vectors of events move them when they grow (a
+    // throwing move makes std::vector copy every string of every event).
+    JsonRef(JsonRef&& other) noexcept : value_(other.value_) { other.value_ = nullptr; }
+    JsonRef& operator=(JsonRef other) noexcept {
         std::swap(value_, other.value_);
         return *this;
     }

@@ -1,15 +1,23 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include "resp.hpp"
 
+#include <charconv>
+
 namespace mailhook {
 namespace {
 
+// "$<size>\r\n", the header of a bulk string, in one append.
+void append_bulk_header(std::string& out, std::size_t size) {
+    char head[24] = {'$'};
+    char* end = std::to_chars(head + 1, head + sizeof(head) - 2, size).ptr;
+    *end++ = '\r';
+    *end++ = '\n';
+    out.append(head, static_cast<std::size_t>(end - head));
+}
+
 void append_bulk(std::string& out, std::string_view arg) {
-    out.push_back('$');
-    out.append(std::to_string(arg.size()));
-    out.append("\r\n");
-    out.append(arg);
-    out.append("\r\n");
+    append_bulk_header(out, arg.size());
+    out.append(arg).append("\r\n", 2);
 }
 
 }  // namespace
@@ -19,7 +27,20 @@ void RespArgs::add(std::string_view arg) {
     ++count_;
 }
 
-void RespArgs::add(std::int64_t number) { add(std::to_string(number)); }
+void RespArgs::add(std::int64_t number) {
+    char digits[24];
+    const char* end = std::to_chars(digits, digits + sizeof(digits), number).ptr;
+    add(std::string_view(digits, static_cast<std::size_t>(end - digits)));
+}
+
+void RespArgs::add_joined(std::initializer_list<std::string_view> parts) {
+    std::size_t size = 0;
+    for (const std::string_view part : parts) size += part.size();
+    append_bulk_header(buffer_, size);
+    for (const std::string_view part : parts) buffer_.append(part);
+    buffer_.append("\r\n", 2);
+    ++count_;
+}
 
 void RespArgs::append(const RespArgs& other) {
     buffer_.append(other.buffer_);

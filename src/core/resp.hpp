@@ -23,6 +23,8 @@ class RespArgs {
 
     void add(std::string_view arg);
     void add(std::int64_t number);
+    // One argument made of these parts, in order (no joined copy first).
+    void add_joined(std::initializer_list<std::string_view> parts);
     // The arguments of `other`, after these.
     void append(const RespArgs& other);
     std::size_t count() const { return count_; }

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include "store_script.hpp"
 
-#include <map>
+#include <charconv>
 #include <stdexcept>
 
 #include "crypto.hpp"
@@ -26,56 +26,70 @@ namespace {
 // Redis does not roll back a script that fails half-way, so every check that
 // can fail runs before the first write.
 constexpr std::string_view kSource = R"lua(
-local streams = {e = KEYS[1], c = KEYS[2]}
+-- Each statement costs Redis's Lua far more than its few bytes suggest
+-- (make bench-redis): numbers are parsed only where a comparison needs one,
+-- TTLs and counts stay the strings they came as, tables exist only when used.
+local events_key, control_key = KEYS[1], KEYS[2]
 local supp, supp_stream = KEYS[3], KEYS[4]
--- TTLs stay strings: a Lua number passed to redis.call is formatted anew.
 local dedup_ttl, trim_by, trim_at = ARGV[1], 'MAXLEN', ARGV[2]
 if string.byte(trim_at) == 109 then trim_by, trim_at = 'MINID', string.sub(trim_at, 2) end
-local soft_limit, soft_window = tonumber(ARGV[3]), tonumber(ARGV[4])
-local replay_print, replay_ttl = ARGV[6], ARGV[7]
-local delivered_ttl, vendor, connection = ARGV[8], ARGV[9], ARGV[10]
+local replay_print, vendor = ARGV[6], ARGV[9]
 local health = KEYS[5]
 
 local next_key = 6
-local function take_key()
-  next_key = next_key + 1
-  return KEYS[next_key - 1]
-end
 -- One-time values already used for other events make the request a replay.
-local replay_keys = {}
-for i = 1, tonumber(ARGV[5]) do
-  replay_keys[i] = take_key()
-  local seen = redis.call('GET', replay_keys[i])
-  if seen and seen ~= replay_print then return {-1, 0} end
+local replay_keys
+if ARGV[5] ~= '0' then
+  replay_keys = {}
+  for i = 1, tonumber(ARGV[5]) do
+    replay_keys[i] = KEYS[next_key]
+    next_key = next_key + 1
+    local seen = redis.call('GET', replay_keys[i])
+    if seen and seen ~= replay_print then return {-1, 0} end
+  end
 end
 
-local raws, a = {}, 14
-for i = 1, tonumber(ARGV[11]) do
-  raws[i] = ARGV[a]
-  a = a + 1
+local raws, a = nil, 14
+if ARGV[11] ~= '0' then
+  raws = {}
+  for i = 1, tonumber(ARGV[11]) do
+    raws[i] = ARGV[a]
+    a = a + 1
+  end
 end
 
-local events, argc = {}, #ARGV
+local events, argc, suppressing = {}, #ARGV, false
 while a <= argc do
   local etype, effect, epoch, at, raw, stream, keys = string.match(ARGV[a + 3],
     '^(%S+) (%S+) (%-?%d+) (%S+) (%d+) ([ec]) (%S+)$')
   if not etype then return redis.error_reply('mailhook: malformed event arguments') end
   -- One constructor, so the table is sized once.
   local e = {id = ARGV[a], recipient = ARGV[a + 1], json = ARGV[a + 2], type = etype,
-    effect = effect, epoch = tonumber(epoch), epoch_text = epoch, at = at,
-    raw = tonumber(raw), stream = stream, keys = keys, dedup = take_key()}
+    effect = effect, epoch_text = epoch, at = at, raw = raw, stream = stream,
+    key = stream == 'e' and events_key or control_key, dedup = KEYS[next_key]}
+  next_key = next_key + 1
   a = a + 4
   if keys ~= '-' then
-    for letter in string.gmatch(e.keys, '[srd]') do e[letter] = take_key() end
+    for letter in string.gmatch(keys, '[srd]') do
+      e[letter] = KEYS[next_key]
+      next_key = next_key + 1
+    end
+  end
+  if effect ~= '-' and e.recipient ~= '' then
+    suppressing = true
+    e.epoch = tonumber(epoch)
   end
   events[#events + 1] = e
 end
 
 -- Every key written below that a write could fail on is checked now, once,
--- for every event (its dedup key is not claimed yet), before the first write.
+-- for every event (its dedup key is not claimed yet), before the first write;
+-- but for one event alone its stream is not: the event's claim is then the
+-- only write before its XADD, and is undone when the XADD fails.
+local single = events[2] == nil
 local checked = {}
 local function expect_type(key, want)
-  if not key or checked[key] then return nil end
+  if checked[key] then return nil end
   checked[key] = true
   local t = redis.call('TYPE', key)['ok']
   if t ~= 'none' and t ~= want then
@@ -83,54 +97,23 @@ local function expect_type(key, want)
   end
 end
 for _, e in ipairs(events) do
-  local bad = expect_type(streams[e.stream], 'stream') or expect_type(e.s, 'zset') or
-    expect_type(e.r, 'string')
-  if not bad and e.recipient ~= '' and e.effect ~= '-' then
-    bad = expect_type(supp, 'hash') or expect_type(supp_stream, 'stream')
-  end
+  local bad = (not single and expect_type(e.key, 'stream')) or
+    (e.s and expect_type(e.s, 'zset')) or
+    (e.r and expect_type(e.r, 'string'))
+  if bad then return bad end
+end
+if suppressing then
+  local bad = expect_type(supp, 'hash') or expect_type(supp_stream, 'stream')
   if bad then return bad end
 end
 local bad_health = expect_type(health, 'hash')
 if bad_health then return bad_health end
 
--- Claiming an event's dedup key is its first write: SET NX fails for an
--- event stored before, or earlier in this request.
-local fresh, duplicates = {}, 0
-for _, e in ipairs(events) do
-  if redis.call('SET', e.dedup, '1', 'NX', 'EX', dedup_ttl) then
-    fresh[#fresh + 1] = e
-  else
-    duplicates = duplicates + 1
-  end
-end
-
--- A raw text shared by several events is stored once, in the last of them
--- in its stream; the others name that event and how many entries later it
--- comes (trimming drops older entries first, so it outlives them).
--- (A raw text of one event alone comes inside its JSON.)
-local holders, count = {}, {e = 0, c = 0}
-if #raws > 0 then
-  for _, e in ipairs(fresh) do
-    count[e.stream] = count[e.stream] + 1
-    e.position = count[e.stream]
-    if e.raw > 0 then holders[e.stream .. e.raw] = e end
-  end
-end
-local function stored_json(e)
-  if e.raw == 0 then return e.json end
-  local holder, head = holders[e.stream .. e.raw], string.sub(e.json, 1, -2)
-  if holder == e then return head .. ',"raw":' .. raws[e.raw] .. '}' end
-  return head .. ',"raw_ref":{"id":"' .. holder.id .. '","after":' ..
-    (holder.position - e.position) .. '}}'
-end
-
 -- The suppression helpers exist only for a call that needs them.
-local apply = {}
-local suppressing = false
-for _, e in ipairs(fresh) do
-  suppressing = suppressing or (e.recipient ~= '' and e.effect ~= '-')
-end
+local apply
 if suppressing then
+  local soft_limit, soft_window = tonumber(ARGV[3]), tonumber(ARGV[4])
+  local connection = ARGV[10]
   local severity = {soft_bounce_limit = 1, unsubscribe = 2, hard_bounce = 3, complaint = 4}
 
   -- Entries written before the epoch was stored: the epoch of their "at".
@@ -179,7 +162,7 @@ if suppressing then
       if resubscribed and resubscribed > e.epoch then return end
     end
     redis.call('HSET', supp, e.recipient, '{"reason":"' .. reason .. '","vendor":"' ..
-      vendor .. '","event_id":"' .. e.id .. '","at":"' .. e.at .. '","epoch":' .. e.epoch .. '}')
+      vendor .. '","event_id":"' .. e.id .. '","at":"' .. e.at .. '","epoch":' .. e.epoch_text .. '}')
     record(previous and 'updated' or 'added', e, reason, previous)
   end
 
@@ -210,20 +193,84 @@ if suppressing then
            resubscribe = resubscribe, soft_bounce = soft_bounce}
 end
 
-for _, e in ipairs(fresh) do
-  local stream = streams[e.stream]
+local delivered_ttl = ARGV[8]
+-- An error reply when the XADD of a single event failed (its claim undone),
+-- else nil.
+local add = single and redis.pcall or redis.call
+local function store(e, json)
+  local added
   if trim_at ~= '0' then
-    redis.call('XADD', stream, trim_by, '~', trim_at, '*', 'event', stored_json(e),
-      'type', e.type, 'vendor', vendor)
+    added = add('XADD', e.key, trim_by, '~', trim_at, '*', 'event', json, 'type', e.type,
+      'vendor', vendor)
   else
-    redis.call('XADD', stream, '*', 'event', stored_json(e), 'type', e.type, 'vendor', vendor)
+    added = add('XADD', e.key, '*', 'event', json, 'type', e.type, 'vendor', vendor)
+  end
+  if single and type(added) == 'table' and added.err then
+    -- EXPIRE 0 deletes the key, and needs no command beyond the documented
+    -- ACL line (docs/redis.md).
+    redis.call('EXPIRE', e.dedup, 0)
+    local t = redis.call('TYPE', e.key)['ok']
+    if t == 'stream' or t == 'none' then return redis.error_reply(added.err) end
+    return redis.error_reply('WRONGTYPE mailhook key ' .. e.key .. ' holds a ' .. t)
   end
   if e.d then redis.call('SET', e.d, e.epoch_text, 'EX', delivered_ttl) end
-  if e.recipient ~= '' and apply[e.effect] then apply[e.effect](e, e.effect) end
+  if apply and e.recipient ~= '' and apply[e.effect] then apply[e.effect](e, e.effect) end
 end
 
-for _, key in ipairs(replay_keys) do
-  redis.call('SET', key, replay_print, 'EX', replay_ttl)
+-- Claiming an event's dedup key is its first write: SET NX fails for an
+-- event stored before, or earlier in this request.
+local stored, duplicates = 0, 0
+if not raws then
+  for _, e in ipairs(events) do
+    if redis.call('SET', e.dedup, '1', 'NX', 'EX', dedup_ttl) then
+      stored = stored + 1
+      local failed = store(e, e.json)
+      if failed then return failed end
+    else
+      duplicates = duplicates + 1
+    end
+  end
+else
+  -- A raw text shared by several events is stored once, in the last of them
+  -- in its stream; the others name that event and how many entries later it
+  -- comes (trimming drops older entries first, so it outlives them).
+  -- (A raw text of one event alone comes inside its JSON.) So every event is
+  -- claimed before the first is added.
+  local fresh = {}
+  for _, e in ipairs(events) do
+    if redis.call('SET', e.dedup, '1', 'NX', 'EX', dedup_ttl) then
+      fresh[#fresh + 1] = e
+    else
+      duplicates = duplicates + 1
+    end
+  end
+  local holders, count = {}, {e = 0, c = 0}
+  for _, e in ipairs(fresh) do
+    count[e.stream] = count[e.stream] + 1
+    e.position = count[e.stream]
+    if e.raw ~= '0' then holders[e.stream .. e.raw] = e end
+  end
+  for _, e in ipairs(fresh) do
+    local json = e.json
+    if e.raw ~= '0' then
+      local holder, head = holders[e.stream .. e.raw], string.sub(json, 1, -2)
+      if holder == e then
+        json = head .. ',"raw":' .. raws[tonumber(e.raw)] .. '}'
+      else
+        json = head .. ',"raw_ref":{"id":"' .. holder.id .. '","after":' ..
+          (holder.position - e.position) .. '}}'
+      end
+    end
+    local failed = store(e, json)
+    if failed then return failed end
+  end
+  stored = #fresh
+end
+
+if replay_keys then
+  for _, key in ipairs(replay_keys) do
+    redis.call('SET', key, replay_print, 'EX', ARGV[7])
+  end
 end
 
 -- Connection health (docs/events.md): counted once per request.
@@ -233,9 +280,9 @@ if #events > 0 then
 else
   redis.call('HSET', health, 'last_accepted_at', ARGV[12])
 end
-if #fresh > 0 then redis.call('HINCRBY', health, 'stored', #fresh) end
+if stored > 0 then redis.call('HINCRBY', health, 'stored', stored) end
 if duplicates > 0 then redis.call('HINCRBY', health, 'duplicates', duplicates) end
-return {#fresh, duplicates}
+return {stored, duplicates}
 )lua";
 
 constexpr std::size_t kFixedKeys = 5;
@@ -278,107 +325,119 @@ EventKeys keys_of(const ReadyEvent& event, const StorePolicy& policy) {
     return keys;
 }
 
-std::string event_meta(const ReadyEvent& event, std::size_t raw, const EventKeys& keys) {
+// An event's meta argument: "type effect epoch rfc3339 raw stream keys".
+void add_event_meta(RespArgs& argv, const ReadyEvent& event, std::size_t raw,
+                    const EventKeys& keys) {
     const std::string_view effect = to_string(event.effect);
-    std::string meta(to_string(event.type));
-    meta.append(" ").append(effect.empty() ? "-" : effect);
-    meta.append(" ").append(std::to_string(epoch_seconds(event.at)));
-    meta.append(" ").append(format_rfc3339_seconds(event.at));
-    meta.append(" ").append(std::to_string(raw));
-    meta.append(event.control ? " c " : " e ").append(keys.letters());
-    return meta;
+    char epoch[24];
+    char raw_digits[24];
+    const std::string_view epoch_text(
+        epoch, static_cast<std::size_t>(
+                   std::to_chars(epoch, epoch + sizeof(epoch), epoch_seconds(event.at)).ptr -
+                   epoch));
+    const std::string_view raw_text(
+        raw_digits,
+        static_cast<std::size_t>(
+            std::to_chars(raw_digits, raw_digits + sizeof(raw_digits), raw).ptr - raw_digits));
+    const std::string at = format_rfc3339_seconds(event.at);
+    const std::string letters = keys.letters();
+    argv.add_joined({to_string(event.type), " ", effect.empty() ? "-" : effect, " ", epoch_text,
+                     " ", at, " ", raw_text, event.control ? " c " : " e ", letters});
 }
 
-// An event's JSON (an object) with its raw text as the last member, as the
-// script writes it for a raw text it holds once.
-std::string with_raw(std::string_view json, std::string_view raw) {
-    std::string out;
-    out.reserve(json.size() + raw.size() + 8);
-    out.append(json.substr(0, json.size() - 1)).append(",\"raw\":").append(raw).append("}");
-    return out;
-}
+// The raw texts of events [begin, end) that several of them share, numbered
+// from 1 in order of first use (a raw text of one event alone goes into that
+// event's JSON: cheaper than the script's string work).
+struct SharedRaws {
+    std::vector<std::size_t> local;     // by Intake raw index: 0, or its number
+    std::vector<std::size_t> in_order;  // Intake raw indexes, by number - 1
 
-// One call for events [begin, end).
+    SharedRaws(const Intake& intake, std::size_t begin, std::size_t end)
+        : local(intake.raws.size() + 1) {
+        std::vector<std::size_t> users(intake.raws.size() + 1);
+        for (std::size_t i = begin; i < end; ++i) ++users[intake.events[i].raw];
+        for (std::size_t i = begin; i < end; ++i) {
+            const std::size_t raw = intake.events[i].raw;
+            if (raw > 0 && users[raw] > 1 && local[raw] == 0) {
+                in_order.push_back(raw);
+                local[raw] = in_order.size();
+            }
+        }
+    }
+};
+
+// One call for events [begin, end): numkeys, KEYS, ARGV, written once into
+// one buffer.
 RespArgs call_args(const Intake& intake, std::size_t begin, std::size_t end,
                    const StoreTarget& target, const RequestKeys& keys,
                    const StorePolicy& policy) {
-    RespArgs key_args;
-    RespArgs argv;
-    std::size_t size = 512;
-    for (std::size_t i = begin; i < end; ++i) size += intake.events[i].json.size() + 256;
-
-    key_args.add(keys.stream());
-    key_args.add(keys.control_stream());
-    key_args.add(keys.suppression());
-    key_args.add(keys.suppression_stream());
-    key_args.add(keys.health(target.connection));
     const auto& guard = intake.replay_guard;
-    if (guard) {
-        key_args.add(keys.replay(target.connection, "token", guard->token));
-        key_args.add(keys.replay(target.connection, "signed", guard->signed_text));
-    }
-
-    // The raw texts that several events of this call share, numbered from 1
-    // in order of first use; a raw text of one event alone goes into that
-    // event's JSON here (cheaper than the script's string work).
-    std::map<std::size_t, std::size_t> users;
-    for (std::size_t i = begin; i < end; ++i) {
-        if (const std::size_t raw = intake.events[i].raw; raw > 0) ++users[raw];
-    }
-    std::map<std::size_t, std::size_t> local_raw;
-    for (std::size_t i = begin; i < end; ++i) {
-        const std::size_t raw = intake.events[i].raw;
-        if (raw > 0 && users[raw] > 1 && local_raw.emplace(raw, local_raw.size() + 1).second) {
-            size += intake.raws[raw - 1].size() + 16;
-        }
-    }
-    argv.reserve(size);
-    argv.add(policy.dedup_ttl_seconds);
-    if (policy.stream_min_id_ms > 0) {
-        argv.add("m" + std::to_string(policy.stream_min_id_ms));
-    } else {
-        argv.add(policy.stream_maxlen);
-    }
-    argv.add(policy.soft_bounce_limit);
-    argv.add(policy.soft_bounce_window_seconds);
-    argv.add(static_cast<std::int64_t>(guard ? kReplayKeys : 0));
-    argv.add(guard ? std::string_view(guard->fingerprint) : std::string_view());
-    argv.add(policy.replay_ttl_seconds);
-    argv.add(policy.delivered_ttl_seconds);
-    argv.add(target.vendor);
-    argv.add(target.connection);
-    argv.add(static_cast<std::int64_t>(local_raw.size()));
-    argv.add(format_rfc3339_millis(target.received_at));
-    argv.add(begin == 0 ? "1" : "0");
-    std::vector<std::size_t> by_local(local_raw.size());
-    for (const auto& [raw, local] : local_raw) by_local[local - 1] = raw;
-    for (const std::size_t raw : by_local) argv.add(intake.raws[raw - 1]);
-
+    const SharedRaws shared(intake, begin, end);
+    std::size_t key_count = kFixedKeys + (guard ? kReplayKeys : 0);
+    std::size_t size = 1024;
     for (std::size_t i = begin; i < end; ++i) {
         const ReadyEvent& event = intake.events[i];
-        const EventKeys event_keys = keys_of(event, policy);
-        argv.add(event.id);
-        argv.add(event.recipient_key);
-        const auto shared = local_raw.find(event.raw);
-        if (event.raw > 0 && shared == local_raw.end()) {
-            argv.add(with_raw(event.json, intake.raws[event.raw - 1]));
-        } else {
-            argv.add(event.json);
-        }
-        argv.add(event_meta(event, shared == local_raw.end() ? 0 : shared->second, event_keys));
-        key_args.add(keys.dedup(event.id));
-        if (event_keys.soft_bounce) key_args.add(keys.soft_bounce(event.recipient_key));
-        if (event_keys.resubscribed) key_args.add(keys.resubscribed(event.recipient_key));
-        if (event_keys.delivered) {
-            key_args.add(keys.delivered(target.connection, event.message_id));
-        }
+        key_count += keys_of(event, policy).count();
+        size += event.json.size() + 384;
+        if (event.raw > 0) size += intake.raws[event.raw - 1].size() + 16;
     }
 
     RespArgs args;
-    args.reserve(key_args.encoded().size() + argv.encoded().size() + 32);
-    args.add(static_cast<std::int64_t>(key_args.count()));
-    args.append(key_args);
-    args.append(argv);
+    args.reserve(size);
+    args.add(static_cast<std::int64_t>(key_count));
+    args.add(keys.stream());
+    args.add(keys.control_stream());
+    args.add(keys.suppression());
+    args.add(keys.suppression_stream());
+    args.add(keys.health(target.connection));
+    if (guard) {
+        args.add(keys.replay(target.connection, "token", guard->token));
+        args.add(keys.replay(target.connection, "signed", guard->signed_text));
+    }
+    for (std::size_t i = begin; i < end; ++i) {
+        const ReadyEvent& event = intake.events[i];
+        const EventKeys event_keys = keys_of(event, policy);
+        args.add(keys.dedup(event.id));
+        if (event_keys.soft_bounce) args.add(keys.soft_bounce(event.recipient_key));
+        if (event_keys.resubscribed) args.add(keys.resubscribed(event.recipient_key));
+        if (event_keys.delivered) args.add(keys.delivered(target.connection, event.message_id));
+    }
+
+    args.add(policy.dedup_ttl_seconds);
+    if (policy.stream_min_id_ms > 0) {
+        args.add("m" + std::to_string(policy.stream_min_id_ms));
+    } else {
+        args.add(policy.stream_maxlen);
+    }
+    args.add(policy.soft_bounce_limit);
+    args.add(policy.soft_bounce_window_seconds);
+    args.add(static_cast<std::int64_t>(guard ? kReplayKeys : 0));
+    args.add(guard ? std::string_view(guard->fingerprint) : std::string_view());
+    args.add(policy.replay_ttl_seconds);
+    args.add(policy.delivered_ttl_seconds);
+    args.add(target.vendor);
+    args.add(target.connection);
+    args.add(static_cast<std::int64_t>(shared.in_order.size()));
+    args.add(format_rfc3339_millis(target.received_at));
+    args.add(begin == 0 ? "1" : "0");
+    for (const std::size_t raw : shared.in_order) args.add(intake.raws[raw - 1]);
+
+    for (std::size_t i = begin; i < end; ++i) {
+        const ReadyEvent& event = intake.events[i];
+        args.add(event.id);
+        args.add(event.recipient_key);
+        const std::size_t local = shared.local[event.raw];
+        if (event.raw > 0 && local == 0) {
+            // the event's JSON (an object) with its raw text as the last
+            // member, as the script writes a raw text it holds once
+            const std::string_view json = event.json;
+            args.add_joined({json.substr(0, json.size() - 1), ",\"raw\":",
+                             intake.raws[event.raw - 1], "}"});
+        } else {
+            args.add(event.json);
+        }
+        add_event_meta(args, event, local, keys_of(event, policy));
+    }
     return args;
 }
 

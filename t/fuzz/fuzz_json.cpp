@@ -159,7 +159,11 @@ void fuzz_event(Reader& in) {
     check_string(parsed.get(), "id", id);
     check_string(parsed.get(), "vendor", vendor);
     check_string(parsed.get(), "connection", connection);
-    check_string(parsed.get(), "recipient", event.recipient);
+    if (event.recipient.empty()) {
+        FUZZ_CHECK(json_is_null(json_object_get(parsed.get(), "recipient")));  // none named
+    } else {
+        check_string(parsed.get(), "recipient", event.recipient);
+    }
     check_string(parsed.get(), "vendor_event", event.vendor_event);
     check_string(parsed.get(), "type", std::string(to_string(event.type)));
     check_optional(parsed.get(), "message_id", event.message_id);

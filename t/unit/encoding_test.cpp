@@ -17,6 +17,14 @@ TEST(Base64, RoundTripsEveryLength) {
     }
 }
 
+TEST(Hex, EncodesEveryByteAndDecodesBack) {
+    EXPECT_EQ(hex_encode(""), "");
+    EXPECT_EQ(hex_encode(std::string("\x00\x0f\xa5\xff", 4)), "000fa5ff");
+    std::string all;
+    for (int c = 0; c < 256; ++c) all.push_back(static_cast<char>(c));
+    EXPECT_EQ(hex_decode(hex_encode(all)), all);
+}
+
 TEST(Base64, RejectsForeignBytes) {
     EXPECT_FALSE(base64_decode("ab$d"));
     EXPECT_FALSE(base64_decode("a"));

@@ -4,12 +4,16 @@
 #include <gtest/gtest.h>
 
 #include <set>
+#include <type_traits>
 
 #include "core/event.hpp"
 #include "test_support.hpp"
 
 namespace mailhook {
 namespace {
+
+// A vector of events that grows moves them rather than copying every string.
+static_assert(std::is_nothrow_move_constructible_v<Event>);
 
 using test::at_seconds;
 

@@ -14,6 +14,16 @@ TEST(Resp, CommandsAreArraysOfBulkStrings) {
               "*4\r\n$7\r\nEVALSHA\r\n$3\r\nabc\r\n$1\r\n1\r\n$15\r\nmailhook:events\r\n");
 }
 
+TEST(Resp, NumbersAndJoinedPartsAreOneBulkStringEach) {
+    RespArgs args;
+    args.add(std::int64_t{-1234567890123});
+    args.add_joined({"{\"a\":1", ",\"raw\":", "{}", "}"});
+    args.add_joined({});
+    EXPECT_EQ(args.count(), 3u);
+    EXPECT_EQ(args.encoded(),
+              "$14\r\n-1234567890123\r\n$16\r\n{\"a\":1,\"raw\":{}}\r\n$0\r\n\r\n");
+}
+
 TEST(Resp, BulkStringsReadBack) {
     RespArgs args;
     args.add(std::int64_t{2});

@@ -542,6 +542,30 @@ TEST_F(StoreScriptInRedis, AKeyOfTheWrongTypeStoresNothing) {
     EXPECT_EQ(integer({"DBSIZE"}), 1);
 }
 
+// One event's stream is not TYPE-checked first: its failed XADD undoes its
+// claim, so nothing stays and a retry once the key is fixed stores it.
+TEST_F(StoreScriptInRedis, AStreamOfTheWrongTypeStoresNothingForOneEventAlone) {
+    redis_->command({"SET", "mailhook:events", "not-a-stream"});
+    const Intake one = many_events(1);
+    const Reply reply = run(store_script_args(one, kTarget, StoreKeys{}, policy()));
+    ASSERT_TRUE(reply.is_error());
+    EXPECT_EQ(reply.text, "WRONGTYPE mailhook key mailhook:events holds a string");
+    EXPECT_EQ(integer({"EXISTS", "mailhook:dedup:e0"}), 0);
+    EXPECT_EQ(integer({"DBSIZE"}), 1);
+
+    redis_->command({"DEL", "mailhook:events"});
+    EXPECT_EQ(store(one), (std::vector<long long>{1, 0}));
+    EXPECT_EQ(stream_events().size(), 1u);
+}
+
+TEST_F(StoreScriptInRedis, AStreamOfTheWrongTypeStoresNothingForSeveralEvents) {
+    redis_->command({"SET", "mailhook:events", "not-a-stream"});
+    const Reply reply = run(store_script_args(many_events(3), kTarget, StoreKeys{}, policy()));
+    ASSERT_TRUE(reply.is_error());
+    EXPECT_EQ(reply.text, "WRONGTYPE mailhook key mailhook:events holds a string");
+    EXPECT_EQ(integer({"DBSIZE"}), 1);
+}
+
 TEST_F(StoreScriptInRedis, DuplicatesAndRepeatsInsideACall) {
     Intake intake = two_events();
     intake.events.push_back(intake.events[0]);
