@@ -9,7 +9,7 @@
 PACKAGES_build := nginx nginx-dev libhiredis-dev libjansson-dev libssl-dev \
 	redis-server redis-tools g++ make perl openssl curl
 PACKAGES_test := libgtest-dev libredis-perl libcryptx-perl python3-jsonschema chromium \
-	libnet-dns-perl libnginx-mod-nchan
+	libnet-dns-perl libnginx-mod-nchan prometheus
 PACKAGES_deb := build-essential debhelper dpkg-dev nginx nginx-dev \
 	libhiredis-dev libjansson-dev libssl-dev
 PACKAGES_bench := wrk valgrind linux-perf libnginx-mod-http-lua lua-cjson lua-nginx-redis

@@ -22,6 +22,7 @@ run: $(MODULE) | $(DEPS_BUILD)
 	else \
 	  $(NGINX_RUN); echo "nginx: started on 127.0.0.1:8080 (logs in $(RUN_DIR)/)"; \
 	fi
+	@echo "metrics: curl -s http://127.0.0.1:8080/metrics (conf.example's location = /metrics)"
 	@tools/example-request
 
 stop:

@@ -20,8 +20,11 @@ using Words = std::vector<std::string>;
 
 // Each takes the words after its own name and returns the exit code.
 int connection_command(const Words& words);
+int health_command(const Words& words);
 int suppression_command(const Words& words);
+int spool_command(const Words& words);
 int tail_command(const Words& words);
+int sign_command(const Words& words);
 int token_command(const Words& words);
 
 // A command line of a command that talks to Redis: its own flags plus the

@@ -18,21 +18,32 @@ std::string vendor_list() {
 
 // The module's verdict on fields without their on/off switch.
 std::string refusal(std::string_view id, const ConnectionFields& fields) {
+    std::string reason;
+    load_connection(id, fields, reason);
+    return reason;
+}
+
+}  // namespace
+
+std::optional<Connection> load_connection(std::string_view id, const ConnectionFields& fields,
+                                          std::string& reason) {
     FieldList list;
     for (const auto& [name, value] : fields) {
         if (name != "enabled" && name != "disabled") list.emplace_back(name, value);
     }
-    std::string error;
-    auto connection = connection_from_fields(id, list, error);
-    if (!connection) return error.empty() ? "disabled" : error;
+    auto connection = connection_from_fields(id, list, reason);
+    if (!connection) return std::nullopt;
     const Vendor* vendor = find_vendor(connection->vendor);
     if (vendor == nullptr) {
-        return "unknown vendor \"" + connection->vendor + "\" (vendors: " + vendor_list() + ")";
+        reason = "unknown vendor \"" + connection->vendor + "\" (vendors: " + vendor_list() + ")";
+        return std::nullopt;
     }
-    return vendor->prepare(*connection).reason;
+    if (Verdict verdict = vendor->prepare(*connection); !verdict.ok()) {
+        reason = verdict.reason;
+        return std::nullopt;
+    }
+    return connection;
 }
-
-}  // namespace
 
 bool is_disabled(const ConnectionFields& fields) {
     FieldList list;

@@ -6,8 +6,11 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
+
+#include "core/connection.hpp"
 
 namespace mailhook::cli {
 
@@ -25,6 +28,12 @@ struct FieldCheck {
 // as disabled (its secrets are still checked), or refuses them (500 for
 // every request) and why.
 FieldCheck check_fields(std::string_view id, const ConnectionFields& fields);
+
+// The connection as the module loads it (parsed and prepared by its
+// vendor), ignoring its on/off switch; nullopt with `reason` when the module
+// would refuse it.
+std::optional<Connection> load_connection(std::string_view id, const ConnectionFields& fields,
+                                          std::string& reason);
 
 // Whether the fields switch the connection off (enabled=0 / disabled=1).
 bool is_disabled(const ConnectionFields& fields);

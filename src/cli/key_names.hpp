@@ -23,6 +23,10 @@ struct KeyNames {
     std::string suppression(std::string_view scope) const {
         return prefix + "suppression:" + std::string(scope);
     }
+    // Standalone name; with mailhook_key_hash_tag it is health:{TAG}:ID.
+    std::string health(std::string_view id) const {
+        return prefix + "health:" + std::string(id);
+    }
 };
 
 std::vector<Flag> key_flags();

@@ -21,10 +21,16 @@ struct Subcommand {
 constexpr Subcommand kSubcommands[] = {
     {"connection", "add|set|show|list|disable|enable|rotate: the connection registry",
      mailhook::cli::connection_command},
+    {"health", "[ID]: what a connection's requests got, accepted and rejected",
+     mailhook::cli::health_command},
     {"suppression", "get|list|remove SCOPE [ADDRESS]: suppressed recipients",
      mailhook::cli::suppression_command},
+    {"spool", "status|list|retry --dir PATH: the disk spool and its quarantine",
+     mailhook::cli::spool_command},
     {"tail", "[--type T]: follow the event stream, one line per event",
      mailhook::cli::tail_command},
+    {"sign", "VENDOR ID: a test request signed as the vendor signs, as curl or sent",
+     mailhook::cli::sign_command},
     {"token", "sign|verify: tracking tokens (also: mailhook-token)",
      mailhook::cli::token_command},
 };

@@ -65,6 +65,17 @@ BnPtr big_endian_number(std::string_view bytes) {
                            static_cast<int>(bytes.size()), nullptr));
 }
 
+bool is_rsa_key(const EVP_PKEY* key) { return EVP_PKEY_is_a(key, "RSA") == 1; }
+
+bool is_p256_key(const EVP_PKEY* key) {
+    char group[64];
+    std::size_t length = 0;
+    return EVP_PKEY_is_a(key, "EC") == 1 &&
+           EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group,
+                                          &length) == 1 &&
+           std::string_view(group, length) == SN_X9_62_prime256v1;
+}
+
 BioPtr memory_bio(std::string_view data) {
     return BioPtr(BIO_new_mem_buf(data.data(), static_cast<int>(data.size())));
 }
@@ -200,16 +211,9 @@ std::optional<PublicKey> PublicKey::from_rsa_components(std::string_view modulus
     return PublicKey(key);
 }
 
-bool PublicKey::is_rsa() const { return EVP_PKEY_is_a(key_.get(), "RSA") == 1; }
+bool PublicKey::is_rsa() const { return is_rsa_key(key_.get()); }
 
-bool PublicKey::is_p256() const {
-    char group[64];
-    std::size_t length = 0;
-    return EVP_PKEY_is_a(key_.get(), "EC") == 1 &&
-           EVP_PKEY_get_utf8_string_param(key_.get(), OSSL_PKEY_PARAM_GROUP_NAME, group,
-                                          sizeof group, &length) == 1 &&
-           std::string_view(group, length) == SN_X9_62_prime256v1;
-}
+bool PublicKey::is_p256() const { return is_p256_key(key_.get()); }
 
 bool PublicKey::verify(DigestAlgorithm algorithm,
                        std::initializer_list<std::string_view> parts,
@@ -230,5 +234,39 @@ bool PublicKey::verify(DigestAlgorithm algorithm,
                ctx.get(), reinterpret_cast<const unsigned char*>(signature.data()),
                signature.size()) == 1;
 }
+
+PrivateKey::PrivateKey(EVP_PKEY* key) : key_(key, EVP_PKEY_free) {}
+
+std::optional<PrivateKey> PrivateKey::from_pem(std::string_view pem) {
+    const ClearErrorsOnExit clear_errors;
+    BioPtr bio = memory_bio(pem);
+    EVP_PKEY* key = bio ? PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr) : nullptr;
+    if (key == nullptr) return std::nullopt;
+    return PrivateKey(key);
+}
+
+std::string PrivateKey::sign(DigestAlgorithm algorithm, std::string_view data) const {
+    const ClearErrorsOnExit clear_errors;
+    std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
+    const auto* bytes = reinterpret_cast<const unsigned char*>(data.data());
+    std::size_t length = 0;
+    if (!ctx ||
+        EVP_DigestSignInit(ctx.get(), nullptr, message_digest(algorithm), nullptr,
+                           key_.get()) != 1 ||
+        EVP_DigestSign(ctx.get(), nullptr, &length, bytes, data.size()) != 1) {
+        return {};
+    }
+    std::string signature(length, '\0');
+    if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(signature.data()), &length,
+                       bytes, data.size()) != 1) {
+        return {};
+    }
+    signature.resize(length);
+    return signature;
+}
+
+bool PrivateKey::is_rsa() const { return is_rsa_key(key_.get()); }
+
+bool PrivateKey::is_p256() const { return is_p256_key(key_.get()); }
 
 }  // namespace mailhook

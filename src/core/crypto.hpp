@@ -54,4 +54,21 @@ class PublicKey {
     std::shared_ptr<EVP_PKEY> key_;
 };
 
+// A private key, for signing as a vendor signs: test requests of the
+// `mailhook sign` command (the module itself only verifies).
+class PrivateKey {
+  public:
+    // "-----BEGIN PRIVATE KEY-----" (or EC / RSA PRIVATE KEY) PEM.
+    static std::optional<PrivateKey> from_pem(std::string_view pem);
+
+    // DER for ECDSA, PKCS#1 v1.5 for RSA; empty when signing fails.
+    std::string sign(DigestAlgorithm algorithm, std::string_view data) const;
+    bool is_rsa() const;
+    bool is_p256() const;
+
+  private:
+    explicit PrivateKey(EVP_PKEY* key);
+    std::shared_ptr<EVP_PKEY> key_;
+};
+
 }  // namespace mailhook

@@ -148,6 +148,10 @@ std::string RequestKeys::tracking_repeat(std::string_view token_digest) const {
     return key("repeat", {token_digest});
 }
 
+std::string RequestKeys::health(std::string_view connection) const {
+    return key("health", {connection});
+}
+
 std::string_view comparable_message_id(std::string_view message_id) {
     std::string_view id = trim_ascii(message_id);
     if (id.size() >= 2 && id.front() == '<' && id.back() == '>') {

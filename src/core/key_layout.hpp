@@ -79,6 +79,8 @@ class RequestKeys {
     std::string delivered(std::string_view connection, std::string_view message_id) const;
     // The repeat window of one tracking token.
     std::string tracking_repeat(std::string_view token_digest) const;
+    // A connection's health hash (docs/events.md "Connection health").
+    std::string health(std::string_view connection) const;
 
   private:
     std::string key(std::string_view kind, std::initializer_list<std::string_view> parts) const;

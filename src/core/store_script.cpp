@@ -11,14 +11,15 @@ namespace mailhook {
 namespace {
 
 // KEYS: 1 event stream, 2 control stream, 3 suppression hash, 4 suppression
-//   stream, then ARGV[5] replay keys, then per event its dedup key and the
+//   stream, 5 health hash, then ARGV[5] replay keys, then per event its dedup key and the
 //   keys its meta names, in this order: s soft-bounce set, r newest
 //   resubscribe time, d delivered time.
 // ARGV: 1 dedup ttl, 2 stream trimming ('0' none, 'N' MAXLEN ~ N, 'mT'
 //   MINID ~ T: entries older than T ms since the epoch), 3 soft-bounce limit
 //   (0 = off), 4 soft-bounce window (s), 5 number of replay keys,
 //   6 replay fingerprint, 7 replay ttl, 8 delivered ttl, 9 vendor,
-//   10 connection, 11 number of raw texts R, then the R raw texts, then 4 per
+//   10 connection, 11 number of raw texts R, 12 received at (RFC 3339),
+//   13 '1' in the request's first call, then the R raw texts, then 4 per
 //   event: id, recipient, json (without raw), meta =
 //   "type effect epoch rfc3339 raw stream keys" (raw: 1-based, 0 = none;
 //   stream: e events, c control; effect and keys '-' when none).
@@ -33,8 +34,9 @@ local supp, supp_stream = KEYS[3], KEYS[4]
 local dedup_ttl, trim_by, trim_at = ARGV[1], 'MAXLEN', ARGV[2]
 if string.byte(trim_at) == 109 then trim_by, trim_at = 'MINID', string.sub(trim_at, 2) end
 local replay_print, vendor = ARGV[6], ARGV[9]
+local health = KEYS[5]
 
-local next_key = 5
+local next_key = 6
 -- One-time values already used for other events make the request a replay.
 local replay_keys
 if ARGV[5] ~= '0' then
@@ -47,7 +49,7 @@ if ARGV[5] ~= '0' then
   end
 end
 
-local raws, a = nil, 12
+local raws, a = nil, 14
 if ARGV[11] ~= '0' then
   raws = {}
   for i = 1, tonumber(ARGV[11]) do
@@ -104,6 +106,8 @@ if suppressing then
   local bad = expect_type(supp, 'hash') or expect_type(supp_stream, 'stream')
   if bad then return bad end
 end
+local bad_health = expect_type(health, 'hash')
+if bad_health then return bad_health end
 
 -- The suppression helpers exist only for a call that needs them.
 local apply
@@ -268,12 +272,22 @@ if replay_keys then
     redis.call('SET', key, replay_print, 'EX', ARGV[7])
   end
 end
+
+-- Connection health (docs/events.md): counted once per request.
+if ARGV[13] == '1' then redis.call('HINCRBY', health, 'accepted', 1) end
+if #events > 0 then
+  redis.call('HSET', health, 'last_accepted_at', ARGV[12], 'last_event_type', events[#events].type)
+else
+  redis.call('HSET', health, 'last_accepted_at', ARGV[12])
+end
+if stored > 0 then redis.call('HINCRBY', health, 'stored', stored) end
+if duplicates > 0 then redis.call('HINCRBY', health, 'duplicates', duplicates) end
 return {stored, duplicates}
 )lua";
 
-constexpr std::size_t kFixedKeys = 4;
+constexpr std::size_t kFixedKeys = 5;
 constexpr std::size_t kReplayKeys = 2;  // token, signed text
-constexpr std::size_t kFixedArgv = 11;
+constexpr std::size_t kFixedArgv = 13;
 constexpr std::size_t kArgvPerEvent = 4;
 // EVALSHA (or EVAL), the SHA (or source), numkeys.
 constexpr std::size_t kCommandHead = 3;
@@ -375,6 +389,7 @@ RespArgs call_args(const Intake& intake, std::size_t begin, std::size_t end,
     args.add(keys.control_stream());
     args.add(keys.suppression());
     args.add(keys.suppression_stream());
+    args.add(keys.health(target.connection));
     if (guard) {
         args.add(keys.replay(target.connection, "token", guard->token));
         args.add(keys.replay(target.connection, "signed", guard->signed_text));
@@ -403,6 +418,8 @@ RespArgs call_args(const Intake& intake, std::size_t begin, std::size_t end,
     args.add(target.vendor);
     args.add(target.connection);
     args.add(static_cast<std::int64_t>(shared.in_order.size()));
+    args.add(format_rfc3339_millis(target.received_at));
+    args.add(begin == 0 ? "1" : "0");
     for (const std::size_t raw : shared.in_order) args.add(intake.raws[raw - 1]);
 
     for (std::size_t i = begin; i < end; ++i) {

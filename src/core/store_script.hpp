@@ -39,6 +39,7 @@ struct StoreTarget {
     std::string_view vendor;
     std::string_view connection;
     std::string_view scope;  // suppression scope: tenant, else connection id
+    EpochMillis received_at = 0;  // the connection's health: last_accepted_at
 };
 
 // How big one script call may be: managed Redis services cap the arguments

@@ -53,6 +53,7 @@ ngx_int_t respond(RequestCtx* ctx, const Answer& answer);
 void finish(RequestCtx* ctx, const Answer& answer);
 Answer rejected(RequestCtx* ctx, ngx_uint_t status, std::string_view label,
                 std::string_view reason, ngx_uint_t level = NGX_LOG_WARN);
+void note_health(RequestCtx* ctx, ngx_uint_t status, std::string_view label);
 Answer unavailable(RequestCtx* ctx, std::string_view why, ngx_uint_t level = NGX_LOG_ERR);
 Answer internal_error(RequestCtx* ctx, const std::exception& e);
 std::string error_body(std::string_view label);
@@ -245,6 +246,10 @@ void use_connection(RequestCtx* ctx, const ResolvedConnection& resolved) {
 
 void on_key_fetched(RequestCtx* ctx, std::string_view why);
 
+EpochMillis received_at(const ngx_http_request_t* r) {
+    return static_cast<EpochMillis>(r->start_sec) * 1000 + r->start_msec;
+}
+
 void verify(RequestCtx* ctx) {
     ngx_http_request_t* r = ctx->r;
     const LocConf* lcf = loc_conf(r);
@@ -264,7 +269,7 @@ void verify(RequestCtx* ctx) {
     origin.vendor = ctx->vendor->name();
     origin.connection = connection.id;
     if (connection.tenant) origin.tenant = *connection.tenant;
-    origin.received_at = static_cast<EpochMillis>(r->start_sec) * 1000 + r->start_msec;
+    origin.received_at = received_at(r);
     origin.include_raw = lcf->include_raw;
 
     Intake intake = take_in(*ctx->vendor, delivery, connection, origin);
@@ -357,7 +362,7 @@ void store(RequestCtx* ctx, const Intake& intake) {
     StoreKeys evaluated;
     const Connection& connection = *ctx->connection;
     const StoreTarget target{ctx->vendor->name(), connection.id,
-                             connection.suppression_scope()};
+                             connection.suppression_scope(), received_at(ctx->r)};
     for (RespArgs& call : store_script_calls(intake, target, store_keys_for(ctx->r, evaluated),
                                              store_policy(ctx->r))) {
         ctx->store_calls.push_back(std::make_shared<const RespArgs>(std::move(call)));
@@ -607,7 +612,31 @@ Answer rejected(RequestCtx* ctx, ngx_uint_t status, std::string_view label,
     }
     ctx->result = "rejected:" + std::string(label);
     state_of(ctx).metrics.rejection(to_view(ctx->vendor_name), label);
+    if (ctx->connection) {
+        note_health(ctx, status, label);
+    }
     return {status, error_body(label)};
+}
+
+void on_health_written(void*, const RedisOutcome&) noexcept {}
+
+// A rejection of a known connection in its health hash (docs/events.md
+// "Connection health"); best effort, at most once a second per connection
+// in this worker.
+void note_health(RequestCtx* ctx, ngx_uint_t status, std::string_view label) {
+    ModuleState& state = state_of(ctx);
+    const Connection& connection = *ctx->connection;
+    const EpochMillis now = now_millis();
+    const auto count = state.rejection_health.note(connection.id, now);
+    if (!count || !state.redis) {
+        return;
+    }
+    StoreKeys evaluated;
+    const RequestKeys keys(store_keys_for(ctx->r, evaluated), connection.suppression_scope());
+    state.redis->eval(state.health_script,
+                      std::make_shared<const RespArgs>(health_rejection_args(
+                          keys, connection.id, static_cast<unsigned>(status), label, now, *count)),
+                      on_health_written, nullptr);
 }
 
 Answer unavailable(RequestCtx* ctx, std::string_view why, ngx_uint_t level) {

@@ -646,6 +646,7 @@ ngx_int_t init_process(ngx_cycle_t* cycle) noexcept {
                                                     cycle->log);
         state.redis->add_script(&state.store_script);
         state.redis->add_script(&state.tracking_script);
+        state.redis->add_script(&state.health_script);
         if (state.spool_settings) {
             state.spool = std::make_unique<Spool>(*state.spool_settings, on_spooled,
                                                   &state.metrics, cycle->log);

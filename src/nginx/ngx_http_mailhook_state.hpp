@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include "../core/connection.hpp"
+#include "../core/connection_health.hpp"
 #include "../core/lru_map.hpp"
 #include "../core/rate_limit.hpp"
 #include "../core/store_script.hpp"
@@ -86,6 +87,7 @@ class ModuleState {
     // The scripts every Redis connection loads.
     RedisScript store_script{"store", store_script_source(), store_script_sha1()};
     RedisScript tracking_script{"tracking", tracking_script_source(), tracking_script_sha1()};
+    RedisScript health_script{"health", health_script_source(), health_script_sha1()};
     RedisSettings redis_settings;  // read by the links: lives as long as they do
     ConsumerGroupCreator consumer_groups;  // mailhook_consumer_group
     std::optional<SpoolSettings> spool_settings;
@@ -93,6 +95,7 @@ class ModuleState {
     DetachedCounters detached;
     DetachedWatchdog watchdog{&detached.in_flight};
     RequestLogThrottle rejection_log;
+    RejectionThrottle rejection_health;  // health writes of rejections
     // SNS signing certificates: pinned at configuration, fetched per worker.
     CertificateStore certificates;
     CertificateFetches fetches;

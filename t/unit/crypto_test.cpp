@@ -3,6 +3,7 @@
 // against the vendors' official vectors and keys made in the test.
 #include <gtest/gtest.h>
 #include <openssl/ec.h>
+#include <openssl/pem.h>
 #include <openssl/err.h>
 #include <openssl/x509.h>
 
@@ -277,6 +278,54 @@ TEST(PublicKey, KnowsItsKind) {
     ASSERT_TRUE(key);
     EXPECT_FALSE(key->is_p256());
     EXPECT_FALSE(key->is_rsa());
+}
+
+// What `mailhook sign` signs with verifies with the public half.
+std::string private_pem(EVP_PKEY* key) {
+    std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), BIO_free);
+    if (!bio || PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr,
+                                         nullptr) != 1) {
+        return {};
+    }
+    char* data = nullptr;
+    const long length = BIO_get_mem_data(bio.get(), &data);
+    return std::string(data, static_cast<std::size_t>(length));
+}
+
+std::string public_der(EVP_PKEY* key) {
+    unsigned char* der = nullptr;
+    const int length = i2d_PUBKEY(key, &der);
+    std::string out(reinterpret_cast<char*>(der), static_cast<std::size_t>(length));
+    OPENSSL_free(der);
+    return out;
+}
+
+TEST(PrivateKey, SignsWhatThePublicKeyVerifies) {
+    std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> ec(
+        EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"), EVP_PKEY_free);
+    ASSERT_TRUE(ec);
+    const auto ec_private = PrivateKey::from_pem(private_pem(ec.get()));
+    ASSERT_TRUE(ec_private);
+    EXPECT_TRUE(ec_private->is_p256());
+    EXPECT_FALSE(ec_private->is_rsa());
+    const std::string signature = ec_private->sign(DigestAlgorithm::sha256, "1700000000[]");
+    const auto ec_public = PublicKey::from_der(public_der(ec.get()));
+    ASSERT_TRUE(ec_public);
+    EXPECT_TRUE(ec_public->verify(DigestAlgorithm::sha256, {"1700000000", "[]"}, signature));
+    EXPECT_FALSE(ec_public->verify(DigestAlgorithm::sha256, {"1700000001", "[]"}, signature));
+
+    const auto rsa_private = PrivateKey::from_pem(private_pem(
+        std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)>(
+            EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", static_cast<size_t>(2048)), EVP_PKEY_free)
+            .get()));
+    ASSERT_TRUE(rsa_private);
+    EXPECT_TRUE(rsa_private->is_rsa());
+    EXPECT_FALSE(rsa_private->is_p256());
+    EXPECT_FALSE(rsa_private->sign(DigestAlgorithm::sha1, "x").empty());
+
+    EXPECT_FALSE(PrivateKey::from_pem(EcKey().public_pem()));
+    EXPECT_FALSE(PrivateKey::from_pem("not a key"));
+    EXPECT_EQ(ERR_peek_error(), 0UL);
 }
 
 TEST(PublicKey, GarbageSignaturesAreFalseNotErrors) {

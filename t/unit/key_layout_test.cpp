@@ -33,6 +33,7 @@ TEST(KeyLayout, StandaloneKeepsTheNamesOfEarlierVersions) {
     EXPECT_EQ(keys.resubscribed("a@x"), "mailhook:resubscribed:acme:a@x");
     EXPECT_EQ(keys.replay("c42", "token", "tok"), "mailhook:replay:c42:token:tok");
     EXPECT_EQ(keys.tracking_repeat("d1"), "mailhook:repeat:d1");
+    EXPECT_EQ(keys.health("c42"), "mailhook:health:c42");
     StoreKeys custom;
     custom.prefix = "mh:";
     custom.stream = "events:acme";
@@ -115,11 +116,13 @@ TEST(KeyLayout, EveryKeyOfARequestHasItsTag) {
     for (const std::string& key :
          {keys.stream(), keys.control_stream(), keys.suppression_stream(), keys.suppression(),
           keys.dedup("id"), keys.soft_bounce("a@x"), keys.resubscribed("a@x"),
-          keys.replay("c", "token", "t"), keys.delivered("c", "m"), keys.tracking_repeat("d")}) {
+          keys.replay("c", "token", "t"), keys.delivered("c", "m"), keys.tracking_repeat("d"),
+          keys.health("c")}) {
         EXPECT_EQ(key_slot(key), key_slot(tag)) << key;
     }
     EXPECT_EQ(keys.stream(), "mailhook:events:{" + tag + "}");
     EXPECT_EQ(keys.dedup("id"), "mailhook:dedup:{" + tag + "}:id");
+    EXPECT_EQ(keys.health("c:1"), "mailhook:health:{" + tag + "}:c:1");
     names.tags = KeyTags::tenant;
     EXPECT_EQ(RequestKeys(names, "acme").suppression(), "mailhook:suppression:{acme}:acme");
     EXPECT_EQ(RequestKeys(names, "acme").stream(), "mailhook:events:{acme}");

@@ -56,7 +56,8 @@ class RedisServer {
             execvp("redis-server", args.data());
             _exit(127);
         }
-        for (int i = 0; i < 200 && fd_ < 0; ++i) {
+        // Up to 15 s: a loaded machine (a landing train) can be that slow.
+        for (int i = 0; i < 750 && fd_ < 0; ++i) {
             std::this_thread::sleep_for(std::chrono::milliseconds(20));
             fd_ = try_connect(socket_);
         }

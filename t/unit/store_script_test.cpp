@@ -68,17 +68,19 @@ constexpr StoreTarget kTarget{"inboxroad", "conn-1", "acme"};
 TEST(StoreScriptArgs, LayoutForTwoEventsWithReplayGuard) {
     Intake intake = two_events();
     intake.replay_guard = ReplayGuard{"tok-50", "1705314600tok-50", "id-oneid-two"};
-    const StoreTarget target{"mailgun", "conn-1", "acme"};
+    const StoreTarget target{"mailgun", "conn-1", "acme", at_seconds(1705314800) + 5};
     const RespArgs args = store_script_args(intake, target, StoreKeys{}, policy());
     const std::vector<std::string> expected = {
-        // numkeys, KEYS: streams, suppression, replay key, then per event its dedup key
-        "8", "mailhook:events", "mailhook:control", "mailhook:suppression:acme",
-        "mailhook:suppression-events", "mailhook:replay:conn-1:token:tok-50",
+        // numkeys, KEYS: streams, suppression, health, replay keys, then per event its
+        // dedup key
+        "9", "mailhook:events", "mailhook:control", "mailhook:suppression:acme",
+        "mailhook:suppression-events", "mailhook:health:conn-1",
+        "mailhook:replay:conn-1:token:tok-50",
         "mailhook:replay:conn-1:signed:1705314600tok-50", "mailhook:dedup:id-one",
         "mailhook:dedup:id-two",
-        // ARGV[1..11]
+        // ARGV[1..13]
         "3600", "10000", "3", "86400", "2", "id-oneid-two", "7200", "0", "mailgun", "conn-1",
-        "0",
+        "0", "2024-01-15T10:33:20.005Z", "1",
         // 4 per event
         "id-one", "jane@example.com", "{\"id\":\"id-one\"}",
         "bounced hard_bounce 1705314600 2024-01-15T10:30:00Z 0 e -",
@@ -109,28 +111,28 @@ TEST(StoreScriptArgs, OptionalKeysRawTextsAndControlEvents) {
     const std::vector<std::string> decoded =
         decode_bulk_strings(store_script_args(intake, target, StoreKeys{}, with_delivered)
                                 .encoded());
-    const std::vector<std::string> keys(decoded.begin() + 1, decoded.begin() + 1 + 10);
-    EXPECT_EQ(decoded[0], "10");
+    const std::vector<std::string> keys(decoded.begin() + 1, decoded.begin() + 1 + 11);
+    EXPECT_EQ(decoded[0], "11");
     EXPECT_EQ(keys, (std::vector<std::string>{
                         "mailhook:events", "mailhook:control", "mailhook:suppression:a:b",
-                        "mailhook:suppression-events", "mailhook:dedup:a",
+                        "mailhook:suppression-events", "mailhook:health:a:b", "mailhook:dedup:a",
                         // I8: a ':' in the scope is encoded, so no other scope and
                         // recipient give this key
                         "mailhook:softbounce:a%3Ab:x:y@example.com", "mailhook:dedup:b",
                         "mailhook:resubscribed:a%3Ab:u@example.com", "mailhook:dedup:c",
                         "mailhook:delivered:a%3Ab:m@x",
                     }));
-    const std::size_t argv = 1 + 10;
+    const std::size_t argv = 1 + 11;
     EXPECT_EQ(decoded[argv + 7], "30") << "delivered ttl";
-    ASSERT_EQ(decoded.size(), argv + 11 + 1 + 12);
+    ASSERT_EQ(decoded.size(), argv + 13 + 1 + 12);
     // Raw text 3 is shared (a, c): the script stores it once. Raw text 1 is
     // b's alone: it comes inside b's JSON.
     EXPECT_EQ(decoded[argv + 10], "1") << "raw texts used";
-    EXPECT_EQ(decoded[argv + 11], "{\"n\":3}");
-    EXPECT_EQ(decoded[argv + 12 + 3], "bounced soft_bounce -1 1969-12-31T23:59:59Z 1 e s");
-    EXPECT_EQ(decoded[argv + 12 + 6], "{\"id\":\"b\",\"raw\":{\"n\":1}}");
-    EXPECT_EQ(decoded[argv + 12 + 7], "unsubscribed unsubscribe 10 1970-01-01T00:00:10Z 0 e r");
-    EXPECT_EQ(decoded[argv + 12 + 11], "delivered - 20 1970-01-01T00:00:20Z 1 c d");
+    EXPECT_EQ(decoded[argv + 13], "{\"n\":3}");
+    EXPECT_EQ(decoded[argv + 14 + 3], "bounced soft_bounce -1 1969-12-31T23:59:59Z 1 e s");
+    EXPECT_EQ(decoded[argv + 14 + 6], "{\"id\":\"b\",\"raw\":{\"n\":1}}");
+    EXPECT_EQ(decoded[argv + 14 + 7], "unsubscribed unsubscribe 10 1970-01-01T00:00:10Z 0 e r");
+    EXPECT_EQ(decoded[argv + 14 + 11], "delivered - 20 1970-01-01T00:00:20Z 1 c d");
 }
 
 TEST(StoreScriptArgs, RawTextsAreNumberedPerCall) {
@@ -146,15 +148,15 @@ TEST(StoreScriptArgs, RawTextsAreNumberedPerCall) {
     intake.events.back().raw = 1;
     const std::vector<std::string> decoded =
         decode_bulk_strings(store_script_args(intake, kTarget, StoreKeys{}, policy()).encoded());
-    const std::size_t argv = 1 + 8;  // numkeys + KEYS
-    ASSERT_EQ(decoded.size(), argv + 11 + 2 + 16);
+    const std::size_t argv = 1 + 9;  // numkeys + KEYS
+    ASSERT_EQ(decoded.size(), argv + 13 + 2 + 16);
     EXPECT_EQ(decoded[argv + 10], "2");
-    EXPECT_EQ(decoded[argv + 11], "{\"n\":3}");
-    EXPECT_EQ(decoded[argv + 12], "{\"n\":1}");
-    EXPECT_EQ(decoded[argv + 13 + 3], "sent - 0 1970-01-01T00:00:00Z 1 e -");
-    EXPECT_EQ(decoded[argv + 13 + 7], "sent - 0 1970-01-01T00:00:00Z 2 e -");
-    EXPECT_EQ(decoded[argv + 13 + 11], "sent - 0 1970-01-01T00:00:00Z 1 e -");
-    EXPECT_EQ(decoded[argv + 13 + 15], "sent - 0 1970-01-01T00:00:00Z 2 e -");
+    EXPECT_EQ(decoded[argv + 13], "{\"n\":3}");
+    EXPECT_EQ(decoded[argv + 14], "{\"n\":1}");
+    EXPECT_EQ(decoded[argv + 15 + 3], "sent - 0 1970-01-01T00:00:00Z 1 e -");
+    EXPECT_EQ(decoded[argv + 15 + 7], "sent - 0 1970-01-01T00:00:00Z 2 e -");
+    EXPECT_EQ(decoded[argv + 15 + 11], "sent - 0 1970-01-01T00:00:00Z 1 e -");
+    EXPECT_EQ(decoded[argv + 15 + 15], "sent - 0 1970-01-01T00:00:00Z 2 e -");
 }
 
 TEST(StoreScriptArgs, ARawTextOfOneEventAloneComesInsideItsJson) {
@@ -164,11 +166,11 @@ TEST(StoreScriptArgs, ARawTextOfOneEventAloneComesInsideItsJson) {
     intake.events.back().raw = 1;
     const std::vector<std::string> decoded =
         decode_bulk_strings(store_script_args(intake, kTarget, StoreKeys{}, policy()).encoded());
-    const std::size_t argv = 1 + 5;  // numkeys + KEYS
-    ASSERT_EQ(decoded.size(), argv + 11 + 4);
+    const std::size_t argv = 1 + 6;  // numkeys + KEYS
+    ASSERT_EQ(decoded.size(), argv + 13 + 4);
     EXPECT_EQ(decoded[argv + 10], "0") << "no raw text for the script";
-    EXPECT_EQ(decoded[argv + 11 + 2], "{\"id\":\"a\",\"raw\":{\"n\":1}}");
-    EXPECT_EQ(decoded[argv + 11 + 3], "sent - 0 1970-01-01T00:00:00Z 0 e -");
+    EXPECT_EQ(decoded[argv + 13 + 2], "{\"id\":\"a\",\"raw\":{\"n\":1}}");
+    EXPECT_EQ(decoded[argv + 13 + 3], "sent - 0 1970-01-01T00:00:00Z 0 e -");
 }
 
 Intake many_events(std::size_t n, SuppressionEffect effect = SuppressionEffect::soft_bounce) {
@@ -198,7 +200,7 @@ TEST(StoreScriptCalls, NoCallExceedsTheArgumentCap) {
             EXPECT_LE(call.count() + 2, limits.max_arguments);
             const std::vector<std::string> decoded = decode_bulk_strings(call.encoded());
             const std::size_t numkeys = std::stoul(decoded[0]);
-            const std::size_t in_call = (decoded.size() - 1 - numkeys - 11 -
+            const std::size_t in_call = (decoded.size() - 1 - numkeys - 13 -
                                          std::stoul(decoded[1 + numkeys + 10])) / 4;
             EXPECT_LE(in_call, limits.max_events);
             events += in_call;
@@ -288,6 +290,12 @@ class StoreScriptInRedis : public test::RedisSuite<> {
             out.push_back(fields["action"] + " " + fields["reason"] + " " + fields["event_id"]);
         }
         return out;
+    }
+    std::map<std::string, std::string> health(const std::string& key = "mailhook:health:conn-1") {
+        std::map<std::string, std::string> fields;
+        const auto& list = redis_->command({"HGETALL", key}).elements;
+        for (std::size_t i = 0; i + 1 < list.size(); i += 2) fields[list[i].text] = list[i + 1].text;
+        return fields;
     }
     // The `event` field of every entry of a stream.
     std::vector<std::string> stream_events(const std::string& stream = "mailhook:events") {
@@ -444,7 +452,7 @@ TEST(StoreScriptArgs, MaxAgeTrimsByMinimumId) {
     const auto decoded =
         decode_bulk_strings(store_script_args(two_events(), kTarget, StoreKeys{}, by_age)
                                 .encoded());
-    const std::size_t argv = 1 + 6;  // numkeys, 4 fixed keys, 2 dedup keys
+    const std::size_t argv = 1 + 7;  // numkeys, 5 fixed keys, 2 dedup keys
     EXPECT_EQ(decoded[argv + 1], "m1705314600123") << "MINID instead of MAXLEN";
     by_age.stream_min_id_ms = 0;
     EXPECT_EQ(decode_bulk_strings(store_script_args(two_events(), kTarget, StoreKeys{}, by_age)
@@ -564,6 +572,45 @@ TEST_F(StoreScriptInRedis, DuplicatesAndRepeatsInsideACall) {
     EXPECT_EQ(store(intake), (std::vector<long long>{2, 1}));
     EXPECT_EQ(store(intake), (std::vector<long long>{0, 3}));
     EXPECT_GT(integer({"TTL", "mailhook:dedup:id-one"}), 3500);
+}
+
+// Connection health: a request counts once however many calls it takes;
+// its events are counted as stored or duplicates.
+TEST_F(StoreScriptInRedis, TheHealthHashCountsTheRequestOnceAndItsEvents) {
+    StoreTarget target = kTarget;
+    target.received_at = at_seconds(1705314800) + 5;
+    const std::vector<RespArgs> calls =
+        store_script_calls(many_events(600, SuppressionEffect::none), target, StoreKeys{},
+                           policy());
+    ASSERT_EQ(calls.size(), 2u);
+    for (const RespArgs& call : calls) ASSERT_FALSE(run(call).is_error());
+    using Fields = std::map<std::string, std::string>;
+    EXPECT_EQ(health(), (Fields{{"accepted", "1"}, {"stored", "600"},
+                                {"last_accepted_at", "2024-01-15T10:33:20.005Z"},
+                                {"last_event_type", "sent"}}));
+    target.received_at += 1000;
+    ASSERT_FALSE(run(store_script_calls(two_events(), target, StoreKeys{}, policy())[0])
+                     .is_error());
+    ASSERT_FALSE(run(calls[0]).is_error()) << "a retry of the first call: all duplicates";
+    EXPECT_EQ(health(), (Fields{{"accepted", "3"}, {"stored", "602"}, {"duplicates", "500"},
+                                {"last_accepted_at", "2024-01-15T10:33:20.005Z"},
+                                {"last_event_type", "sent"}}));
+}
+
+TEST_F(StoreScriptInRedis, AReplayOrAHealthKeyOfTheWrongTypeWritesNoHealth) {
+    Intake intake = two_events();
+    intake.replay_guard = ReplayGuard{"tok", "1tok", "first"};
+    EXPECT_EQ(store(intake), (std::vector<long long>{2, 0}));
+    intake.replay_guard->fingerprint = "second";
+    EXPECT_EQ(store(intake), (std::vector<long long>{-1, 0}));
+    EXPECT_EQ(health()["accepted"], "1") << "a replay is a rejection, recorded by the module";
+
+    redis_->command({"FLUSHALL"});
+    redis_->command({"SET", "mailhook:health:conn-1", "not-a-hash"});
+    const Reply reply = run(store_script_args(two_events(), kTarget, StoreKeys{}, policy()));
+    ASSERT_TRUE(reply.is_error());
+    EXPECT_EQ(reply.text, "WRONGTYPE mailhook key mailhook:health:conn-1 holds a string");
+    EXPECT_EQ(integer({"DBSIZE"}), 1) << "nothing stored";
 }
 
 }  // namespace
