@@ -354,10 +354,10 @@ void check_accepted(const Intake& intake, const Delivery& delivery,
     }
     const StoreTarget target{connection.vendor, connection.id, connection.suppression_scope()};
     const RespArgs args = store_script_args(intake, target, StoreKeys(), StorePolicy());
-    // numkeys, 4 stream/suppression keys, 11 fixed ARGV, per event a dedup
+    // numkeys, 4 stream/suppression keys and the health key, 13 fixed ARGV, per event a dedup
     // key and 4 ARGV, the replay keys, the raws several events share, and
     // a resubscribe key per suppression change.
-    FUZZ_CHECK(args.count() == 1 + 4 + 11 + 5 * intake.events.size() +
+    FUZZ_CHECK(args.count() == 1 + 5 + 13 + 5 * intake.events.size() +
                                    (intake.replay_guard ? 2 : 0) + shared_raws(intake) +
                                    suppression_keys(intake));
     check_resp(resp_command({"EVALSHA", store_script_sha1()}, args), 2 + args.count());
