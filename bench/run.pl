@@ -17,7 +17,8 @@
 # BENCH_REDIS_INSTRUCTIONS=1 (make bench-redis): redis-server's instructions
 # per store call under callgrind instead of the runs.
 # Environment: BENCH_VERBOSE=1 prints wrk's output, BENCH_DURATION (s, default 10), BENCH_WORKERS ("1 2"),
-# BENCH_SCENARIOS ("A B C"), BENCH_REDIS_LIMIT_MB (commands built for the
+# BENCH_SCENARIOS ("A B C"), BENCH_REDIS_WAIT=N (a --replicaof replica of the
+# bench's Redis and `mailhook_redis_wait N`: what replica-acknowledged writes cost), BENCH_REDIS_LIMIT_MB (commands built for the
 # Redis limit, default 128), BENCH_SOAK=1 for the 1,000,000-request soak
 # instead. MAILHOOK_REDIS_LIMIT_BIN: the built bench/redis_limit.cpp.
 
@@ -93,7 +94,7 @@ sub sendgrid_request {
 sub mailgun_request {
     my ($n) = @_;
     my $token = sprintf('%050d', $n);
-    my $timestamp = time;   # within the 5-minute tolerance for the run
+    my $timestamp = int(time);   # 10 digits (Time::HiRes), within the tolerance
     my $body = encode_json({
         signature => { timestamp => "$timestamp", token => $token,
                        signature => hmac_sha256_hex($timestamp . $token, $mailgun_key) },
@@ -111,6 +112,7 @@ sub start {
     $t->{baseline_port} = Mailhook::Test::free_port();
     $t->{peer_port} = Mailhook::Test::free_port();
     my $redis_port = $t->start_redis;
+    my $wait = $ENV{BENCH_REDIS_WAIT} ? start_replica($t) : '';
     my $body = 'client_max_body_size 4m; client_body_buffer_size 256k;';
     $t->start_nginx(
         main => 'worker_rlimit_nofile 8192;'
@@ -122,7 +124,7 @@ sub start {
             . " mailhook_connection sg vendor=sendgrid secret=$sg_key;"
             . " mailhook_connection mg vendor=mailgun secret=$mailgun_key;"
             # requests are signed once before all runs
-            . " mailhook_timestamp_tolerance mailgun 1h;"
+            . " mailhook_timestamp_tolerance mailgun 1h;$wait"
             . " access_log off;"
             . " server { listen 127.0.0.1:$t->{baseline_port}; $body location / { return 204; } }"
             . " lua_package_path '$FindBin::Bin/lua/?.lua;/usr/share/lua/5.1/?.lua;;';"
@@ -134,6 +136,32 @@ sub start {
             . " content_by_lua_block { require('mailhook_peer').inboxroad('ir') } } }",
     );
     return $t;
+}
+
+# BENCH_REDIS_WAIT: a replica of the bench's Redis; returns the directive.
+sub start_replica {
+    my ($t) = @_;
+    my $port = Mailhook::Test::free_port();
+    my $pid = fork() // die "fork: $!";
+    if ($pid == 0) {
+        open STDOUT, '>>', $t->dir . '/replica.log';
+        open STDERR, '>&', \*STDOUT;
+        exec 'redis-server', '--bind', '127.0.0.1', '--port', $port, '--save', '',
+            '--appendonly', 'no', '--dir', $t->dir, '--dbfilename', 'replica.rdb',
+            '--replicaof', '127.0.0.1', $t->redis_port;
+        exit 127;
+    }
+    $t->{bench_replica} = $pid;
+    Mailhook::Test::wait_for('the replica', 20, sub {
+        (eval { $t->redis->info('replication')->{connected_slaves} } // 0) >= 1 });
+    return " mailhook_redis_wait $ENV{BENCH_REDIS_WAIT};";
+}
+
+sub stop_replica {
+    my ($t) = @_;
+    my $pid = delete $t->{bench_replica} or return;
+    kill 'TERM', $pid;
+    waitpid($pid, 0);
 }
 
 # VmRSS, or with $field another line of /proc/<pid>/status (RssAnon: the
@@ -391,6 +419,7 @@ if ($ENV{BENCH_SOAK}) {
         $xlen_before, $t->event_count, $t->event_count, 400_000;
     $t->stop_nginx;
     $t->stop_redis;
+    stop_replica($t);
     exit 0;
 }
 
@@ -470,5 +499,6 @@ for my $workers (@worker_counts) {
         }
         $t->stop_nginx;
         $t->stop_redis;
+        stop_replica($t);
     }
 }
