@@ -81,7 +81,9 @@ my $promoted = time;
 # The old primary comes back empty; the Sentinels make it a replica.
 $t->start_redis;
 my $old = Redis->new(server => "127.0.0.1:$old_primary", reconnect => 2);
-Mailhook::Test::wait_for('the old primary to be a replica in sync', 30, sub {
+# The Sentinels convert it when they next poll it (INFO every 10 s while it
+# is down): allow for a loaded machine.
+Mailhook::Test::wait_for('the old primary to be a replica in sync', 90, sub {
     my $info = eval { $old->info('replication') } // {};
     ($info->{role} // '') eq 'slave' && ($info->{master_link_status} // '') eq 'up'
         && ($info->{master_port} // 0) == $new_primary;
