@@ -13,7 +13,6 @@ use IO::Socket::INET;
 use JSON::PP;
 use Mailhook::Sign qw(hmac_b64);
 use Mailhook::Test;
-use POSIX qw(_exit);
 use Redis;
 use Test::More;
 use Time::HiRes qw(sleep);
@@ -21,20 +20,8 @@ use Time::HiRes qw(sleep);
 my $t = Mailhook::Test->new;
 my $dir = $t->dir;
 my $a_port = $t->start_redis;
-my $b_port = Mailhook::Test::free_port();
-my $b_pid = fork() // die "fork: $!";
-if ($b_pid == 0) {
-    open STDOUT, '>>', "$dir/b.log";
-    open STDERR, '>&', \*STDOUT;
-    { exec 'redis-server', '--bind', '127.0.0.1', '--port', $b_port, '--save', '',
-        '--appendonly', 'no', '--dir', $dir, '--dbfilename', 'b.rdb',
-        '--protected-mode', 'no', '--replicaof', '127.0.0.1', $a_port };
-    _exit(127);
-}
-END { local $?; if ($b_pid) { kill 'TERM', $b_pid; waitpid($b_pid, 0) } }
+my ($b_port) = $t->start_replica(name => 'b');
 my $b = Redis->new(server => "127.0.0.1:$b_port", reconnect => 2, every => 50_000);
-Mailhook::Test::wait_for('b, a replica of a', 20, sub {
-    (eval { $b->info('replication')->{master_link_status} } // '') eq 'up' });
 
 # The scripted Sentinel names the node in $dir/primary ("host port") and
 # counts the questions in $dir/asked.

@@ -12,7 +12,6 @@ use lib 't/lib';
 use JSON::PP;
 use Mailhook::Sign qw(hmac_b64);
 use Mailhook::Test;
-use POSIX qw(_exit);
 use Redis;
 use Test::More;
 use Time::HiRes qw(sleep time);
@@ -21,22 +20,9 @@ my $t = Mailhook::Test->new;
 my $dir = $t->dir;
 my $primary = $t->start_redis;
 
-my $replica_port = Mailhook::Test::free_port();
-my $replica_pid = fork() // die "fork: $!";
-if ($replica_pid == 0) {
-    open STDOUT, '>>', "$dir/replica.log";
-    open STDERR, '>&', \*STDOUT;
-    { exec 'redis-server', '--bind', '127.0.0.1', '--port', $replica_port, '--save', '',
-        '--appendonly', 'no', '--dir', $dir, '--dbfilename', 'replica.rdb',
-        '--protected-mode', 'no', '--replicaof', '127.0.0.1', $primary };
-    _exit(127);
-}
-END { local $?; if ($replica_pid) { kill 'CONT', $replica_pid; kill 'TERM', $replica_pid; waitpid($replica_pid, 0) } }
-Mailhook::Test::wait_for('replica in sync', 20, sub {
-    (eval { $t->redis->info('replication')->{connected_slaves} } // 0) >= 1
-        && (eval { Redis->new(server => "127.0.0.1:$replica_port", reconnect => 0)
-                       ->info('replication')->{master_link_status} } // '') eq 'up';
-});
+my ($replica_port, $replica_pid) = $t->start_replica;
+Mailhook::Test::wait_for('the primary to see its replica', 20, sub {
+    (eval { $t->redis->info('replication')->{connected_slaves} } // 0) >= 1 });
 my $replica = Redis->new(server => "127.0.0.1:$replica_port", reconnect => 2);
 
 my %config = (

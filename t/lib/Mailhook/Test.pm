@@ -201,6 +201,41 @@ sub start_redis {
 
 sub redis_port { $_[0]{redis_port} //= free_port() }
 
+# A redis-server replicating 127.0.0.1:$opt{of} (default: this harness's
+# Redis) on a free port, its log and dump named $opt{name} ('replica'),
+# stopped by finish(). Returns (port, pid) once its link to the primary is
+# up.
+sub start_replica {
+    my ($self, %opt) = @_;
+    my $primary = $opt{of} // $self->redis_port;
+    my $name = $opt{name} // 'replica';
+    my $port = free_port();
+    my $pid = fork() // die "fork: $!";
+    if ($pid == 0) {
+        open STDOUT, '>>', "$self->{dir}/$name.log";
+        open STDERR, '>&', \*STDOUT;
+        { exec 'redis-server', '--bind', '127.0.0.1', '--port', $port, '--save', '',
+            '--appendonly', 'no', '--dir', $self->{dir}, '--dbfilename', "$name.rdb",
+            '--protected-mode', 'no', '--replicaof', '127.0.0.1', $primary };
+        POSIX::_exit(127);
+    }
+    push @{ $self->{replica_pids} }, $pid;
+    wait_for("$name, a replica of $primary", 20, sub {
+        (eval { Redis->new(server => "127.0.0.1:$port", reconnect => 0)
+                    ->info('replication')->{master_link_status} } // '') eq 'up' });
+    return ($port, $pid);
+}
+
+# Stops the replicas start_replica() started (a test may have paused one).
+sub stop_replicas {
+    my ($self) = @_;
+    for my $pid (@{ delete $self->{replica_pids} // [] }) {
+        kill 'CONT', $pid;
+        kill 'TERM', $pid;
+        waitpid($pid, 0);
+    }
+}
+
 sub redis {
     my ($self) = @_;
     $self->{redis} //= Redis->new(server => "127.0.0.1:$self->{redis_port}",
@@ -432,6 +467,7 @@ sub finish {
     $self->{finished} = 1;
     eval { $self->validate_events; 1 } or fail("stored events validated: $@");
     eval { $self->stop_nginx; 1 } or fail("nginx stopped: $@");
+    $self->stop_replicas;
     $self->stop_redis;
     my $log = $self->error_log;
     my @bad = grep { /\[(alert|emerg|crit)\]/ } split /\n/, $log;
