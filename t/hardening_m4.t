@@ -49,6 +49,10 @@ sub script_calls {
     }
     return $calls;
 }
+sub command_calls {
+    my ($name) = @_;
+    return ($t->redis->info('commandstats')->{"cmdstat_$name"} // '') =~ /calls=(\d+)/ ? $1 : 0;
+}
 sub wait_until {
     my ($what, $check, $timeout) = @_;
     my $deadline = time + ($timeout // 15);
@@ -83,9 +87,14 @@ is($t->event_count, 10, 'M4 the ten good requests are stored');
 my %seen;
 $seen{$_->{recipient}}++ for $t->events;
 is_deeply(\%seen, { map { ("r$_\@example.com" => 1) } 1 .. 5, 7 .. 11 }, 'M4 ... each exactly once');
-is(script_calls(), 10 + 3, 'M4 ten good calls, three tries of the poison one: nothing resent');
+# Replayed calls may share a script call (the batch script): the good ones
+# are counted by their dedup claims (one SET NX each, so none was resent).
+my $calls = script_calls();
+ok($calls >= 1 && $calls <= 10 + 3,
+    "M4 at most ten good calls and three tries of the poison one ($calls script calls)");
+is(command_calls('set'), 10, 'M4 ... each good one claimed once: nothing resent');
 sleep 2.2;  # two more replay intervals
-is(script_calls(), 13, 'M4 ... and nothing is sent again later');
+is(script_calls(), $calls, 'M4 ... and nothing is sent again later');
 is($t->event_count, 10, 'M4 ... no copies');
 my ($quarantined) = failed();
 open my $fh, '<', "$quarantined.error" or die "$quarantined.error: $!";

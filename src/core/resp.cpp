@@ -2,6 +2,7 @@
 #include "resp.hpp"
 
 #include <charconv>
+#include <stdexcept>
 
 namespace mailhook {
 namespace {
@@ -61,26 +62,88 @@ std::string resp_command(std::initializer_list<std::string_view> head,
     return out;
 }
 
+namespace {
+
+// The bulk string `encoded` starts with, which it then no longer holds.
+std::optional<std::string_view> take_bulk(std::string_view& encoded) {
+    if (encoded.empty() || encoded[0] != '$') return std::nullopt;
+    const std::size_t end = encoded.find("\r\n");
+    if (end == std::string_view::npos || end == 1 || end > 11) return std::nullopt;
+    std::size_t length = 0;
+    for (const char c : encoded.substr(1, end - 1)) {
+        if (c < '0' || c > '9') return std::nullopt;
+        length = length * 10 + static_cast<std::size_t>(c - '0');
+    }
+    const std::size_t start = end + 2;
+    if (encoded.size() < start + length + 2) return std::nullopt;
+    const std::string_view bulk = encoded.substr(start, length);
+    encoded.remove_prefix(start + length + 2);
+    return bulk;
+}
+
+}  // namespace
+
 std::vector<std::string_view> resp_bulk_strings(std::string_view encoded, std::size_t max) {
     std::vector<std::string_view> out;
-    while (out.size() < max && !encoded.empty() && encoded[0] == '$') {
-        const std::size_t end = encoded.find("\r\n");
-        if (end == std::string_view::npos || end == 1 || end > 11) {
-            break;
-        }
-        std::size_t length = 0;
-        for (const char c : encoded.substr(1, end - 1)) {
-            if (c < '0' || c > '9') return out;
-            length = length * 10 + static_cast<std::size_t>(c - '0');
-        }
-        const std::size_t start = end + 2;
-        if (encoded.size() < start + length + 2) {
-            break;
-        }
-        out.push_back(encoded.substr(start, length));
-        encoded.remove_prefix(start + length + 2);
+    while (out.size() < max) {
+        const auto bulk = take_bulk(encoded);
+        if (!bulk) break;
+        out.push_back(*bulk);
     }
     return out;
+}
+
+std::optional<ScriptCallParts> split_script_call(const RespArgs& call) {
+    std::string_view rest = call.encoded();
+    const auto numkeys = take_bulk(rest);
+    if (!numkeys || numkeys->empty()) return std::nullopt;
+    ScriptCallParts parts;
+    for (const char c : *numkeys) {
+        if (c < '0' || c > '9') return std::nullopt;
+        parts.key_count = parts.key_count * 10 + static_cast<std::size_t>(c - '0');
+    }
+    if (parts.key_count + 1 > call.count()) return std::nullopt;
+    const std::string_view keys = rest;
+    for (std::size_t i = 0; i < parts.key_count; ++i) {
+        if (!take_bulk(rest)) return std::nullopt;
+    }
+    parts.keys = keys.substr(0, keys.size() - rest.size());
+    parts.arg_count = call.count() - 1 - parts.key_count;
+    parts.args = rest;
+    return parts;
+}
+
+RespArgs batch_script_args(const std::vector<const RespArgs*>& calls) {
+    std::vector<ScriptCallParts> parts;
+    parts.reserve(calls.size());
+    std::size_t key_count = 0;
+    std::size_t size = 64 + calls.size() * 32;
+    for (const RespArgs* call : calls) {
+        const auto split = split_script_call(*call);
+        if (!split) throw std::invalid_argument("not a script call");
+        parts.push_back(*split);
+        key_count += split->key_count;
+        size += call->encoded().size();
+    }
+    std::string encoded;
+    encoded.reserve(size);
+    RespArgs head;
+    head.add(static_cast<std::int64_t>(key_count));
+    RespArgs counts;
+    counts.add(static_cast<std::int64_t>(calls.size()));
+    for (const ScriptCallParts& part : parts) {
+        counts.add(static_cast<std::int64_t>(part.key_count));
+        counts.add(static_cast<std::int64_t>(part.arg_count));
+    }
+    encoded.append(head.encoded());
+    for (const ScriptCallParts& part : parts) encoded.append(part.keys);
+    encoded.append(counts.encoded());
+    std::size_t count = 1 + key_count + counts.count();
+    for (const ScriptCallParts& part : parts) {
+        encoded.append(part.args);
+        count += part.arg_count;
+    }
+    return RespArgs(count, std::move(encoded));
 }
 
 }  // namespace mailhook

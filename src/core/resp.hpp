@@ -5,8 +5,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace mailhook {
@@ -20,6 +22,8 @@ class RespArgs {
     // Arguments already encoded (read back from the spool).
     RespArgs(std::size_t count, std::string_view encoded)
         : buffer_(encoded), count_(count) {}
+    RespArgs(std::size_t count, std::string&& encoded)
+        : buffer_(std::move(encoded)), count_(count) {}
 
     void add(std::string_view arg);
     void add(std::int64_t number);
@@ -39,6 +43,24 @@ class RespArgs {
 
 std::string resp_command(std::initializer_list<std::string_view> head,
                          const RespArgs& tail = RespArgs());
+
+// A script call's tail (numkeys, KEYS, ARGV), split: its keys and its
+// arguments, still encoded.
+struct ScriptCallParts {
+    std::size_t key_count = 0;
+    std::string_view keys;
+    std::size_t arg_count = 0;
+    std::string_view args;
+};
+// Nothing when `call` is not numkeys and that many keys.
+std::optional<ScriptCallParts> split_script_call(const RespArgs& call);
+
+// One call of a batch script for several calls of its script (each a tail
+// as above): numkeys, every call's keys, then ARGV: the number of calls, each
+// call's key and argument counts, every call's arguments. A batch script runs
+// its script over each call's slice and answers one element per call.
+// Throws std::invalid_argument when a call is not a script call's tail.
+RespArgs batch_script_args(const std::vector<const RespArgs*>& calls);
 
 // The first `max` bulk strings of RespArgs::encoded() (fewer when the
 // arguments end or are not bulk strings), for logs.

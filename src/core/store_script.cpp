@@ -25,23 +25,41 @@ namespace {
 //   stream: e events, c control; effect and keys '-' when none).
 // Redis does not roll back a script that fails half-way, so every check that
 // can fail runs before the first write.
-constexpr std::string_view kSource = R"lua(
+constexpr std::string_view kRequestFunction = R"lua(
 -- Each statement costs Redis's Lua far more than its few bytes suggest
 -- (make bench-redis): numbers are parsed only where a comparison needs one,
 -- TTLs and counts stay the strings they came as, tables exist only when used.
-local events_key, control_key = KEYS[1], KEYS[2]
-local supp, supp_stream = KEYS[3], KEYS[4]
-local dedup_ttl, trim_by, trim_at = ARGV[1], 'MAXLEN', ARGV[2]
-if string.byte(trim_at) == 109 then trim_by, trim_at = 'MINID', string.sub(trim_at, 2) end
-local replay_print, vendor = ARGV[6], ARGV[9]
-local health = KEYS[5]
 
-local next_key = 6
+-- Connection health (docs/events.md).
+local function write_health(key, accepted, at, last_type, stored, duplicates)
+  if accepted > 0 then redis.call('HINCRBY', key, 'accepted', accepted) end
+  if last_type then
+    redis.call('HSET', key, 'last_accepted_at', at, 'last_event_type', last_type)
+  else
+    redis.call('HSET', key, 'last_accepted_at', at)
+  end
+  if stored > 0 then redis.call('HINCRBY', key, 'stored', stored) end
+  if duplicates > 0 then redis.call('HINCRBY', key, 'duplicates', duplicates) end
+end
+
+-- Stores one request's call: its keys are KEYS[kb + 1 ...], its argc
+-- arguments ARGV[ab + 1 ...]. In a batch, `batch` holds what its requests
+-- share: the types already checked, and the health counts, written once
+-- per connection at the end.
+local function store_request(kb, ab, argc, batch)
+local events_key, control_key = KEYS[kb + 1], KEYS[kb + 2]
+local supp, supp_stream = KEYS[kb + 3], KEYS[kb + 4]
+local dedup_ttl, trim_by, trim_at = ARGV[ab + 1], 'MAXLEN', ARGV[ab + 2]
+if string.byte(trim_at) == 109 then trim_by, trim_at = 'MINID', string.sub(trim_at, 2) end
+local replay_print, vendor = ARGV[ab + 6], ARGV[ab + 9]
+local health = KEYS[kb + 5]
+
+local next_key = kb + 6
 -- One-time values already used for other events make the request a replay.
 local replay_keys
-if ARGV[5] ~= '0' then
+if ARGV[ab + 5] ~= '0' then
   replay_keys = {}
-  for i = 1, tonumber(ARGV[5]) do
+  for i = 1, tonumber(ARGV[ab + 5]) do
     replay_keys[i] = KEYS[next_key]
     next_key = next_key + 1
     local seen = redis.call('GET', replay_keys[i])
@@ -49,17 +67,17 @@ if ARGV[5] ~= '0' then
   end
 end
 
-local raws, a = nil, 14
-if ARGV[11] ~= '0' then
+local raws, a = nil, ab + 14
+if ARGV[ab + 11] ~= '0' then
   raws = {}
-  for i = 1, tonumber(ARGV[11]) do
+  for i = 1, tonumber(ARGV[ab + 11]) do
     raws[i] = ARGV[a]
     a = a + 1
   end
 end
 
-local events, argc, suppressing = {}, #ARGV, false
-while a <= argc do
+local events, last, suppressing = {}, ab + argc, false
+while a <= last do
   local etype, effect, epoch, at, raw, stream, keys = string.match(ARGV[a + 3],
     '^(%S+) (%S+) (%-?%d+) (%S+) (%d+) ([ec]) (%S+)$')
   if not etype then return redis.error_reply('mailhook: malformed event arguments') end
@@ -87,14 +105,18 @@ end
 -- but for one event alone its stream is not: the event's claim is then the
 -- only write before its XADD, and is undone when the XADD fails.
 local single = events[2] == nil
-local checked = {}
+-- key -> its error reply, or false: a key checked keeps its type (every
+-- write here keeps it), so it is checked once per script call.
+local checked = batch and batch.checked or {}
 local function expect_type(key, want)
-  if checked[key] then return nil end
-  checked[key] = true
-  local t = redis.call('TYPE', key)['ok']
-  if t ~= 'none' and t ~= want then
-    return redis.error_reply('WRONGTYPE mailhook key ' .. key .. ' holds a ' .. t)
+  local known = checked[key]
+  if known == nil then
+    local t = redis.call('TYPE', key)['ok']
+    known = t ~= 'none' and t ~= want and
+      redis.error_reply('WRONGTYPE mailhook key ' .. key .. ' holds a ' .. t)
+    checked[key] = known
   end
+  return known or nil
 end
 for _, e in ipairs(events) do
   local bad = (not single and expect_type(e.key, 'stream')) or
@@ -112,8 +134,8 @@ if bad_health then return bad_health end
 -- The suppression helpers exist only for a call that needs them.
 local apply
 if suppressing then
-  local soft_limit, soft_window = tonumber(ARGV[3]), tonumber(ARGV[4])
-  local connection = ARGV[10]
+  local soft_limit, soft_window = tonumber(ARGV[ab + 3]), tonumber(ARGV[ab + 4])
+  local connection = ARGV[ab + 10]
   local severity = {soft_bounce_limit = 1, unsubscribe = 2, hard_bounce = 3, complaint = 4}
 
   -- Entries written before the epoch was stored: the epoch of their "at".
@@ -193,7 +215,7 @@ if suppressing then
            resubscribe = resubscribe, soft_bounce = soft_bounce}
 end
 
-local delivered_ttl = ARGV[8]
+local delivered_ttl = ARGV[ab + 8]
 -- An error reply when the XADD of a single event failed (its claim undone),
 -- else nil.
 local add = single and redis.pcall or redis.call
@@ -269,20 +291,58 @@ end
 
 if replay_keys then
   for _, key in ipairs(replay_keys) do
-    redis.call('SET', key, replay_print, 'EX', ARGV[7])
+    redis.call('SET', key, replay_print, 'EX', ARGV[ab + 7])
   end
 end
 
--- Connection health (docs/events.md): counted once per request.
-if ARGV[13] == '1' then redis.call('HINCRBY', health, 'accepted', 1) end
-if #events > 0 then
-  redis.call('HSET', health, 'last_accepted_at', ARGV[12], 'last_event_type', events[#events].type)
-else
-  redis.call('HSET', health, 'last_accepted_at', ARGV[12])
+-- A request counts once however many calls it takes.
+local accepted = ARGV[ab + 13] == '1' and 1 or 0
+local last_type = events[1] and events[#events].type
+if not batch then
+  write_health(health, accepted, ARGV[ab + 12], last_type, stored, duplicates)
+  return {stored, duplicates}
 end
-if stored > 0 then redis.call('HINCRBY', health, 'stored', stored) end
-if duplicates > 0 then redis.call('HINCRBY', health, 'duplicates', duplicates) end
+local totals = batch.totals[health]
+if not totals then
+  totals = {accepted = 0, stored = 0, duplicates = 0}
+  batch.totals[health] = totals
+  batch.totals[#batch.totals + 1] = health
+end
+totals.accepted = totals.accepted + accepted
+totals.stored = totals.stored + stored
+totals.duplicates = totals.duplicates + duplicates
+totals.at = ARGV[ab + 12]
+totals.last_type = last_type or totals.last_type
 return {stored, duplicates}
+end
+)lua";
+
+constexpr std::string_view kSingleMain = R"lua(
+return store_request(0, 0, #ARGV)
+)lua";
+
+// The calls of several requests in one script call (batch_script_args()):
+// each request's answer, or its own error, so one bad request fails alone.
+// An error Redis raises for the whole call (OOM before the start, BUSY)
+// fails them all.
+constexpr std::string_view kBatchMain = R"lua(
+local n = tonumber(ARGV[1])
+local batch = {checked = {}, totals = {}}
+local answers, kb, ab = {}, 0, 1 + 2 * n
+for i = 1, n do
+  local keys, argc = tonumber(ARGV[2 * i]), tonumber(ARGV[2 * i + 1])
+  local ok, answer = pcall(store_request, kb, ab, argc, batch)
+  if not ok then
+    answer = redis.error_reply(type(answer) == 'table' and answer.err or tostring(answer))
+  end
+  answers[i] = answer
+  kb, ab = kb + keys, ab + argc
+end
+for _, key in ipairs(batch.totals) do
+  local t = batch.totals[key]
+  write_health(key, t.accepted, t.at, t.last_type, t.stored, t.duplicates)
+end
+return answers
 )lua";
 
 constexpr std::size_t kFixedKeys = 5;
@@ -443,9 +503,20 @@ RespArgs call_args(const Intake& intake, std::size_t begin, std::size_t end,
 
 }  // namespace
 
-std::string_view store_script_source() { return kSource; }
+std::string_view store_script_source() {
+    static const std::string source = std::string(kRequestFunction).append(kSingleMain);
+    return source;
+}
 
-std::string store_script_sha1() { return hex_encode(sha1(kSource)); }
+std::string store_script_sha1() { return hex_encode(sha1(store_script_source())); }
+
+std::string_view store_batch_script_source() {
+    static const std::string source = std::string(kRequestFunction).append(kBatchMain);
+    return source;
+}
+
+std::string store_batch_script_sha1() { return hex_encode(sha1(store_batch_script_source())); }
+
 
 std::vector<RespArgs> store_script_calls(const Intake& intake, const StoreTarget& target,
                                          const StoreKeys& keys, const StorePolicy& policy,

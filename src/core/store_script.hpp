@@ -20,6 +20,13 @@ std::string_view store_script_source();
 // SHA-1 hex of the source, as EVALSHA wants it.
 std::string store_script_sha1();
 
+// The same store for the calls of several requests in one script call: half
+// of what Redis spends on a one-event request is the script call itself.
+// Its answer has one element per request: that call's answer, or its error.
+std::string_view store_batch_script_source();
+// Its numkeys, KEYS and ARGV: batch_script_args() of the store calls.
+std::string store_batch_script_sha1();
+
 struct StorePolicy {
     std::int64_t dedup_ttl_seconds = 26 * 3600;
     std::int64_t stream_maxlen = 0;  // 0: no trimming

@@ -645,6 +645,7 @@ ngx_int_t init_process(ngx_cycle_t* cycle) noexcept {
         state.redis = std::make_unique<RedisClient>(state.redis_settings, &state.metrics,
                                                     cycle->log);
         state.redis->add_script(&state.store_script);
+        state.redis->add_script(&state.store_batch_script);
         state.redis->add_script(&state.tracking_script);
         state.redis->add_script(&state.health_script);
         if (state.spool_settings) {

@@ -238,7 +238,7 @@ bool RedisCluster::send(Call* call, Node* node, bool asking) {
     }
     call->node = node;
     return call->script != nullptr
-               ? node->link->eval(*call->script, call->args, on_reply, call)
+               ? node->link->eval(*call->script, call->args, on_reply, call, !asking)
                : node->link->call(call->key, call->command, on_reply, call);
 }
 

@@ -2,6 +2,8 @@
 #include "ngx_http_mailhook_redis_link.hpp"
 
 #include "../core/cluster_topology.hpp"
+#include "../core/key_slot.hpp"
+#include "../core/store_script.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -17,10 +19,22 @@ constexpr std::size_t kMaxUnsent = 64 * 1024 * 1024;
 constexpr std::size_t kReadChunk = 16 * 1024;
 constexpr unsigned kTimeoutsBeforeDrop = 3;
 constexpr std::size_t kKeptOutputCapacity = 256 * 1024;
+// Script calls up to this many arguments (a request of a few events) join
+// a batch: for them the script call itself is half of Redis's work. A
+// batch's call keeps under the argument cap of managed Redis services.
+constexpr std::size_t kMaxBatchedCall = 64;
+constexpr std::size_t kMaxBatchArguments = ScriptCallLimits{}.max_arguments - 3;
 
 bool is_noscript(const redisReply* reply) {
     return reply->type == REDIS_REPLY_ERROR && reply->len >= 8 &&
            std::strncmp(reply->str, "NOSCRIPT", 8) == 0;
+}
+
+// The reply of the i-th call a batch carries: its element of the batch's
+// answer, or (an error for the whole batch) the answer itself.
+const redisReply* part_reply(const redisReply* reply, std::size_t i, std::size_t parts) {
+    return reply->type == REDIS_REPLY_ARRAY && reply->elements == parts ? reply->element[i]
+                                                                          : reply;
 }
 
 bool is_readonly(const redisReply* reply) {
@@ -466,7 +480,11 @@ bool RedisLink::call(std::string_view key, std::string_view command, RedisCallba
 }
 
 bool RedisLink::eval(const RedisScript& script, std::shared_ptr<const RespArgs> args,
-                     RedisCallback callback, void* data) {
+                     RedisCallback callback, void* data, bool may_batch) {
+    if (may_batch && script.batch != nullptr && state_ == State::ready && !stopping_ &&
+        args->count() <= kMaxBatchedCall) {
+        return collect(script, std::move(args), callback, data);
+    }
     std::string command = resp_command({"EVALSHA", script.sha1}, *args);
     Call call{callback, data, &script, std::move(args)};
     call.replicated = settings_.wait_replicas > 0;
@@ -487,11 +505,81 @@ bool RedisLink::queue(std::string command, Call call) {
     return true;
 }
 
+// The call joins the batch of its script (and slot); a full batch is
+// queued now and a new one begun.
+bool RedisLink::collect(const RedisScript& script, std::shared_ptr<const RespArgs> args,
+                        RedisCallback callback, void* data) {
+    const std::size_t bytes = args->encoded().size();
+    if (out_.size() - written_ + batched_bytes_ + bytes > kMaxUnsent) {
+        return false;
+    }
+    std::uint32_t slot = 0;
+    if (settings_.cluster) {
+        const auto head = resp_bulk_strings(args->encoded(), 2);
+        slot = head.size() == 2 && head[0] != "0" ? key_slot(head[1]) : 0;
+    }
+    const std::size_t arguments = 2 + args->count();  // its two counts, and its own
+    auto batch = std::find_if(batches_.begin(), batches_.end(), [&](const Batch& b) {
+        return b.slot == slot && b.script == &script;
+    });
+    if (batch != batches_.end() && batch->arguments + arguments > kMaxBatchArguments) {
+        seal(*batch);
+        batches_.erase(batch);
+        batch = batches_.end();
+    }
+    if (batch == batches_.end()) {
+        batch = batches_.insert(batches_.end(), Batch{slot, &script});
+        batch->arguments = 2;  // numkeys, the number of calls
+    }
+    Call call{callback, data, &script, std::move(args)};
+    call.replicated = settings_.wait_replicas > 0;
+    batch->parts.push_back(std::move(call));
+    batch->arguments += arguments;
+    batch->bytes += bytes;
+    batched_bytes_ += bytes;
+    post_flush();
+    return true;
+}
+
+void RedisLink::seal_batches() {
+    for (Batch& batch : batches_) {
+        seal(batch);
+    }
+    batches_.clear();
+}
+
+// A batch of one is that call as it came; of several, one call of the batch
+// script carrying them.
+void RedisLink::seal(Batch& batch) {
+    batched_bytes_ -= batch.bytes;
+    if (batch.parts.size() == 1) {
+        Call& only = batch.parts.front();
+        const std::string command = resp_command({"EVALSHA", only.script->sha1}, *only.args);
+        enqueue(command, std::move(only));
+        return;
+    }
+    std::vector<const RespArgs*> calls;
+    calls.reserve(batch.parts.size());
+    for (const Call& part : batch.parts) {
+        calls.push_back(part.args.get());
+    }
+    const RedisScript* script = batch.script->batch;
+    Call call{nullptr, nullptr, script, std::make_shared<const RespArgs>(batch_script_args(calls))};
+    call.replicated = settings_.wait_replicas > 0;
+    call.parts = std::move(batch.parts);
+    const std::string command = resp_command({"EVALSHA", script->sha1}, *call.args);
+    enqueue(command, std::move(call));
+}
+
 void RedisLink::append(std::string_view command, Call call) {
+    enqueue(command, std::move(call));
+    post_flush();
+}
+
+void RedisLink::enqueue(std::string_view command, Call call) {
     out_.append(command);
     unwaited_ += call.replicated ? 1 : 0;
     sent_.push_back(std::move(call));
-    post_flush();
 }
 
 // Everything queued in this event-loop iteration goes out in one write.
@@ -600,6 +688,25 @@ void RedisLink::deliver(Call call, RedisReplyPtr owned) {
         held_.emplace_back(std::move(call), std::move(owned));  // until its WAIT answers
         return;
     }
+    if (complete(call, reply) && settings_.primary_only) {
+        fail("answered READONLY: the primary has moved");
+    }
+}
+
+// Answers the call, or each call of a batch with its own reply. True when
+// one was READONLY.
+bool RedisLink::complete(Call& call, const redisReply* reply) {
+    if (call.parts.empty()) {
+        return answer(call, reply);
+    }
+    bool readonly = false;
+    for (std::size_t i = 0; i < call.parts.size(); ++i) {
+        readonly = answer(call.parts[i], part_reply(reply, i, call.parts.size())) || readonly;
+    }
+    return readonly;
+}
+
+bool RedisLink::answer(Call& call, const redisReply* reply) {
     RedisOutcome outcome;
     outcome.reply = reply;
     if (reply->type == REDIS_REPLY_ERROR) {
@@ -611,8 +718,22 @@ void RedisLink::deliver(Call call, RedisReplyPtr owned) {
         }
     }
     call.callback(call.data, outcome);
-    if (settings_.primary_only && is_readonly(reply)) {
-        fail("answered READONLY: the primary has moved");
+    return is_readonly(reply);
+}
+
+// The outcome for the call, or for every call of a batch (each with its
+// own part of the reply, if any).
+void RedisLink::notify(Call& call, const RedisOutcome& outcome) {
+    if (call.parts.empty()) {
+        call.callback(call.data, outcome);
+        return;
+    }
+    RedisOutcome each = outcome;
+    for (std::size_t i = 0; i < call.parts.size(); ++i) {
+        if (outcome.reply != nullptr) {
+            each.reply = part_reply(outcome.reply, i, call.parts.size());
+        }
+        call.parts[i].callback(call.parts[i].data, each);
     }
 }
 
@@ -692,27 +813,33 @@ void RedisLink::replicas_confirmed(const redisReply* reply) {
         }
     }
     if (!enough && metrics_ != nullptr) {
-        metrics_->redis_unreplicated(held.size());
+        std::size_t calls = 0;  // a batch counts the calls it carries
+        for (const auto& one : held) {
+            calls += std::max<std::size_t>(one.first.parts.size(), 1);
+        }
+        metrics_->redis_unreplicated(calls);
     }
     const std::uint64_t generation = generation_;
     for (auto& [call, held_reply] : held) {
+        if (generation == generation_ && enough) {
+            complete(call, held_reply.get());
+            continue;
+        }
         RedisOutcome outcome;
+        outcome.failure = RedisFailure::transient;
         if (generation == generation_) {
             outcome.reply = held_reply.get();
-            if (!enough) {
-                outcome.failure = RedisFailure::transient;
-                outcome.error = why;
-            }
+            outcome.error = why;
         } else {
-            outcome.failure = RedisFailure::transient;  // the link failed meanwhile
-            outcome.error = "redis connection lost";
+            outcome.error = "redis connection lost";  // the link failed meanwhile
         }
-        call.callback(call.data, outcome);
+        notify(call, outcome);
     }
 }
 
 void RedisLink::flush() {
     ngx_connection_t* c = connection_;
+    seal_batches();
     if (unwaited_ > 0) {
         wait_for_replicas();
     }
@@ -842,6 +969,11 @@ void RedisLink::end_calls(std::string_view why) {
     held_.clear();
     std::move(sent_.begin(), sent_.end(), std::back_inserter(calls));
     sent_.clear();
+    for (Batch& batch : batches_) {
+        std::move(batch.parts.begin(), batch.parts.end(), std::back_inserter(calls));
+    }
+    batches_.clear();
+    batched_bytes_ = 0;
     unwaited_ = 0;
     std::move(waiting_.begin(), waiting_.end(), std::back_inserter(calls));
     waiting_.clear();
@@ -851,7 +983,7 @@ void RedisLink::end_calls(std::string_view why) {
     outcome.error = why;
     for (Call& call : calls) {
         if (!call.setup && !call.wait) {
-            call.callback(call.data, outcome);
+            notify(call, outcome);
         }
     }
 }

@@ -28,6 +28,10 @@ struct RedisScript {
     std::string_view name;    // for logs: "store", "tracking"
     std::string_view source;  // static storage
     std::string sha1;
+    // Its batch script (also loaded), when there is one: the small calls of
+    // this script that one event-loop iteration collects go to Redis as one
+    // call of that script (batch_script_args()), answered call by call.
+    const RedisScript* batch = nullptr;
 };
 
 // How one call ended. `reply` is valid during the callback only.
@@ -106,9 +110,12 @@ class RedisLink {
               void* data);
     // EVALSHA of a script given to add_script(); when Redis answers NOSCRIPT
     // (SCRIPT FLUSH, a failover to a replica) the source is sent once with
-    // EVAL. The link keeps `args` until the call has ended.
+    // EVAL. The link keeps `args` until the call has ended. A small call of a
+    // script with a batch script joins the iteration's batch unless
+    // `may_batch` is false (a call that must follow the command queued
+    // just before it: ASKING).
     bool eval(const RedisScript& script, std::shared_ptr<const RespArgs> args,
-              RedisCallback callback, void* data);
+              RedisCallback callback, void* data, bool may_batch = true);
 
     // A request gave up waiting for a reply. After several timeouts in a
     // row with no reply in between, Redis is taken as hung (SIGSTOP, a dead
@@ -133,7 +140,9 @@ class RedisLink {
 
     std::uint64_t reconnects() const { return reconnects_; }
     // Calls were sent (or queued) and not all of them have been answered.
-    bool awaiting_replies() const { return !sent_.empty() || !waiting_.empty(); }
+    bool awaiting_replies() const {
+        return !sent_.empty() || !waiting_.empty() || !batches_.empty();
+    }
     const std::string& name() const { return name_; }
 
     // Called when the link becomes ready or stops being ready.
@@ -154,6 +163,17 @@ class RedisLink {
         std::string label = {};  // a plain command and its key, for logs
         bool replicated = false;  // a write WAIT must confirm (mailhook_redis_wait)
         bool wait = false;        // the WAIT itself
+        std::vector<Call> parts = {};  // a batch script's call: the calls it carries
+    };
+
+    // Calls of one script (and with a cluster one slot: a script's keys
+    // must share one) collected in this iteration, sent at its end as one.
+    struct Batch {
+        std::uint32_t slot = 0;
+        const RedisScript* script = nullptr;
+        std::vector<Call> parts = {};
+        std::size_t arguments = 0;  // of the batch script's call
+        std::size_t bytes = 0;
     };
 
     // Bringing the connection up, in this order.
@@ -178,7 +198,12 @@ class RedisLink {
 
     // Traffic.
     bool queue(std::string command, Call call);
+    bool collect(const RedisScript& script, std::shared_ptr<const RespArgs> args,
+                 RedisCallback callback, void* data);
+    void seal_batches();
+    void seal(Batch& batch);
     void append(std::string_view command, Call call);
+    void enqueue(std::string_view command, Call call);
     void wait_for_replicas();
     void replicas_confirmed(const redisReply* reply);
     void post_flush();
@@ -187,6 +212,9 @@ class RedisLink {
     void read_replies();
     void flush();
     void deliver(Call call, RedisReplyPtr reply);
+    bool complete(Call& call, const redisReply* reply);
+    bool answer(Call& call, const redisReply* reply);
+    static void notify(Call& call, const RedisOutcome& outcome);
     const char* tls_hint() const;
     void log_refusal(const Call& call, std::string_view error);
 
@@ -223,6 +251,8 @@ class RedisLink {
     std::string out_;               // commands not yet written
     std::size_t written_ = 0;       // ... the first bytes of which are
     std::deque<Call> sent_;         // calls in out_ or sent, in order
+    std::vector<Batch> batches_;    // calls to go out at the end of this iteration
+    std::size_t batched_bytes_ = 0;
     std::size_t unwaited_ = 0;      // replicated calls in out_ since the last WAIT
     // Replies of replicated calls, delivered once their WAIT has answered.
     std::deque<std::pair<Call, RedisReplyPtr>> held_;

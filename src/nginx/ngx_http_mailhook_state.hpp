@@ -85,7 +85,10 @@ class ModuleState {
     std::unordered_map<std::string, ResolvedConnection> static_connections;
     ConnectionCache cache;
     // The scripts every Redis connection loads.
-    RedisScript store_script{"store", store_script_source(), store_script_sha1()};
+    RedisScript store_batch_script{"store batch", store_batch_script_source(),
+                                   store_batch_script_sha1()};
+    RedisScript store_script{"store", store_script_source(), store_script_sha1(),
+                             &store_batch_script};
     RedisScript tracking_script{"tracking", tracking_script_source(), tracking_script_sha1()};
     RedisScript health_script{"health", health_script_source(), health_script_sha1()};
     RedisSettings redis_settings;  // read by the links: lives as long as they do

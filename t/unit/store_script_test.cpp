@@ -613,5 +613,128 @@ TEST_F(StoreScriptInRedis, AReplayOrAHealthKeyOfTheWrongTypeWritesNoHealth) {
     EXPECT_EQ(integer({"DBSIZE"}), 1) << "nothing stored";
 }
 
+// ---- several requests in one script call (the batch script) ------------------------
+
+TEST(BatchScriptArgs, EveryCallsKeysThenTheCountsThenEveryCallsArguments) {
+    RespArgs first;
+    first.add("2");
+    first.add("k1");
+    first.add("k2");
+    first.add("a1");
+    RespArgs second;
+    second.add("1");
+    second.add("k3");
+    second.add("b1");
+    second.add("b2");
+    const RespArgs batch = batch_script_args({&first, &second});
+    EXPECT_EQ(decode_bulk_strings(batch.encoded()),
+              (std::vector<std::string>{"3", "k1", "k2", "k3", "2", "2", "1", "1", "2", "a1",
+                                        "b1", "b2"}));
+    EXPECT_EQ(batch.count(), 12u);
+    RespArgs not_a_call;
+    not_a_call.add("x");
+    EXPECT_THROW(batch_script_args({&not_a_call}), std::invalid_argument);
+}
+
+TEST(SplitScriptCall, KeysAndArgumentsStayEncoded) {
+    RespArgs call;
+    call.add("1");
+    call.add("key");
+    call.add("arg");
+    const auto parts = split_script_call(call);
+    ASSERT_TRUE(parts);
+    EXPECT_EQ(parts->key_count, 1u);
+    EXPECT_EQ(parts->keys, "$3\r\nkey\r\n");
+    EXPECT_EQ(parts->arg_count, 1u);
+    EXPECT_EQ(parts->args, "$3\r\narg\r\n");
+    RespArgs too_few;
+    too_few.add("3");
+    too_few.add("key");
+    EXPECT_FALSE(split_script_call(too_few));
+}
+
+TEST(StoreScript, TheBatchScriptIsAnotherScript) {
+    EXPECT_NE(store_batch_script_sha1(), store_script_sha1());
+    EXPECT_EQ(store_batch_script_source().substr(0, 200), store_script_source().substr(0, 200));
+}
+
+class BatchStoreInRedis : public StoreScriptInRedis {
+  protected:
+    Reply run_batch(const std::vector<RespArgs>& calls) {
+        std::vector<const RespArgs*> pointers;
+        for (const RespArgs& call : calls) pointers.push_back(&call);
+        return redis_->command({"EVAL", store_batch_script_source()}, batch_script_args(pointers));
+    }
+    static RespArgs call_of(const Intake& intake, const StorePolicy& with = policy()) {
+        return store_script_args(intake, kTarget, StoreKeys{}, with);
+    }
+    static std::vector<long long> answer(const Reply& reply) {
+        if (reply.is_error()) return {-100};
+        return {reply.elements.at(0).integer, reply.elements.at(1).integer};
+    }
+};
+
+// Each request is answered as its own call would have been, and stores what
+// its own call would have stored.
+TEST_F(BatchStoreInRedis, EachRequestIsAnsweredAsItsOwnCallWouldBe) {
+    Intake replayed = two_events();
+    replayed.replay_guard = ReplayGuard{"token-1", "signed-1", "print-a"};
+    Intake replay = many_events(1, SuppressionEffect::none);
+    replay.replay_guard = ReplayGuard{"token-1", "signed-2", "print-b"};
+    const Reply reply =
+        run_batch({call_of(two_events()), call_of(many_events(3)), call_of(two_events())});
+    ASSERT_EQ(reply.elements.size(), 3u) << reply.text;
+    EXPECT_EQ(answer(reply.elements[0]), (std::vector<long long>{2, 0}));
+    EXPECT_EQ(answer(reply.elements[1]), (std::vector<long long>{3, 0}));
+    EXPECT_EQ(answer(reply.elements[2]), (std::vector<long long>{0, 2}));
+    EXPECT_EQ(stream_events().size(), 5u);
+    EXPECT_EQ(reason("jane@example.com"), "hard_bounce");
+    using Fields = std::map<std::string, std::string>;
+    EXPECT_EQ(health(), (Fields{{"accepted", "3"}, {"stored", "5"}, {"duplicates", "2"},
+                                {"last_accepted_at", "1970-01-01T00:00:00.000Z"},
+                                {"last_event_type", "complained"}}))
+        << "written once for the batch, as three calls would have";
+
+    const Reply second = run_batch({call_of(replayed), call_of(replay)});
+    ASSERT_EQ(second.elements.size(), 2u) << second.text;
+    EXPECT_EQ(answer(second.elements[0]), (std::vector<long long>{0, 2}));
+    EXPECT_EQ(answer(second.elements[1]), (std::vector<long long>{-1, 0})) << "a replay";
+    EXPECT_EQ(stream_events().size(), 5u);
+}
+
+// A request whose key holds the wrong type fails alone, and stores nothing.
+TEST_F(BatchStoreInRedis, ARequestThatFailsFailsAlone) {
+    redis_->command({"SET", "mailhook:softbounce:acme:e1@example.com", "not-a-set"});
+    Intake other = two_events();
+    const Reply reply = run_batch({call_of(other), call_of(many_events(3)),
+                                   call_of(many_events(1, SuppressionEffect::none)),
+                                   call_of(many_events(3))});
+    ASSERT_EQ(reply.elements.size(), 4u) << reply.text;
+    EXPECT_EQ(answer(reply.elements[0]), (std::vector<long long>{2, 0}));
+    for (const std::size_t failed : {1, 3}) {
+        ASSERT_TRUE(reply.elements[failed].is_error()) << "the second one too: the type "
+                                                          "checked once is remembered";
+        EXPECT_EQ(reply.elements[failed].text,
+                  "WRONGTYPE mailhook key mailhook:softbounce:acme:e1@example.com holds a string");
+    }
+    EXPECT_EQ(answer(reply.elements[2]), (std::vector<long long>{1, 0}));
+    EXPECT_EQ(health()["accepted"], "2") << "the failed requests are not counted";
+    EXPECT_EQ(integer({"EXISTS", "mailhook:dedup:e1"}), 0) << "the failed request claimed nothing";
+    EXPECT_EQ(stream_events().size(), 3u);
+}
+
+// An error a Redis command raises half-way (here SET with a bad TTL) is
+// that request's answer; the next request is still stored.
+TEST_F(BatchStoreInRedis, AnErrorRaisedInsideARequestIsItsAnswer) {
+    StorePolicy bad = policy();
+    bad.dedup_ttl_seconds = -5;
+    const Reply reply = run_batch({call_of(two_events(), bad), call_of(many_events(2))});
+    ASSERT_EQ(reply.elements.size(), 2u) << reply.text;
+    ASSERT_TRUE(reply.elements[0].is_error());
+    EXPECT_NE(reply.elements[0].text.find("invalid expire time"), std::string::npos)
+        << reply.elements[0].text;
+    EXPECT_EQ(answer(reply.elements[1]), (std::vector<long long>{2, 0}));
+}
+
 }  // namespace
 }  // namespace mailhook
