@@ -6,7 +6,8 @@
 # iteration, the worker is stopped (SIGSTOP) while they are written on open
 # keep-alive connections: once it runs again, one epoll_wait returns them
 # all. Then the same with mailhook_redis_wait and a replica: every request
-# of the batch waits for the one WAIT after it.
+# of the batch waits for the one WAIT after it; and with a Redis Cluster,
+# where a batch holds the calls of one slot.
 use strict;
 use warnings;
 use lib 't/lib';
@@ -14,6 +15,7 @@ use lib 't/lib';
 use IO::Select;
 use IO::Socket::INET;
 use JSON::PP;
+use Mailhook::RedisCluster;
 use Mailhook::Sign qw(hmac_b64);
 use Mailhook::Test;
 use Test::More;
@@ -56,10 +58,16 @@ sub read_response {
     }
 }
 
+# Script calls Redis ran: of this harness's Redis, or of the given nodes.
 sub evalsha_calls {
-    my ($stats) = $t->redis->info('commandstats')->{cmdstat_evalsha} // '';
-    return $stats =~ /calls=(\d+)/ ? $1 : 0;
+    my (@nodes) = @_;
+    my $calls = 0;
+    for my $redis (@nodes ? @nodes : ($t->redis)) {
+        $calls += $1 if ($redis->info('commandstats')->{cmdstat_evalsha} // '') =~ /calls=(\d+)/;
+    }
+    return $calls;
 }
+my @counted;    # the nodes evalsha_calls() counts (none: this harness's Redis)
 
 # Opens a keep-alive connection per request and sends a first request on
 # each (answered one by one); then stops the worker, writes the requests,
@@ -76,7 +84,7 @@ sub in_one_iteration {
         die "warm-up request: @$warm" unless $warm->[0] == 200;
         push @sockets, $socket;
     }
-    my $calls = evalsha_calls();
+    my $calls = evalsha_calls(@counted);
     my ($worker) = $t->worker_pids;
     kill 'STOP', $worker;
     for my $i (0 .. $#requests) {
@@ -86,7 +94,7 @@ sub in_one_iteration {
     kill 'CONT', $worker;
     my @answers = map { read_response($_) } @sockets;
     close $_ for @sockets;
-    return (\@answers, evalsha_calls() - $calls);
+    return (\@answers, evalsha_calls(@counted) - $calls);
 }
 
 # The recipients' local parts of the events stored, but the warm-ups.
@@ -123,6 +131,31 @@ $t->start_nginx(%config, redis => 'mailhook_redis 127.0.0.1:' . $t->redis_port
 is($calls, 1, 'with WAIT: one script call');
 is_deeply([map { $_->[0] } @$answers], [(200) x 8], 'with WAIT: every request stored');
 is_deeply([grep { /^w/ } @{ stored_ids() }], [map { "w$_" } 1 .. 8], '... once each');
+
+# A Redis Cluster: a script's keys must share one slot, so a batch holds the
+# calls of one slot. Two tenants (mailhook_key_hash_tag tenant: one slot
+# each), twelve requests each: two script calls.
+$t->stop_nginx;
+my $cluster = Mailhook::RedisCluster->new(dir => $t->dir);
+my ($primaries) = $cluster->create(3, 0);
+@counted = map { $cluster->node($_) } @$primaries;
+$t->start_nginx(
+    redis => "mailhook_redis 127.0.0.1:$primaries->[0] cluster;",
+    http => $config{http} . ' mailhook_connection ir3 vendor=inboxroad secret=s2 tenant=third;'
+        . ' mailhook_key_hash_tag tenant;',
+    ready => 'port');
+$t->wait_workers_ready(redis_connected => 1);
+my @mixed = map { [$_ % 2 ? 'ir2' : 'ir3', "c$_"] } 1 .. 24;
+($answers, $calls) = in_one_iteration(@mixed);
+is($calls, 2, 'cluster: one script call per slot');
+is_deeply([map { $_->[0] } @$answers], [(200) x 24], 'cluster: every request stored')
+    or diag(join "\n", map { $_->[1] } @$answers);
+is_deeply([map { $t->post("/webhooks/v2/inboxroad/$_->[0]", body_of($_->[1]),
+        'X-Signature' => hmac_b64(body_of($_->[1]), 's2'))->{content} } @mixed],
+    [(qq({"stored":0,"duplicates":1}\n)) x 24], '... once each: sent again, all duplicates');
+unlike($t->error_log, qr/CROSSSLOT/, 'cluster: no call mixed slots');
+$t->stop_nginx;
+$cluster->stop;
 
 $t->finish;
 done_testing;

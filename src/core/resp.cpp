@@ -2,7 +2,6 @@
 #include "resp.hpp"
 
 #include <charconv>
-#include <stdexcept>
 
 namespace mailhook {
 namespace {
@@ -83,6 +82,16 @@ std::optional<std::string_view> take_bulk(std::string_view& encoded) {
 
 }  // namespace
 
+std::vector<std::string_view> resp_encoded_bulks(std::string_view encoded, std::size_t max) {
+    std::vector<std::string_view> out;
+    while (out.size() < max) {
+        const std::string_view rest = encoded;
+        if (!take_bulk(encoded)) break;
+        out.push_back(rest.substr(0, rest.size() - encoded.size()));
+    }
+    return out;
+}
+
 std::vector<std::string_view> resp_bulk_strings(std::string_view encoded, std::size_t max) {
     std::vector<std::string_view> out;
     while (out.size() < max) {
@@ -113,37 +122,5 @@ std::optional<ScriptCallParts> split_script_call(const RespArgs& call) {
     return parts;
 }
 
-RespArgs batch_script_args(const std::vector<const RespArgs*>& calls) {
-    std::vector<ScriptCallParts> parts;
-    parts.reserve(calls.size());
-    std::size_t key_count = 0;
-    std::size_t size = 64 + calls.size() * 32;
-    for (const RespArgs* call : calls) {
-        const auto split = split_script_call(*call);
-        if (!split) throw std::invalid_argument("not a script call");
-        parts.push_back(*split);
-        key_count += split->key_count;
-        size += call->encoded().size();
-    }
-    std::string encoded;
-    encoded.reserve(size);
-    RespArgs head;
-    head.add(static_cast<std::int64_t>(key_count));
-    RespArgs counts;
-    counts.add(static_cast<std::int64_t>(calls.size()));
-    for (const ScriptCallParts& part : parts) {
-        counts.add(static_cast<std::int64_t>(part.key_count));
-        counts.add(static_cast<std::int64_t>(part.arg_count));
-    }
-    encoded.append(head.encoded());
-    for (const ScriptCallParts& part : parts) encoded.append(part.keys);
-    encoded.append(counts.encoded());
-    std::size_t count = 1 + key_count + counts.count();
-    for (const ScriptCallParts& part : parts) {
-        encoded.append(part.args);
-        count += part.arg_count;
-    }
-    return RespArgs(count, std::move(encoded));
-}
 
 }  // namespace mailhook

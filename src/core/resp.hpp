@@ -55,12 +55,9 @@ struct ScriptCallParts {
 // Nothing when `call` is not numkeys and that many keys.
 std::optional<ScriptCallParts> split_script_call(const RespArgs& call);
 
-// One call of a batch script for several calls of its script (each a tail
-// as above): numkeys, every call's keys, then ARGV: the number of calls, each
-// call's key and argument counts, every call's arguments. A batch script runs
-// its script over each call's slice and answers one element per call.
-// Throws std::invalid_argument when a call is not a script call's tail.
-RespArgs batch_script_args(const std::vector<const RespArgs*>& calls);
+// The first `max` bulk strings of RespArgs::encoded() as they are encoded
+// ("$3\r\nkey\r\n"), to be copied into another command.
+std::vector<std::string_view> resp_encoded_bulks(std::string_view encoded, std::size_t max);
 
 // The first `max` bulk strings of RespArgs::encoded() (fewer when the
 // arguments end or are not bulk strings), for logs.

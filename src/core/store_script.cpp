@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include "store_script.hpp"
 
+#include <array>
 #include <charconv>
 #include <stdexcept>
 
@@ -42,24 +43,24 @@ local function write_health(key, accepted, at, last_type, stored, duplicates)
   if duplicates > 0 then redis.call('HINCRBY', key, 'duplicates', duplicates) end
 end
 
--- Stores one request's call: its keys are KEYS[kb + 1 ...], its argc
--- arguments ARGV[ab + 1 ...]. In a batch, `batch` holds what its requests
--- share: the types already checked, and the health counts, written once
--- per connection at the end.
-local function store_request(kb, ab, argc, batch)
-local events_key, control_key = KEYS[kb + 1], KEYS[kb + 2]
-local supp, supp_stream = KEYS[kb + 3], KEYS[kb + 4]
-local dedup_ttl, trim_by, trim_at = ARGV[ab + 1], 'MAXLEN', ARGV[ab + 2]
+-- Stores one request's call. `h`: what the requests of a connection share,
+-- the 5 fixed keys and ARGV 1-4, 7-10 (the layout above); the request's own
+-- keys start at KEYS[next_key], its raw texts and events at ARGV[a] and end
+-- at ARGV[last]; then its ARGV 5, 6, 11, 12, 13. In a batch, `batch` holds
+-- what its requests share: the types already checked, and the health
+-- counts, written once per connection at the end.
+local function store_request(h, next_key, a, last, replay_count, replay_print, raw_count,
+                             received_at, first, batch)
+local events_key, control_key, supp, supp_stream, health = h[1], h[2], h[3], h[4], h[5]
+local dedup_ttl, trim_by, trim_at = h[6], 'MAXLEN', h[7]
 if string.byte(trim_at) == 109 then trim_by, trim_at = 'MINID', string.sub(trim_at, 2) end
-local replay_print, vendor = ARGV[ab + 6], ARGV[ab + 9]
-local health = KEYS[kb + 5]
+local vendor = h[12]
 
-local next_key = kb + 6
 -- One-time values already used for other events make the request a replay.
 local replay_keys
-if ARGV[ab + 5] ~= '0' then
+if replay_count ~= '0' then
   replay_keys = {}
-  for i = 1, tonumber(ARGV[ab + 5]) do
+  for i = 1, tonumber(replay_count) do
     replay_keys[i] = KEYS[next_key]
     next_key = next_key + 1
     local seen = redis.call('GET', replay_keys[i])
@@ -67,16 +68,16 @@ if ARGV[ab + 5] ~= '0' then
   end
 end
 
-local raws, a = nil, ab + 14
-if ARGV[ab + 11] ~= '0' then
+local raws
+if raw_count ~= '0' then
   raws = {}
-  for i = 1, tonumber(ARGV[ab + 11]) do
+  for i = 1, tonumber(raw_count) do
     raws[i] = ARGV[a]
     a = a + 1
   end
 end
 
-local events, last, suppressing = {}, ab + argc, false
+local events, suppressing = {}, false
 while a <= last do
   local etype, effect, epoch, at, raw, stream, keys = string.match(ARGV[a + 3],
     '^(%S+) (%S+) (%-?%d+) (%S+) (%d+) ([ec]) (%S+)$')
@@ -134,8 +135,8 @@ if bad_health then return bad_health end
 -- The suppression helpers exist only for a call that needs them.
 local apply
 if suppressing then
-  local soft_limit, soft_window = tonumber(ARGV[ab + 3]), tonumber(ARGV[ab + 4])
-  local connection = ARGV[ab + 10]
+  local soft_limit, soft_window = tonumber(h[8]), tonumber(h[9])
+  local connection = h[13]
   local severity = {soft_bounce_limit = 1, unsubscribe = 2, hard_bounce = 3, complaint = 4}
 
   -- Entries written before the epoch was stored: the epoch of their "at".
@@ -215,7 +216,7 @@ if suppressing then
            resubscribe = resubscribe, soft_bounce = soft_bounce}
 end
 
-local delivered_ttl = ARGV[ab + 8]
+local delivered_ttl = h[11]
 -- An error reply when the XADD of a single event failed (its claim undone),
 -- else nil.
 local add = single and redis.pcall or redis.call
@@ -291,15 +292,15 @@ end
 
 if replay_keys then
   for _, key in ipairs(replay_keys) do
-    redis.call('SET', key, replay_print, 'EX', ARGV[ab + 7])
+    redis.call('SET', key, replay_print, 'EX', h[10])
   end
 end
 
 -- A request counts once however many calls it takes.
-local accepted = ARGV[ab + 13] == '1' and 1 or 0
+local accepted = first == '1' and 1 or 0
 local last_type = events[1] and events[#events].type
 if not batch then
-  write_health(health, accepted, ARGV[ab + 12], last_type, stored, duplicates)
+  write_health(health, accepted, received_at, last_type, stored, duplicates)
   return {stored, duplicates}
 end
 local totals = batch.totals[health]
@@ -311,32 +312,49 @@ end
 totals.accepted = totals.accepted + accepted
 totals.stored = totals.stored + stored
 totals.duplicates = totals.duplicates + duplicates
-totals.at = ARGV[ab + 12]
+totals.at = received_at
 totals.last_type = last_type or totals.last_type
 return {stored, duplicates}
 end
 )lua";
 
 constexpr std::string_view kSingleMain = R"lua(
-return store_request(0, 0, #ARGV)
+return store_request({KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], ARGV[1], ARGV[2], ARGV[3],
+  ARGV[4], ARGV[7], ARGV[8], ARGV[9], ARGV[10]}, 6, 14, #ARGV, ARGV[5], ARGV[6], ARGV[11],
+  ARGV[12], ARGV[13])
 )lua";
 
-// The calls of several requests in one script call (batch_script_args()):
+// The calls of several requests in one script call (store_batch_args()):
 // each request's answer, or its own error, so one bad request fails alone.
 // An error Redis raises for the whole call (OOM before the start, BUSY)
-// fails them all.
+// fails them all. KEYS: each header's 5 fixed keys, then each request's
+// own keys. ARGV: 1 requests n, 2 headers m, then m x the header's ARGV
+// 1-4, 7-10, then n x (header number, own key count, own argument count),
+// then each request's own arguments: its ARGV 5, 6, 11, 12, 13, raw texts,
+// events.
 constexpr std::string_view kBatchMain = R"lua(
-local n = tonumber(ARGV[1])
+local n, m = tonumber(ARGV[1]), tonumber(ARGV[2])
+local headers = {}
+for j = 0, m - 1 do
+  local k, x = 5 * j, 2 + 8 * j
+  headers[j + 1] = {KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[k + 4], KEYS[k + 5],
+    ARGV[x + 1], ARGV[x + 2], ARGV[x + 3], ARGV[x + 4], ARGV[x + 5], ARGV[x + 6],
+    ARGV[x + 7], ARGV[x + 8]}
+end
 local batch = {checked = {}, totals = {}}
-local answers, kb, ab = {}, 0, 1 + 2 * n
+local answers, c = {}, 2 + 8 * m
+local next_key, a = 5 * m + 1, c + 3 * n + 1
 for i = 1, n do
-  local keys, argc = tonumber(ARGV[2 * i]), tonumber(ARGV[2 * i + 1])
-  local ok, answer = pcall(store_request, kb, ab, argc, batch)
+  local h, keys, argc = headers[tonumber(ARGV[c + 1])], tonumber(ARGV[c + 2]),
+    tonumber(ARGV[c + 3])
+  c = c + 3
+  local ok, answer = pcall(store_request, h, next_key, a + 5, a + argc - 1, ARGV[a],
+    ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4], batch)
   if not ok then
     answer = redis.error_reply(type(answer) == 'table' and answer.err or tostring(answer))
   end
   answers[i] = answer
-  kb, ab = kb + keys, ab + argc
+  next_key, a = next_key + keys, a + argc
 end
 for _, key in ipairs(batch.totals) do
   local t = batch.totals[key]
@@ -348,6 +366,8 @@ return answers
 constexpr std::size_t kFixedKeys = 5;
 constexpr std::size_t kReplayKeys = 2;  // token, signed text
 constexpr std::size_t kFixedArgv = 13;
+// Of them, what the calls of one connection share in a batch: ARGV 1-4, 7-10.
+constexpr std::size_t kSharedArgv = 8;
 constexpr std::size_t kArgvPerEvent = 4;
 // EVALSHA (or EVAL), the SHA (or source), numkeys.
 constexpr std::size_t kCommandHead = 3;
@@ -516,6 +536,97 @@ std::string_view store_batch_script_source() {
 }
 
 std::string store_batch_script_sha1() { return hex_encode(sha1(store_batch_script_source())); }
+
+namespace {
+
+// A store call cut along the batch layout (kBatchMain), still encoded.
+struct CallParts {
+    std::string_view shared_keys;   // KEYS 1-5
+    std::string_view shared_argv1;  // ARGV 1-4
+    std::string_view shared_argv2;  // ARGV 7-10
+    std::string_view own_keys;
+    std::size_t own_key_count = 0;
+    std::array<std::string_view, 5> own_head;  // ARGV 5, 6, 11, 12, 13
+    std::string_view own_tail;                 // ARGV 14 ...
+    std::size_t own_argc = 0;
+
+    bool same_header(const CallParts& other) const {
+        return shared_keys == other.shared_keys && shared_argv1 == other.shared_argv1 &&
+               shared_argv2 == other.shared_argv2;
+    }
+};
+
+std::string_view joined(std::string_view first, std::string_view last) {
+    return {first.data(), static_cast<std::size_t>(last.data() + last.size() - first.data())};
+}
+
+CallParts cut(const RespArgs& call) {
+    const auto split = split_script_call(call);
+    if (!split || split->key_count < kFixedKeys || split->arg_count < kFixedArgv) {
+        throw std::invalid_argument("not a store call");
+    }
+    const auto keys = resp_encoded_bulks(split->keys, kFixedKeys);
+    const auto argv = resp_encoded_bulks(split->args, kFixedArgv);
+    CallParts parts;
+    parts.shared_keys = joined(keys.front(), keys.back());
+    parts.own_keys = split->keys.substr(parts.shared_keys.size());
+    parts.own_key_count = split->key_count - kFixedKeys;
+    parts.shared_argv1 = joined(argv[0], argv[3]);
+    parts.shared_argv2 = joined(argv[6], argv[9]);
+    parts.own_head = {argv[4], argv[5], argv[10], argv[11], argv[12]};
+    parts.own_tail = split->args.substr(joined(argv[0], argv[12]).size());
+    parts.own_argc = split->arg_count - kFixedArgv + parts.own_head.size();
+    return parts;
+}
+
+}  // namespace
+
+RespArgs store_batch_args(const std::vector<const RespArgs*>& calls) {
+    std::vector<CallParts> parts;
+    std::vector<std::size_t> header_of;  // by call: its header's index in `headers`
+    std::vector<std::size_t> headers;    // by header: the first call with it
+    parts.reserve(calls.size());
+    std::size_t size = 256 + calls.size() * 48;
+    std::size_t own_keys = 0;
+    for (const RespArgs* call : calls) {
+        parts.push_back(cut(*call));
+        size += call->encoded().size();
+        own_keys += parts.back().own_key_count;
+        std::size_t h = 0;
+        while (h < headers.size() && !parts[headers[h]].same_header(parts.back())) ++h;
+        if (h == headers.size()) headers.push_back(parts.size() - 1);
+        header_of.push_back(h);
+    }
+    RespArgs numkeys;
+    numkeys.add(static_cast<std::int64_t>(kFixedKeys * headers.size() + own_keys));
+    RespArgs counts;
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+        counts.add(static_cast<std::int64_t>(header_of[i] + 1));
+        counts.add(static_cast<std::int64_t>(parts[i].own_key_count));
+        counts.add(static_cast<std::int64_t>(parts[i].own_argc));
+    }
+    std::string encoded;
+    encoded.reserve(size);
+    encoded.append(numkeys.encoded());
+    for (const std::size_t h : headers) encoded.append(parts[h].shared_keys);
+    for (const CallParts& part : parts) encoded.append(part.own_keys);
+    RespArgs numbers;  // ARGV 1 and 2
+    numbers.add(static_cast<std::int64_t>(calls.size()));
+    numbers.add(static_cast<std::int64_t>(headers.size()));
+    encoded.append(numbers.encoded());
+    for (const std::size_t h : headers) {
+        encoded.append(parts[h].shared_argv1).append(parts[h].shared_argv2);
+    }
+    encoded.append(counts.encoded());
+    std::size_t count = 1 + kFixedKeys * headers.size() + own_keys + 2 +
+                        kSharedArgv * headers.size() + counts.count();
+    for (const CallParts& part : parts) {
+        for (const std::string_view arg : part.own_head) encoded.append(arg);
+        encoded.append(part.own_tail);
+        count += part.own_argc;
+    }
+    return RespArgs(count, std::move(encoded));
+}
 
 
 std::vector<RespArgs> store_script_calls(const Intake& intake, const StoreTarget& target,

@@ -24,8 +24,12 @@ std::string store_script_sha1();
 // of what Redis spends on a one-event request is the script call itself.
 // Its answer has one element per request: that call's answer, or its error.
 std::string_view store_batch_script_source();
-// Its numkeys, KEYS and ARGV: batch_script_args() of the store calls.
 std::string store_batch_script_sha1();
+// The batch script's numkeys, KEYS and ARGV for these store calls (each as
+// store_script_calls() makes them): what calls of one connection share (5
+// keys, 8 arguments) is sent once. Throws std::invalid_argument for a call
+// that is not a store call.
+RespArgs store_batch_args(const std::vector<const RespArgs*>& calls);
 
 struct StorePolicy {
     std::int64_t dedup_ttl_seconds = 26 * 3600;

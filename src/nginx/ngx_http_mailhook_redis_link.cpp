@@ -3,7 +3,7 @@
 
 #include "../core/cluster_topology.hpp"
 #include "../core/key_slot.hpp"
-#include "../core/store_script.hpp"
+#include "../core/store_script.hpp"  // ScriptCallLimits
 
 #include <algorithm>
 #include <cstring>
@@ -564,7 +564,7 @@ void RedisLink::seal(Batch& batch) {
         calls.push_back(part.args.get());
     }
     const RedisScript* script = batch.script->batch;
-    Call call{nullptr, nullptr, script, std::make_shared<const RespArgs>(batch_script_args(calls))};
+    Call call{nullptr, nullptr, script, std::make_shared<const RespArgs>(script->batch_args(calls))};
     call.replicated = settings_.wait_replicas > 0;
     call.parts = std::move(batch.parts);
     const std::string command = resp_command({"EVALSHA", script->sha1}, *call.args);

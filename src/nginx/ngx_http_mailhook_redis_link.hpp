@@ -30,8 +30,10 @@ struct RedisScript {
     std::string sha1;
     // Its batch script (also loaded), when there is one: the small calls of
     // this script that one event-loop iteration collects go to Redis as one
-    // call of that script (batch_script_args()), answered call by call.
+    // call of that script, answered call by call.
     const RedisScript* batch = nullptr;
+    // A batch script's: its numkeys, KEYS and ARGV for such calls.
+    RespArgs (*batch_args)(const std::vector<const RespArgs*>& calls) = nullptr;
 };
 
 // How one call ended. `reply` is valid during the callback only.

@@ -86,7 +86,7 @@ class ModuleState {
     ConnectionCache cache;
     // The scripts every Redis connection loads.
     RedisScript store_batch_script{"store batch", store_batch_script_source(),
-                                   store_batch_script_sha1()};
+                                   store_batch_script_sha1(), nullptr, store_batch_args};
     RedisScript store_script{"store", store_script_source(), store_script_sha1(),
                              &store_batch_script};
     RedisScript tracking_script{"tracking", tracking_script_source(), tracking_script_sha1()};

@@ -615,25 +615,56 @@ TEST_F(StoreScriptInRedis, AReplayOrAHealthKeyOfTheWrongTypeWritesNoHealth) {
 
 // ---- several requests in one script call (the batch script) ------------------------
 
-TEST(BatchScriptArgs, EveryCallsKeysThenTheCountsThenEveryCallsArguments) {
-    RespArgs first;
-    first.add("2");
-    first.add("k1");
-    first.add("k2");
-    first.add("a1");
-    RespArgs second;
-    second.add("1");
-    second.add("k3");
-    second.add("b1");
-    second.add("b2");
-    const RespArgs batch = batch_script_args({&first, &second});
-    EXPECT_EQ(decode_bulk_strings(batch.encoded()),
-              (std::vector<std::string>{"3", "k1", "k2", "k3", "2", "2", "1", "1", "2", "a1",
-                                        "b1", "b2"}));
-    EXPECT_EQ(batch.count(), 12u);
+// What calls of one connection share goes once; each call keeps its own.
+TEST(StoreBatchArgs, SharedKeysAndArgumentsOncePerConnection) {
+    constexpr StoreTarget kOther{"inboxroad", "conn-2", "other"};
+    const RespArgs one = store_script_args(two_events(), kTarget, StoreKeys{}, policy());
+    const RespArgs two =
+        store_script_args(many_events(1, SuppressionEffect::none), kTarget, StoreKeys{}, policy());
+    const RespArgs other =
+        store_script_args(many_events(1, SuppressionEffect::none), kOther, StoreKeys{}, policy());
+    const RespArgs batch = store_batch_args({&one, &two, &other});
+    const std::vector<std::string> got = decode_bulk_strings(batch.encoded());
+    EXPECT_EQ(batch.count(), got.size());
+
+    const std::vector<std::string> a = decode_bulk_strings(one.encoded());
+    const std::vector<std::string> b = decode_bulk_strings(two.encoded());
+    const std::vector<std::string> c = decode_bulk_strings(other.encoded());
+    const auto keys_of = [](const std::vector<std::string>& call) {
+        return std::stoul(call[0]);
+    };
+    std::vector<std::string> want = {std::to_string(10 + keys_of(a) - 5 + keys_of(b) - 5 +
+                                                    keys_of(c) - 5)};
+    const auto append = [&want](const std::vector<std::string>& from, std::size_t begin,
+                                std::size_t end) {
+        want.insert(want.end(), from.begin() + begin, from.begin() + end);
+    };
+    append(a, 1, 6);  // the first connection's shared keys
+    append(c, 1, 6);  // the other's
+    for (const auto* call : {&a, &b, &c}) append(*call, 6, 1 + keys_of(*call));
+    want.push_back("3");
+    want.push_back("2");
+    for (const auto* call : {&a, &c}) {  // ARGV 1-4, 7-10
+        const std::size_t argv = 1 + keys_of(*call);
+        append(*call, argv, argv + 4);
+        append(*call, argv + 6, argv + 10);
+    }
+    std::size_t header = 1;
+    for (const auto* call : {&a, &b, &c}) {
+        want.push_back(std::to_string(call == &c ? 2 : header));
+        want.push_back(std::to_string(keys_of(*call) - 5));
+        want.push_back(std::to_string(call->size() - 1 - keys_of(*call) - 8));
+    }
+    for (const auto* call : {&a, &b, &c}) {  // ARGV 5, 6, 11, 12, 13, then the rest
+        const std::size_t argv = 1 + keys_of(*call);
+        for (const std::size_t i : {4, 5, 10, 11, 12}) want.push_back((*call)[argv + i]);
+        append(*call, argv + 13, call->size());
+    }
+    EXPECT_EQ(got, want);
+
     RespArgs not_a_call;
     not_a_call.add("x");
-    EXPECT_THROW(batch_script_args({&not_a_call}), std::invalid_argument);
+    EXPECT_THROW(store_batch_args({&not_a_call}), std::invalid_argument);
 }
 
 TEST(SplitScriptCall, KeysAndArgumentsStayEncoded) {
@@ -663,7 +694,7 @@ class BatchStoreInRedis : public StoreScriptInRedis {
     Reply run_batch(const std::vector<RespArgs>& calls) {
         std::vector<const RespArgs*> pointers;
         for (const RespArgs& call : calls) pointers.push_back(&call);
-        return redis_->command({"EVAL", store_batch_script_source()}, batch_script_args(pointers));
+        return redis_->command({"EVAL", store_batch_script_source()}, store_batch_args(pointers));
     }
     static RespArgs call_of(const Intake& intake, const StorePolicy& with = policy()) {
         return store_script_args(intake, kTarget, StoreKeys{}, with);
@@ -700,6 +731,25 @@ TEST_F(BatchStoreInRedis, EachRequestIsAnsweredAsItsOwnCallWouldBe) {
     EXPECT_EQ(answer(second.elements[0]), (std::vector<long long>{0, 2}));
     EXPECT_EQ(answer(second.elements[1]), (std::vector<long long>{-1, 0})) << "a replay";
     EXPECT_EQ(stream_events().size(), 5u);
+}
+
+// Requests of two connections in one batch: each its own keys and health.
+TEST_F(BatchStoreInRedis, TwoConnectionsInOneBatch) {
+    constexpr StoreTarget kOther{"inboxroad", "conn-2", "other"};
+    const std::vector<RespArgs> calls = {
+        call_of(two_events()),
+        store_script_args(many_events(2), kOther, StoreKeys{}, policy()),
+        call_of(many_events(1, SuppressionEffect::none))};
+    const Reply reply = run_batch(calls);
+    ASSERT_EQ(reply.elements.size(), 3u) << reply.text;
+    EXPECT_EQ(answer(reply.elements[0]), (std::vector<long long>{2, 0}));
+    EXPECT_EQ(answer(reply.elements[1]), (std::vector<long long>{2, 0}));
+    EXPECT_EQ(answer(reply.elements[2]), (std::vector<long long>{0, 1})) << "e0 again";
+    EXPECT_EQ(health()["accepted"], "2");
+    EXPECT_EQ(health()["duplicates"], "1");
+    EXPECT_EQ(health("mailhook:health:conn-2")["stored"], "2");
+    EXPECT_EQ(integer({"ZCARD", "mailhook:softbounce:other:e1@example.com"}), 1);
+    EXPECT_EQ(integer({"EXISTS", "mailhook:softbounce:acme:e1@example.com"}), 0);
 }
 
 // A request whose key holds the wrong type fails alone, and stores nothing.
