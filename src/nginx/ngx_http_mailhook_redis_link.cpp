@@ -493,7 +493,8 @@ bool RedisLink::eval(const RedisScript& script, std::shared_ptr<const RespArgs> 
 
 bool RedisLink::queue(std::string command, Call call) {
     if (!accepts_calls() ||
-        out_.size() - written_ + waiting_out_.size() + command.size() > kMaxUnsent) {
+        out_.size() - written_ + waiting_out_.size() + batched_bytes_ + command.size() >
+            kMaxUnsent) {
         return false;
     }
     if (state_ == State::ready || call.setup) {
