@@ -50,15 +50,20 @@ void RespArgs::append(const RespArgs& other) {
 std::string resp_command(std::initializer_list<std::string_view> head,
                          const RespArgs& tail) {
     std::string out;
+    append_resp_command(out, head, tail);
+    return out;
+}
+
+void append_resp_command(std::string& out, std::initializer_list<std::string_view> head,
+                         const RespArgs& tail) {
     std::size_t size = 16 + tail.encoded().size();
     for (const std::string_view arg : head) size += arg.size() + 16;
-    out.reserve(size);
+    out.reserve(out.size() + size);
     out.push_back('*');
     out.append(std::to_string(head.size() + tail.count()));
     out.append("\r\n");
     for (const std::string_view arg : head) append_bulk(out, arg);
     out.append(tail.encoded());
-    return out;
 }
 
 namespace {
@@ -66,15 +71,18 @@ namespace {
 // The bulk string `encoded` starts with, which it then no longer holds.
 std::optional<std::string_view> take_bulk(std::string_view& encoded) {
     if (encoded.empty() || encoded[0] != '$') return std::nullopt;
-    const std::size_t end = encoded.find("\r\n");
-    if (end == std::string_view::npos || end == 1 || end > 11) return std::nullopt;
+    // The length's digits (at most 10) up to CRLF, read in one pass.
     std::size_t length = 0;
-    for (const char c : encoded.substr(1, end - 1)) {
-        if (c < '0' || c > '9') return std::nullopt;
-        length = length * 10 + static_cast<std::size_t>(c - '0');
+    std::size_t i = 1;
+    while (i < encoded.size() && i <= 10 && encoded[i] >= '0' && encoded[i] <= '9') {
+        length = length * 10 + static_cast<std::size_t>(encoded[i] - '0');
+        ++i;
     }
-    const std::size_t start = end + 2;
-    if (encoded.size() < start + length + 2) return std::nullopt;
+    if (i == 1 || encoded.size() < i + 2 || encoded[i] != '\r' || encoded[i + 1] != '\n') {
+        return std::nullopt;
+    }
+    const std::size_t start = i + 2;
+    if (encoded.size() - start < length + 2) return std::nullopt;
     const std::string_view bulk = encoded.substr(start, length);
     encoded.remove_prefix(start + length + 2);
     return bulk;
@@ -82,14 +90,13 @@ std::optional<std::string_view> take_bulk(std::string_view& encoded) {
 
 }  // namespace
 
-std::vector<std::string_view> resp_encoded_bulks(std::string_view encoded, std::size_t max) {
-    std::vector<std::string_view> out;
-    while (out.size() < max) {
+bool take_encoded_bulks(std::string_view& encoded, std::string_view* out, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) {
         const std::string_view rest = encoded;
-        if (!take_bulk(encoded)) break;
-        out.push_back(rest.substr(0, rest.size() - encoded.size()));
+        if (!take_bulk(encoded)) return false;
+        out[i] = rest.substr(0, rest.size() - encoded.size());
     }
-    return out;
+    return true;
 }
 
 std::vector<std::string_view> resp_bulk_strings(std::string_view encoded, std::size_t max) {

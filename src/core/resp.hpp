@@ -43,6 +43,9 @@ class RespArgs {
 
 std::string resp_command(std::initializer_list<std::string_view> head,
                          const RespArgs& tail = RespArgs());
+// The same command appended to `out`.
+void append_resp_command(std::string& out, std::initializer_list<std::string_view> head,
+                         const RespArgs& tail);
 
 // A script call's tail (numkeys, KEYS, ARGV), split: its keys and its
 // arguments, still encoded.
@@ -55,9 +58,10 @@ struct ScriptCallParts {
 // Nothing when `call` is not numkeys and that many keys.
 std::optional<ScriptCallParts> split_script_call(const RespArgs& call);
 
-// The first `max` bulk strings of RespArgs::encoded() as they are encoded
-// ("$3\r\nkey\r\n"), to be copied into another command.
-std::vector<std::string_view> resp_encoded_bulks(std::string_view encoded, std::size_t max);
+// The next `n` bulk strings of `encoded` (RespArgs::encoded()) as they are
+// encoded ("$3\r\nkey\r\n"), to be copied into another command; `encoded`
+// keeps what follows. False when there are fewer.
+bool take_encoded_bulks(std::string_view& encoded, std::string_view* out, std::size_t n);
 
 // The first `max` bulk strings of RespArgs::encoded() (fewer when the
 // arguments end or are not bulk strings), for logs.

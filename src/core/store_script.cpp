@@ -560,22 +560,41 @@ std::string_view joined(std::string_view first, std::string_view last) {
     return {first.data(), static_cast<std::size_t>(last.data() + last.size() - first.data())};
 }
 
+// The next `n` encoded bulk strings of `rest`.
+void take(std::string_view& rest, std::string_view* out, std::size_t n) {
+    if (!take_encoded_bulks(rest, out, n)) throw std::invalid_argument("not a store call");
+}
+
 CallParts cut(const RespArgs& call) {
-    const auto split = split_script_call(call);
-    if (!split || split->key_count < kFixedKeys || split->arg_count < kFixedArgv) {
+    std::string_view rest = call.encoded();
+    std::string_view numkeys;  // "$<n>\r\n<digits>\r\n"
+    take(rest, &numkeys, 1);
+    std::size_t key_count = 0;
+    for (const char c : numkeys.substr(numkeys.find('\n') + 1, numkeys.size())) {
+        if (c < '0' || c > '9') break;
+        key_count = key_count * 10 + static_cast<std::size_t>(c - '0');
+    }
+    if (key_count < kFixedKeys || call.count() < 1 + key_count + kFixedArgv) {
         throw std::invalid_argument("not a store call");
     }
-    const auto keys = resp_encoded_bulks(split->keys, kFixedKeys);
-    const auto argv = resp_encoded_bulks(split->args, kFixedArgv);
+    std::array<std::string_view, kFixedKeys> keys;
+    take(rest, keys.data(), keys.size());
     CallParts parts;
     parts.shared_keys = joined(keys.front(), keys.back());
-    parts.own_keys = split->keys.substr(parts.shared_keys.size());
-    parts.own_key_count = split->key_count - kFixedKeys;
+    parts.own_key_count = key_count - kFixedKeys;
+    const std::string_view own_keys = rest;
+    for (std::size_t i = 0; i < parts.own_key_count; ++i) {
+        std::string_view key;
+        take(rest, &key, 1);
+    }
+    parts.own_keys = own_keys.substr(0, own_keys.size() - rest.size());
+    std::array<std::string_view, kFixedArgv> argv;
+    take(rest, argv.data(), argv.size());
     parts.shared_argv1 = joined(argv[0], argv[3]);
     parts.shared_argv2 = joined(argv[6], argv[9]);
     parts.own_head = {argv[4], argv[5], argv[10], argv[11], argv[12]};
-    parts.own_tail = split->args.substr(joined(argv[0], argv[12]).size());
-    parts.own_argc = split->arg_count - kFixedArgv + parts.own_head.size();
+    parts.own_tail = rest;
+    parts.own_argc = call.count() - 1 - key_count - kFixedArgv + parts.own_head.size();
     return parts;
 }
 
@@ -586,6 +605,7 @@ RespArgs store_batch_args(const std::vector<const RespArgs*>& calls) {
     std::vector<std::size_t> header_of;  // by call: its header's index in `headers`
     std::vector<std::size_t> headers;    // by header: the first call with it
     parts.reserve(calls.size());
+    header_of.reserve(calls.size());
     std::size_t size = 256 + calls.size() * 48;
     std::size_t own_keys = 0;
     for (const RespArgs* call : calls) {

@@ -555,8 +555,8 @@ void RedisLink::seal(Batch& batch) {
     batched_bytes_ -= batch.bytes;
     if (batch.parts.size() == 1) {
         Call& only = batch.parts.front();
-        const std::string command = resp_command({"EVALSHA", only.script->sha1}, *only.args);
-        enqueue(command, std::move(only));
+        append_resp_command(out_, {"EVALSHA", only.script->sha1}, *only.args);
+        enqueue({}, std::move(only));
         return;
     }
     std::vector<const RespArgs*> calls;
@@ -568,8 +568,8 @@ void RedisLink::seal(Batch& batch) {
     Call call{nullptr, nullptr, script, std::make_shared<const RespArgs>(script->batch_args(calls))};
     call.replicated = settings_.wait_replicas > 0;
     call.parts = std::move(batch.parts);
-    const std::string command = resp_command({"EVALSHA", script->sha1}, *call.args);
-    enqueue(command, std::move(call));
+    append_resp_command(out_, {"EVALSHA", script->sha1}, *call.args);
+    enqueue({}, std::move(call));
 }
 
 void RedisLink::append(std::string_view command, Call call) {
@@ -577,6 +577,7 @@ void RedisLink::append(std::string_view command, Call call) {
     post_flush();
 }
 
+// `command` (already in out_ when empty) and its call.
 void RedisLink::enqueue(std::string_view command, Call call) {
     out_.append(command);
     unwaited_ += call.replicated ? 1 : 0;
