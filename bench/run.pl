@@ -15,7 +15,8 @@
 #   C  Mailgun single event, a fresh token per request
 #
 # BENCH_REDIS_INSTRUCTIONS=1 (make bench-redis): redis-server's instructions
-# per store call under callgrind instead of the runs.
+# per store call under callgrind instead of the runs; BENCH_NGINX_INSTRUCTIONS=1
+# (make bench-nginx): the nginx worker's, per request.
 # Environment: BENCH_VERBOSE=1 prints wrk's output, BENCH_DURATION (s, default 10), BENCH_WORKERS ("1 2"),
 # BENCH_SCENARIOS ("A B C"), BENCH_REDIS_WAIT=N (a --replicaof replica of the
 # bench's Redis and `mailhook_redis_wait N`: what replica-acknowledged writes cost), BENCH_REDIS_LIMIT_MB (commands built for the
@@ -28,6 +29,8 @@ use FindBin;
 use lib "$FindBin::Bin/../t/lib";
 
 use Digest::SHA qw(hmac_sha256_hex);
+use IO::Select;
+use IO::Socket::INET;
 use JSON::PP;
 use Redis;
 use Mailhook::Sign qw(hmac_b64 sendgrid_key sendgrid_headers);
@@ -318,7 +321,7 @@ print "pre-signing requests...\n";
 my %files = (A => "$dir/a.req", B => "$dir/b.req", C => "$dir/c.req");
 my %makers = (A => \&inboxroad_request, B => \&sendgrid_request, C => \&mailgun_request);
 my %counts = (A => 400_000, B => 6_000, C => 300_000);
-unless ($ENV{BENCH_REDIS_INSTRUCTIONS}) {
+unless ($ENV{BENCH_REDIS_INSTRUCTIONS} || $ENV{BENCH_NGINX_INSTRUCTIONS}) {
     write_requests($files{$_}, $counts{$_}, $makers{$_}) for @scenarios;
 }
 my %events_per_request = (A => 1, B => 100, C => 1);
@@ -364,6 +367,117 @@ sub redis_instructions {
         push @refs, $refs =~ tr/,//dr;
     }
     return ($refs[1] - $refs[0]) / ($count_large - $count_small);
+}
+
+# make bench-nginx: the nginx worker's own instructions per request, counted
+# by callgrind (reproducible like bench-core, but the whole worker: nginx,
+# the module's glue, the Redis link, the core). One worker process
+# (master_process off) under valgrind, fed $count requests of $file over
+# $parallel keep-alive connections, each sending its next request once
+# answered: with 1 connection every store call goes alone, with 16 they
+# share batch script calls.
+sub nginx_instructions {
+    my ($file, $count, $parallel, @connection) = @_;
+    my $t = Mailhook::Test->new;
+    my $redis_port = $t->start_redis;
+    my $port = Mailhook::Test::free_port();
+    my $conf = $t->dir . '/callgrind-nginx.conf';
+    my ($id, @fields) = @connection;
+    open my $fh, '>', $conf or die $!;
+    print $fh "load_module $t->{module};\n", ($> == 0 ? "user root;\n" : ''),
+        "daemon off; master_process off; worker_processes 1;\n",
+        'pid ', $t->dir, "/callgrind-nginx.pid;\n",
+        'error_log ', $t->dir, "/error.log warn;\n",
+        "events { worker_connections 1024; }\n",
+        "http { access_log off; keepalive_requests 1000000; client_body_temp_path ", $t->dir, "/body;\n",
+        "  mailhook_redis 127.0.0.1:$redis_port;\n",
+        "  mailhook_connection $id @fields;\n",
+        "  mailhook_timestamp_tolerance mailgun 1h;\n",
+        "  server { listen 127.0.0.1:$port; client_max_body_size 4m;",
+        " client_body_buffer_size 256k; location /webhooks/v2/ { mailhook; } } }\n";
+    close $fh;
+    my $log = $t->dir . '/callgrind-nginx.log';
+    my $pid = fork() // die "fork: $!";
+    if ($pid == 0) {
+        open STDOUT, '>', $log;
+        open STDERR, '>&', \*STDOUT;
+        exec 'valgrind', '--tool=callgrind', '--callgrind-out-file=/dev/null', $t->{nginx_bin},
+            '-p', $t->dir . '/', '-c', $conf;
+        exit 127;
+    }
+    Mailhook::Test::wait_for('nginx under callgrind', 60, sub {
+        IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port) });
+    my %statuses = eval { drive_requests($port, $file, $count, $parallel) };
+    die $@ . `tail -5 $log; tail -5 @{[$t->dir]}/error.log` if $@;
+    kill 'QUIT', $pid;
+    waitpid($pid, 0);
+    $t->stop_redis;
+    die "not every request stored: " . join(' ', %statuses) . "\n"
+        unless keys %statuses == 1 && $statuses{200};
+    open my $in, '<', $log or die $!;
+    my ($refs) = join('', <$in>) =~ /refs:\s+([\d,]+)/ or die "no callgrind total in $log";
+    return $refs =~ tr/,//dr;
+}
+
+# $count requests of $file (write_requests' lines) over $parallel keep-alive
+# connections; returns { status => count }.
+sub drive_requests {
+    my ($port, $file, $count, $parallel) = @_;
+    open my $fh, '<', $file or die "$file: $!";
+    my @requests;
+    while (my $line = <$fh>) {
+        chomp $line;
+        my ($path, $headers, $body) = split /\t/, $line, 3;
+        $body =~ s/\\n/\n/g;
+        $body =~ s/\\r/\r/g;
+        push @requests, "POST $path HTTP/1.1\r\nHost: bench\r\n"
+            . join('', map { "$_\r\n" } split /\x01/, $headers)
+            . 'Content-Length: ' . length($body) . "\r\n\r\n$body";
+    }
+    my ($select, %buffer, %statuses) = (IO::Select->new);
+    my ($sent, $answered) = (0, 0);
+    for (1 .. $parallel) {
+        my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port) or die $!;
+        $select->add($s);
+        $buffer{$s} = '';
+        syswrite $s, $requests[$sent++ % @requests];
+    }
+    while ($answered < $count) {
+        my @ready = $select->can_read(60) or die "no answer in 60 s\n";
+        for my $s (@ready) {
+            last if $answered >= $count;
+            sysread($s, $buffer{$s}, 65536, length $buffer{$s})
+                or die "nginx closed a connection after $answered answers\n";
+            while ($buffer{$s} =~ /\A(HTTP\/1\.1 (\d+).*?\r\n\r\n)/s) {
+                my ($head, $status) = ($1, $2);
+                my ($length) = $head =~ /Content-Length: (\d+)/i;
+                last if length($buffer{$s}) < length($head) + ($length // 0);
+                substr($buffer{$s}, 0, length($head) + ($length // 0), '');
+                ++$answered;
+                ++$statuses{$status};
+                syswrite $s, $requests[$sent++ % @requests] if $sent < $count;
+            }
+        }
+    }
+    return %statuses;
+}
+
+if ($ENV{BENCH_NGINX_INSTRUCTIONS}) {
+    my %sizes = (A => [1000, 5000], B => [20, 100], C => [1000, 5000]);
+    for my $s (@scenarios) {
+        my ($n1, $n2) = @{$sizes{$s}};
+        my $file = "$dir/$s-nginx.req";
+        write_requests($file, $n2, $makers{$s});
+        for my $parallel (1, 16) {
+            my @refs = map { nginx_instructions($file, $_, $parallel, @{$connection_fields{$s}}) }
+                $n1, $n2;
+            my $per_request = ($refs[1] - $refs[0]) / ($n2 - $n1);
+            printf "%-30s %9.0f nginx worker instructions per request, %.0f per event (%d connection%s)\n",
+                $names{$s}, $per_request, $per_request / $events_per_request{$s}, $parallel,
+                $parallel == 1 ? '' : 's';
+        }
+    }
+    exit 0;
 }
 
 if ($ENV{BENCH_REDIS_INSTRUCTIONS}) {

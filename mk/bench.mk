@@ -5,6 +5,8 @@
 #                    beside return 204, an ngx_lua peer and the Redis limit
 #   make bench-redis instructions redis-server spends per store call, counted
 #                    by callgrind (reproducible, like bench-core)
+#   make bench-nginx instructions the nginx worker spends per request (nginx,
+#                    glue, Redis link and core), counted by callgrind
 #   make bench-soak  one long run (BENCH_SOAK_REQUESTS)
 #   make bench-cluster events/s on a 3-primary local Redis Cluster vs one
 #                    Redis, and a cluster's failover gap (bench/cluster.pl)
@@ -14,7 +16,7 @@
 #                    no Redis), counted by callgrind: reproducible whatever
 #                    else the machine does
 
-.PHONY: bench bench-redis bench-soak bench-cluster bench-sentinel bench-core core-bench redis-limit
+.PHONY: bench bench-redis bench-nginx bench-soak bench-cluster bench-sentinel bench-core core-bench redis-limit
 
 BENCH_ENV = MAILHOOK_MODULE=$(CURDIR)/$(MODULE) NGINX_BIN=$(NGINX_BIN) \
 	MAILHOOK_REDIS_LIMIT_BIN=$(CURDIR)/$(CORE_BENCH_BUILD)/bin/redis_limit
@@ -27,6 +29,9 @@ bench: $(MODULE) | $(DEPS_BENCH)
 bench-redis: | $(DEPS_BENCH)
 	$(MAKE) BUILD=$(CORE_BENCH_BUILD) CXXFLAGS="-O2 -g" redis-limit
 	$(BENCH_ENV) BENCH_REDIS_INSTRUCTIONS=1 perl bench/run.pl
+
+bench-nginx: $(MODULE) | $(DEPS_BENCH)
+	$(BENCH_ENV) BENCH_NGINX_INSTRUCTIONS=1 perl bench/run.pl
 
 bench-soak: $(MODULE) | $(DEPS_BENCH)
 	$(BENCH_ENV) BENCH_SOAK=1 perl bench/run.pl
