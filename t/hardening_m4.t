@@ -178,5 +178,28 @@ ok($after{'r13@example.com'} && $after{'r15@example.com'} && !$after{'r14@exampl
 wait_until('M4 the damaged record is set aside in failed/', sub { scalar(failed()) == 2 });
 wait_until('M4 ... and the journal is gone', sub { !journals() });
 
+# --- (5) a record of this version's store script that is no store call ------
+# Replayed records share batch script calls; one the batch cannot carry goes
+# alone, Redis refuses it, and it is quarantined; the link stays up.
+
+$t->stop_redis;
+is(post_event($_)->{status}, 200, "M4 event $_ spooled") for 16 .. 17;
+$t->stop_nginx;
+($journal) = journals();
+open $in, '<', $journal or die $!;
+binmode $in;
+$bytes = do { local $/; <$in> };
+close $in;
+my $store_sha = substr($bytes, index($bytes, "MHS2\x01") + 20, 40);
+like($store_sha, qr/^[0-9a-f]{40}$/, 'M4 the journal names the store script');
+write_journal($journal =~ s{.*/}{}r, $bytes . v2_record(1, $store_sha, "\$1\r\n1\r\n\$3\r\nkey\r\n", 2));
+my $log_before = length $t->error_log;
+$t->start_redis(@persistent);
+$t->start_nginx(%nginx);
+wait_until('M4 the store calls around it are replayed', sub { $t->event_count == 16 });
+wait_until('M4 the record that is no store call is quarantined', sub { scalar(failed()) == 3 });
+unlike(substr($t->error_log, $log_before), qr/redis connection lost|redis .*failed/,
+    'M4 ... and the Redis link never dropped');
+
 $t->finish;
 done_testing;

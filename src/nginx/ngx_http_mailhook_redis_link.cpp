@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <stdexcept>
 
 namespace mailhook::nginx {
 namespace {
@@ -550,22 +551,33 @@ void RedisLink::seal_batches() {
 }
 
 // A batch of one is that call as it came; of several, one call of the batch
-// script carrying them.
+// script carrying them. Calls the batch script cannot carry (a spooled
+// record whose arguments are not a store call's) go as they came, and Redis
+// answers each.
 void RedisLink::seal(Batch& batch) {
     batched_bytes_ -= batch.bytes;
-    if (batch.parts.size() == 1) {
-        Call& only = batch.parts.front();
-        append_resp_command(out_, {"EVALSHA", only.script->sha1}, *only.args);
-        enqueue({}, std::move(only));
-        return;
-    }
     std::vector<const RespArgs*> calls;
     calls.reserve(batch.parts.size());
     for (const Call& part : batch.parts) {
         calls.push_back(part.args.get());
     }
     const RedisScript* script = batch.script->batch;
-    Call call{nullptr, nullptr, script, std::make_shared<const RespArgs>(script->batch_args(calls))};
+    std::shared_ptr<const RespArgs> args;
+    if (batch.parts.size() > 1) {
+        try {
+            args = std::make_shared<const RespArgs>(script->batch_args(calls));
+        } catch (const std::invalid_argument&) {
+            args = nullptr;
+        }
+    }
+    if (!args) {
+        for (Call& part : batch.parts) {
+            append_resp_command(out_, {"EVALSHA", part.script->sha1}, *part.args);
+            enqueue({}, std::move(part));
+        }
+        return;
+    }
+    Call call{nullptr, nullptr, script, std::move(args)};
     call.replicated = settings_.wait_replicas > 0;
     call.parts = std::move(batch.parts);
     append_resp_command(out_, {"EVALSHA", script->sha1}, *call.args);
