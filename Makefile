@@ -63,6 +63,8 @@ make test-upstream NGINX_SRC=/path/to/nginx-x.y.z
                   module + nginx from an upstream tree, then the integration tests
 make bench        benchmarks through nginx and Redis (numbers, not tests)
 make bench-core   the C++ request path alone (callgrind instruction counts)
+make bench-redis  redis-server's instructions per store call (callgrind)
+make bench-nginx  the nginx worker's instructions per request (callgrind)
 make deps [DEPS_FOR="build test deb bench fuzz"]
                   install the Debian packages of those jobs (root)
 make clean        remove build/, build-asan/, build-fuzz/
