@@ -46,7 +46,9 @@ end
 -- Stores one request's call. `h`: what the requests of a connection share,
 -- the 5 fixed keys and ARGV 1-4, 7-10 (the layout above); the request's own
 -- keys start at KEYS[next_key], its raw texts and events at ARGV[a] and end
--- at ARGV[last]; then its ARGV 5, 6, 11, 12, 13. In a batch, `batch` holds
+-- at ARGV[last]; the parameters after `last` are its ARGV 5, 6, 11, 12, 13
+-- (replay keys, fingerprint, raw texts, received at, first call). In a
+-- batch, `batch` holds
 -- what its requests share: the types already checked, and the health
 -- counts, written once per connection at the end.
 local function store_request(h, next_key, a, last, replay_count, replay_print, raw_count,

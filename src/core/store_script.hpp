@@ -20,8 +20,9 @@ std::string_view store_script_source();
 // SHA-1 hex of the source, as EVALSHA wants it.
 std::string store_script_sha1();
 
-// The same store for the calls of several requests in one script call: half
-// of what Redis spends on a one-event request is the script call itself.
+// The same store for the calls of several requests in one script call: the
+// script call itself and what the calls of a connection share are a quarter
+// of what Redis spends on a one-event request (make bench-redis).
 // Its answer has one element per request: that call's answer, or its error.
 std::string_view store_batch_script_source();
 std::string store_batch_script_sha1();

@@ -21,8 +21,9 @@ constexpr std::size_t kReadChunk = 16 * 1024;
 constexpr unsigned kTimeoutsBeforeDrop = 3;
 constexpr std::size_t kKeptOutputCapacity = 256 * 1024;
 // Script calls up to this many arguments (a request of a few events) join
-// a batch: for them the script call itself is half of Redis's work. A
-// batch's call keeps under the argument cap of managed Redis services.
+// a batch: for them the script call itself and what calls of a connection
+// share are a quarter of Redis's work (make bench-redis). A batch's call
+// keeps under the argument cap of managed Redis services.
 constexpr std::size_t kMaxBatchedCall = 64;
 constexpr std::size_t kMaxBatchArguments = ScriptCallLimits{}.max_arguments - 3;
 
