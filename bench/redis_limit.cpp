@@ -86,7 +86,7 @@ void add_batch(Commands& commands, const std::vector<RespArgs>& calls) {
         std::vector<const RespArgs*> pointers;
         for (const RespArgs& call : calls) pointers.push_back(&call);
         commands.bytes +=
-            resp_command({"EVALSHA", store_batch_script_sha1()}, store_batch_args(pointers));
+            resp_command({"EVALSHA", store_batch_script_sha1()}, *store_batch_args(pointers));
     }
     commands.ends.push_back(commands.bytes.size());
 }

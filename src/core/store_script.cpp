@@ -562,36 +562,33 @@ std::string_view joined(std::string_view first, std::string_view last) {
     return {first.data(), static_cast<std::size_t>(last.data() + last.size() - first.data())};
 }
 
-// The next `n` encoded bulk strings of `rest`.
-void take(std::string_view& rest, std::string_view* out, std::size_t n) {
-    if (!take_encoded_bulks(rest, out, n)) throw std::invalid_argument("not a store call");
-}
-
-CallParts cut(const RespArgs& call) {
+// Nothing when `call` is not a store call (a spooled record can be anything
+// its SHA-1 allows): the caller then sends it alone and Redis answers it.
+std::optional<CallParts> cut(const RespArgs& call) {
     std::string_view rest = call.encoded();
     std::string_view numkeys;  // "$<n>\r\n<digits>\r\n"
-    take(rest, &numkeys, 1);
+    if (!take_encoded_bulks(rest, &numkeys, 1)) return std::nullopt;
     std::size_t key_count = 0;
     for (const char c : numkeys.substr(numkeys.find('\n') + 1, numkeys.size())) {
         if (c < '0' || c > '9') break;
         key_count = key_count * 10 + static_cast<std::size_t>(c - '0');
     }
-    if (key_count < kFixedKeys || call.count() < 1 + key_count + kFixedArgv) {
-        throw std::invalid_argument("not a store call");
-    }
     std::array<std::string_view, kFixedKeys> keys;
-    take(rest, keys.data(), keys.size());
+    if (key_count < kFixedKeys || call.count() < 1 + key_count + kFixedArgv ||
+        !take_encoded_bulks(rest, keys.data(), keys.size())) {
+        return std::nullopt;
+    }
     CallParts parts;
     parts.shared_keys = joined(keys.front(), keys.back());
     parts.own_key_count = key_count - kFixedKeys;
     const std::string_view own_keys = rest;
     for (std::size_t i = 0; i < parts.own_key_count; ++i) {
         std::string_view key;
-        take(rest, &key, 1);
+        if (!take_encoded_bulks(rest, &key, 1)) return std::nullopt;
     }
     parts.own_keys = own_keys.substr(0, own_keys.size() - rest.size());
     std::array<std::string_view, kFixedArgv> argv;
-    take(rest, argv.data(), argv.size());
+    if (!take_encoded_bulks(rest, argv.data(), argv.size())) return std::nullopt;
     parts.shared_argv1 = joined(argv[0], argv[3]);
     parts.shared_argv2 = joined(argv[6], argv[9]);
     parts.own_head = {argv[4], argv[5], argv[10], argv[11], argv[12]};
@@ -602,7 +599,7 @@ CallParts cut(const RespArgs& call) {
 
 }  // namespace
 
-RespArgs store_batch_args(const std::vector<const RespArgs*>& calls) {
+std::optional<RespArgs> store_batch_args(const std::vector<const RespArgs*>& calls) {
     std::vector<CallParts> parts;
     std::vector<std::size_t> header_of;  // by call: its header's index in `headers`
     std::vector<std::size_t> headers;    // by header: the first call with it
@@ -611,7 +608,9 @@ RespArgs store_batch_args(const std::vector<const RespArgs*>& calls) {
     std::size_t size = 256 + calls.size() * 48;
     std::size_t own_keys = 0;
     for (const RespArgs* call : calls) {
-        parts.push_back(cut(*call));
+        auto cut_call = cut(*call);
+        if (!cut_call) return std::nullopt;
+        parts.push_back(*cut_call);
         size += call->encoded().size();
         own_keys += parts.back().own_key_count;
         std::size_t h = 0;

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,9 +29,8 @@ std::string_view store_batch_script_source();
 std::string store_batch_script_sha1();
 // The batch script's numkeys, KEYS and ARGV for these store calls (each as
 // store_script_calls() makes them): what calls of one connection share (5
-// keys, 8 arguments) is sent once. Throws std::invalid_argument for a call
-// that is not a store call.
-RespArgs store_batch_args(const std::vector<const RespArgs*>& calls);
+// keys, 8 arguments) is sent once. Nothing when a call is not a store call.
+std::optional<RespArgs> store_batch_args(const std::vector<const RespArgs*>& calls);
 
 struct StorePolicy {
     std::int64_t dedup_ttl_seconds = 26 * 3600;

@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <stdexcept>
 
 namespace mailhook::nginx {
 namespace {
@@ -565,10 +564,8 @@ void RedisLink::seal(Batch& batch) {
     const RedisScript* script = batch.script->batch;
     std::shared_ptr<const RespArgs> args;
     if (batch.parts.size() > 1) {
-        try {
-            args = std::make_shared<const RespArgs>(script->batch_args(calls));
-        } catch (const std::invalid_argument&) {
-            args = nullptr;
+        if (std::optional<RespArgs> built = script->batch_args(calls)) {
+            args = std::make_shared<const RespArgs>(std::move(*built));
         }
     }
     if (!args) {

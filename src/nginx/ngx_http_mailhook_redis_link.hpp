@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_set>
@@ -33,7 +34,8 @@ struct RedisScript {
     // call of that script, answered call by call.
     const RedisScript* batch = nullptr;
     // A batch script's: its numkeys, KEYS and ARGV for such calls.
-    RespArgs (*batch_args)(const std::vector<const RespArgs*>& calls) = nullptr;
+    // Nothing when they are not all calls it can carry.
+    std::optional<RespArgs> (*batch_args)(const std::vector<const RespArgs*>& calls) = nullptr;
 };
 
 // How one call ended. `reply` is valid during the callback only.

@@ -363,7 +363,7 @@ void check_accepted(const Intake& intake, const Delivery& delivery,
     check_resp(resp_command({"EVALSHA", store_script_sha1()}, args), 2 + args.count());
     // The same call twice in one batch: the shared 5 keys and 8 ARGV once,
     // the counts (2 + 3 per call), each call's own arguments.
-    const RespArgs batch = store_batch_args({&args, &args});
+    const RespArgs batch = store_batch_args({&args, &args}).value();
     FUZZ_CHECK(batch.count() == 1 + 5 + 2 + 8 + 2 * (3 + args.count() - 1 - 5 - 8));
     check_resp(resp_command({"EVALSHA", store_batch_script_sha1()}, batch), 2 + batch.count());
 }
