@@ -96,7 +96,6 @@ Commands build(const char* file, std::size_t max_bytes, const Connection& connec
                const Vendor& vendor) {
     const char* batch_env = std::getenv("BENCH_REDIS_LIMIT_BATCH");
     const std::size_t batch_size = batch_env ? std::max(1, std::atoi(batch_env)) : 1;
-    constexpr std::size_t kMaxBatchedCall = 64;  // as the module's link
     std::vector<RespArgs> batch;
     const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
                          std::chrono::system_clock::now().time_since_epoch())
@@ -125,7 +124,7 @@ Commands build(const char* file, std::size_t max_bytes, const Connection& connec
         if (!intake.verdict.ok()) fail("rejected: " + intake.verdict.reason);
         const StoreTarget target{vendor.name(), connection.id, connection.suppression_scope()};
         RespArgs args = store_script_args(intake, target, StoreKeys{}, StorePolicy{});
-        if (args.count() > kMaxBatchedCall) {
+        if (args.count() > ScriptCallLimits{}.max_batched_arguments) {
             add_batch(commands, {std::move(args)});
         } else {
             batch.push_back(std::move(args));

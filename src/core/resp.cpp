@@ -66,10 +66,7 @@ void append_resp_command(std::string& out, std::initializer_list<std::string_vie
     out.append(tail.encoded());
 }
 
-namespace {
-
-// The bulk string `encoded` starts with, which it then no longer holds.
-std::optional<std::string_view> take_bulk(std::string_view& encoded) {
+std::optional<std::string_view> take_bulk_string(std::string_view& encoded) {
     if (encoded.empty() || encoded[0] != '$') return std::nullopt;
     // The length's digits (at most 10) up to CRLF, read in one pass.
     std::size_t length = 0;
@@ -88,12 +85,10 @@ std::optional<std::string_view> take_bulk(std::string_view& encoded) {
     return bulk;
 }
 
-}  // namespace
-
 bool take_encoded_bulks(std::string_view& encoded, std::string_view* out, std::size_t n) {
     for (std::size_t i = 0; i < n; ++i) {
         const std::string_view rest = encoded;
-        if (!take_bulk(encoded)) return false;
+        if (!take_bulk_string(encoded)) return false;
         out[i] = rest.substr(0, rest.size() - encoded.size());
     }
     return true;
@@ -102,32 +97,11 @@ bool take_encoded_bulks(std::string_view& encoded, std::string_view* out, std::s
 std::vector<std::string_view> resp_bulk_strings(std::string_view encoded, std::size_t max) {
     std::vector<std::string_view> out;
     while (out.size() < max) {
-        const auto bulk = take_bulk(encoded);
+        const auto bulk = take_bulk_string(encoded);
         if (!bulk) break;
         out.push_back(*bulk);
     }
     return out;
 }
-
-std::optional<ScriptCallParts> split_script_call(const RespArgs& call) {
-    std::string_view rest = call.encoded();
-    const auto numkeys = take_bulk(rest);
-    if (!numkeys || numkeys->empty()) return std::nullopt;
-    ScriptCallParts parts;
-    for (const char c : *numkeys) {
-        if (c < '0' || c > '9') return std::nullopt;
-        parts.key_count = parts.key_count * 10 + static_cast<std::size_t>(c - '0');
-    }
-    if (parts.key_count + 1 > call.count()) return std::nullopt;
-    const std::string_view keys = rest;
-    for (std::size_t i = 0; i < parts.key_count; ++i) {
-        if (!take_bulk(rest)) return std::nullopt;
-    }
-    parts.keys = keys.substr(0, keys.size() - rest.size());
-    parts.arg_count = call.count() - 1 - parts.key_count;
-    parts.args = rest;
-    return parts;
-}
-
 
 }  // namespace mailhook

@@ -47,17 +47,9 @@ std::string resp_command(std::initializer_list<std::string_view> head,
 void append_resp_command(std::string& out, std::initializer_list<std::string_view> head,
                          const RespArgs& tail);
 
-// A script call's tail (numkeys, KEYS, ARGV), split: its keys and its
-// arguments, still encoded.
-struct ScriptCallParts {
-    std::size_t key_count = 0;
-    std::string_view keys;
-    std::size_t arg_count = 0;
-    std::string_view args;
-};
-// Nothing when `call` is not numkeys and that many keys.
-std::optional<ScriptCallParts> split_script_call(const RespArgs& call);
-
+// The bulk string `encoded` starts with (RespArgs::encoded()), which
+// `encoded` then no longer holds; nothing when it starts with none.
+std::optional<std::string_view> take_bulk_string(std::string_view& encoded);
 // The next `n` bulk strings of `encoded` (RespArgs::encoded()) as they are
 // encoded ("$3\r\nkey\r\n"), to be copied into another command; `encoded`
 // keeps what follows. False when there are fewer.

@@ -566,11 +566,11 @@ std::string_view joined(std::string_view first, std::string_view last) {
 // its SHA-1 allows): the caller then sends it alone and Redis answers it.
 std::optional<CallParts> cut(const RespArgs& call) {
     std::string_view rest = call.encoded();
-    std::string_view numkeys;  // "$<n>\r\n<digits>\r\n"
-    if (!take_encoded_bulks(rest, &numkeys, 1)) return std::nullopt;
+    const std::optional<std::string_view> numkeys = take_bulk_string(rest);
+    if (!numkeys || numkeys->empty()) return std::nullopt;
     std::size_t key_count = 0;
-    for (const char c : numkeys.substr(numkeys.find('\n') + 1, numkeys.size())) {
-        if (c < '0' || c > '9') break;
+    for (const char c : *numkeys) {
+        if (c < '0' || c > '9') return std::nullopt;
         key_count = key_count * 10 + static_cast<std::size_t>(c - '0');
     }
     std::array<std::string_view, kFixedKeys> keys;

@@ -238,7 +238,8 @@ bool RedisCluster::send(Call* call, Node* node, bool asking) {
     }
     call->node = node;
     return call->script != nullptr
-               ? node->link->eval(*call->script, call->args, on_reply, call, !asking)
+               ? node->link->eval(*call->script, call->args, on_reply, call,
+                                  asking ? std::nullopt : std::optional(call->slot))
                : node->link->call(call->key, call->command, on_reply, call);
 }
 

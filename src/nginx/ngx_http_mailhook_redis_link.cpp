@@ -2,7 +2,6 @@
 #include "ngx_http_mailhook_redis_link.hpp"
 
 #include "../core/cluster_topology.hpp"
-#include "../core/key_slot.hpp"
 #include "../core/store_script.hpp"  // ScriptCallLimits
 
 #include <algorithm>
@@ -19,11 +18,7 @@ constexpr std::size_t kMaxUnsent = 64 * 1024 * 1024;
 constexpr std::size_t kReadChunk = 16 * 1024;
 constexpr unsigned kTimeoutsBeforeDrop = 3;
 constexpr std::size_t kKeptOutputCapacity = 256 * 1024;
-// Script calls up to this many arguments (a request of a few events) join
-// a batch: for them the script call itself and what calls of a connection
-// share are a quarter of Redis's work (make bench-redis). A batch's call
-// keeps under the argument cap of managed Redis services.
-constexpr std::size_t kMaxBatchedCall = 64;
+// A batch's call keeps under the argument cap of managed Redis services.
 constexpr std::size_t kMaxBatchArguments = ScriptCallLimits{}.max_arguments - 3;
 
 bool is_noscript(const redisReply* reply) {
@@ -481,10 +476,11 @@ bool RedisLink::call(std::string_view key, std::string_view command, RedisCallba
 }
 
 bool RedisLink::eval(const RedisScript& script, std::shared_ptr<const RespArgs> args,
-                     RedisCallback callback, void* data, bool may_batch) {
-    if (may_batch && script.batch != nullptr && state_ == State::ready && !stopping_ &&
-        args->count() <= kMaxBatchedCall) {
-        return collect(script, std::move(args), callback, data);
+                     RedisCallback callback, void* data,
+                     std::optional<std::uint32_t> batch_slot) {
+    if (batch_slot && script.batch != nullptr && state_ == State::ready && !stopping_ &&
+        args->count() <= ScriptCallLimits{}.max_batched_arguments) {
+        return collect(script, std::move(args), callback, data, *batch_slot);
     }
     std::string command = resp_command({"EVALSHA", script.sha1}, *args);
     Call call{callback, data, &script, std::move(args)};
@@ -510,15 +506,10 @@ bool RedisLink::queue(std::string command, Call call) {
 // The call joins the batch of its script (and slot); a full batch is
 // queued now and a new one begun.
 bool RedisLink::collect(const RedisScript& script, std::shared_ptr<const RespArgs> args,
-                        RedisCallback callback, void* data) {
+                        RedisCallback callback, void* data, std::uint32_t slot) {
     const std::size_t bytes = args->encoded().size();
     if (out_.size() - written_ + batched_bytes_ + bytes > kMaxUnsent) {
         return false;
-    }
-    std::uint32_t slot = 0;
-    if (settings_.cluster) {
-        const auto head = resp_bulk_strings(args->encoded(), 2);
-        slot = head.size() == 2 && head[0] != "0" ? key_slot(head[1]) : 0;
     }
     const std::size_t arguments = 2 + args->count();  // its two counts, and its own
     auto batch = std::find_if(batches_.begin(), batches_.end(), [&](const Batch& b) {
@@ -556,14 +547,14 @@ void RedisLink::seal_batches() {
 // answers each.
 void RedisLink::seal(Batch& batch) {
     batched_bytes_ -= batch.bytes;
-    std::vector<const RespArgs*> calls;
-    calls.reserve(batch.parts.size());
-    for (const Call& part : batch.parts) {
-        calls.push_back(part.args.get());
-    }
     const RedisScript* script = batch.script->batch;
     std::shared_ptr<const RespArgs> args;
     if (batch.parts.size() > 1) {
+        std::vector<const RespArgs*> calls;
+        calls.reserve(batch.parts.size());
+        for (const Call& part : batch.parts) {
+            calls.push_back(part.args.get());
+        }
         if (std::optional<RespArgs> built = script->batch_args(calls)) {
             args = std::make_shared<const RespArgs>(std::move(*built));
         }

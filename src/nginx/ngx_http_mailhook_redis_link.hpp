@@ -115,11 +115,13 @@ class RedisLink {
     // EVALSHA of a script given to add_script(); when Redis answers NOSCRIPT
     // (SCRIPT FLUSH, a failover to a replica) the source is sent once with
     // EVAL. The link keeps `args` until the call has ended. A small call of a
-    // script with a batch script joins the iteration's batch unless
-    // `may_batch` is false (a call that must follow the command queued
-    // just before it: ASKING).
+    // script with a batch script joins the iteration's batch for
+    // `batch_slot` (a script's keys share one slot: with a cluster, the slot
+    // of its keys); nothing: it goes alone (a call that must follow the
+    // command queued just before it: ASKING).
     bool eval(const RedisScript& script, std::shared_ptr<const RespArgs> args,
-              RedisCallback callback, void* data, bool may_batch = true);
+              RedisCallback callback, void* data,
+              std::optional<std::uint32_t> batch_slot = 0);
 
     // A request gave up waiting for a reply. After several timeouts in a
     // row with no reply in between, Redis is taken as hung (SIGSTOP, a dead
@@ -203,7 +205,7 @@ class RedisLink {
     // Traffic.
     bool queue(std::string command, Call call);
     bool collect(const RedisScript& script, std::shared_ptr<const RespArgs> args,
-                 RedisCallback callback, void* data);
+                 RedisCallback callback, void* data, std::uint32_t slot);
     void seal_batches();
     void seal(Batch& batch);
     void append(std::string_view command, Call call);

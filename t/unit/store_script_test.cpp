@@ -667,23 +667,6 @@ TEST(StoreBatchArgs, SharedKeysAndArgumentsOncePerConnection) {
     EXPECT_FALSE(store_batch_args({&one, &not_a_call}));
 }
 
-TEST(SplitScriptCall, KeysAndArgumentsStayEncoded) {
-    RespArgs call;
-    call.add("1");
-    call.add("key");
-    call.add("arg");
-    const auto parts = split_script_call(call);
-    ASSERT_TRUE(parts);
-    EXPECT_EQ(parts->key_count, 1u);
-    EXPECT_EQ(parts->keys, "$3\r\nkey\r\n");
-    EXPECT_EQ(parts->arg_count, 1u);
-    EXPECT_EQ(parts->args, "$3\r\narg\r\n");
-    RespArgs too_few;
-    too_few.add("3");
-    too_few.add("key");
-    EXPECT_FALSE(split_script_call(too_few));
-}
-
 TEST(StoreScript, TheBatchScriptIsAnotherScript) {
     EXPECT_NE(store_batch_script_sha1(), store_script_sha1());
     EXPECT_EQ(store_batch_script_source().substr(0, 200), store_script_source().substr(0, 200));
