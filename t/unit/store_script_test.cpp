@@ -558,6 +558,53 @@ TEST_F(StoreScriptInRedis, AStreamOfTheWrongTypeStoresNothingForOneEventAlone) {
     EXPECT_EQ(stream_events().size(), 1u);
 }
 
+// The common request (one event, no raw text of its own, no replay keys, no
+// optional keys, nothing to suppress) has a short path in the script: it
+// stores what the general path stores, and fails as it fails.
+TEST_F(StoreScriptInRedis, TheCommonRequestStoresWhatTheGeneralPathWould) {
+    Intake plain;
+    plain.events.push_back(ready("p1", EventType::delivered, SuppressionEffect::hard_bounce, "",
+                                 at_seconds(1705314600)));
+    Intake control;
+    control.events.push_back(ready("c1", EventType::unknown, SuppressionEffect::none, "", 0));
+    control.events.back().control = true;
+    StoreTarget target = kTarget;
+    target.received_at = at_seconds(1705314800) + 7;
+    for (const Intake* intake : {&plain, &control}) {
+        const Reply reply = run(store_script_args(*intake, target, StoreKeys{}, policy()));
+        ASSERT_EQ(reply.elements.size(), 2u) << reply.text;
+        EXPECT_EQ(reply.elements[0].integer, 1);
+    }
+    EXPECT_EQ(store(plain), (std::vector<long long>{0, 1}));
+    const Reply entries = redis_->command({"XRANGE", "mailhook:events", "-", "+"});
+    ASSERT_EQ(entries.elements.size(), 1u);
+    std::vector<std::string> fields;
+    for (const Reply& field : entries.elements[0].elements.at(1).elements) {
+        fields.push_back(field.text);
+    }
+    EXPECT_EQ(fields, (std::vector<std::string>{"event", R"({"id":"p1"})", "type", "delivered",
+                                                "vendor", "inboxroad"}));
+    EXPECT_EQ(stream_events("mailhook:control"), (std::vector<std::string>{R"({"id":"c1"})"}));
+    EXPECT_GT(integer({"TTL", "mailhook:dedup:p1"}), 3500);
+    EXPECT_EQ(integer({"EXISTS", "mailhook:suppression:acme"}), 0) << "no recipient";
+    using Fields = std::map<std::string, std::string>;
+    EXPECT_EQ(health(), (Fields{{"accepted", "3"}, {"stored", "2"}, {"duplicates", "1"},
+                                {"last_accepted_at", "1970-01-01T00:00:00.000Z"},
+                                {"last_event_type", "delivered"}}));
+
+    redis_->command({"FLUSHALL"});
+    redis_->command({"SET", "mailhook:events", "not-a-stream"});
+    Reply failed = run(store_script_args(plain, kTarget, StoreKeys{}, policy()));
+    EXPECT_EQ(failed.text, "WRONGTYPE mailhook key mailhook:events holds a string");
+    EXPECT_EQ(integer({"DBSIZE"}), 1) << "its claim undone, no health";
+
+    redis_->command({"FLUSHALL"});
+    redis_->command({"SET", "mailhook:health:conn-1", "not-a-hash"});
+    failed = run(store_script_args(plain, kTarget, StoreKeys{}, policy()));
+    EXPECT_EQ(failed.text, "WRONGTYPE mailhook key mailhook:health:conn-1 holds a string");
+    EXPECT_EQ(integer({"DBSIZE"}), 1) << "nothing claimed or stored";
+}
+
 TEST_F(StoreScriptInRedis, AStreamOfTheWrongTypeStoresNothingForSeveralEvents) {
     redis_->command({"SET", "mailhook:events", "not-a-stream"});
     const Reply reply = run(store_script_args(many_events(3), kTarget, StoreKeys{}, policy()));
@@ -755,6 +802,30 @@ TEST_F(BatchStoreInRedis, ARequestThatFailsFailsAlone) {
     EXPECT_EQ(health()["accepted"], "2") << "the failed requests are not counted";
     EXPECT_EQ(integer({"EXISTS", "mailhook:dedup:e1"}), 0) << "the failed request claimed nothing";
     EXPECT_EQ(stream_events().size(), 3u);
+}
+
+// The common request's short path fails alone too, and its health check is
+// remembered for the batch's other requests.
+TEST_F(BatchStoreInRedis, ACommonRequestThatFailsFailsAlone) {
+    redis_->command({"SET", "mailhook:health:conn-2", "not-a-hash"});
+    constexpr StoreTarget kOther{"inboxroad", "conn-2", "other"};
+    Intake second;
+    second.events.push_back(ready("e1", EventType::sent, SuppressionEffect::none, "", 0));
+    const Reply reply = run_batch(
+        {store_script_args(many_events(1, SuppressionEffect::none), kOther, StoreKeys{}, policy()),
+         call_of(many_events(1, SuppressionEffect::none)),
+         store_script_args(second, kOther, StoreKeys{}, policy()), call_of(second)});
+    ASSERT_EQ(reply.elements.size(), 4u) << reply.text;
+    for (const std::size_t failed : {0, 2}) {
+        ASSERT_TRUE(reply.elements[failed].is_error());
+        EXPECT_EQ(reply.elements[failed].text,
+                  "WRONGTYPE mailhook key mailhook:health:conn-2 holds a string");
+    }
+    EXPECT_EQ(answer(reply.elements[1]), (std::vector<long long>{1, 0}));
+    EXPECT_EQ(answer(reply.elements[3]), (std::vector<long long>{1, 0}));
+    EXPECT_EQ(stream_events(), (std::vector<std::string>{R"({"id":"e0","raw":{"shared":true}})",
+                                                         R"({"id":"e1"})"}));
+    EXPECT_EQ(health()["stored"], "2");
 }
 
 // An error a Redis command raises half-way (here SET with a bad TTL) is
