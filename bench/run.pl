@@ -406,7 +406,10 @@ sub nginx_instructions {
     if ($pid == 0) {
         open STDOUT, '>', $log;
         open STDERR, '>&', \*STDOUT;
-        exec 'valgrind', '--tool=callgrind', '--callgrind-out-file=/dev/null', $t->{nginx_bin},
+        # BENCH_NGINX_PROFILE=DIR keeps the profiles (callgrind_annotate)
+        my $out = $ENV{BENCH_NGINX_PROFILE}
+            ? "$ENV{BENCH_NGINX_PROFILE}/callgrind.nginx.$count.$parallel" : '/dev/null';
+        exec 'valgrind', '--tool=callgrind', "--callgrind-out-file=$out", $t->{nginx_bin},
             '-p', $t->dir . '/', '-c', $conf;
         exit 127;
     }
