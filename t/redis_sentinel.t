@@ -83,11 +83,18 @@ $t->start_redis;
 my $old = Redis->new(server => "127.0.0.1:$old_primary", reconnect => 2);
 # The Sentinels convert it when they next poll it (INFO every 10 s while it
 # is down): allow for a loaded machine.
-Mailhook::Test::wait_for('the old primary to be a replica in sync', 90, sub {
-    my $info = eval { $old->info('replication') } // {};
-    ($info->{role} // '') eq 'slave' && ($info->{master_link_status} // '') eq 'up'
-        && ($info->{master_port} // 0) == $new_primary;
-});
+eval {
+    Mailhook::Test::wait_for('the old primary to be a replica in sync', 90, sub {
+        my $info = eval { $old->info('replication') } // {};
+        ($info->{role} // '') eq 'slave' && ($info->{master_link_status} // '') eq 'up'
+            && ($info->{master_port} // 0) == $new_primary;
+    });
+    1;
+} or do {
+    my $error = $@;
+    diag($sentinel->describe($old_primary));
+    die $error;
+};
 my $before = acked_count();
 Mailhook::Test::wait_for('events acknowledged after the failover', 30, sub {
     acked_count() >= $before + 20 });

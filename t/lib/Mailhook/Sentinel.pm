@@ -96,6 +96,28 @@ sub primary {
     return undef;
 }
 
+# What the Sentinels think of the instance on $port, and the end of their
+# logs: for a test that waited for them in vain (TILT mode on a loaded
+# machine, a conversion that never came).
+sub describe {
+    my ($self, $port) = @_;
+    my @lines;
+    for my $i (1 .. @{$self->{sentinels}}) {
+        my $sentinel = $self->{sentinels}[$i - 1];
+        my $tilt = eval { $self->sentinel($sentinel)->info('sentinel')->{sentinel_tilt} } // '?';
+        my @replicas = eval { @{$self->sentinel($sentinel)->sentinel('replicas', $name)} };
+        my @seen = map { my %r = @$_; "$r{name} flags=$r{flags} role-reported=$r{'role-reported'}" }
+            grep { my %r = @$_; $r{port} == $port } @replicas;
+        push @lines, "sentinel $i: tilt=$tilt; " . (join('; ', @seen) || "no replica on $port");
+        if (open my $fh, '<', "$self->{dir}/sentinel$i.log") {
+            my @log = <$fh>;
+            chomp @log;
+            push @lines, map { "  $_" } @log[($#log > 15 ? $#log - 15 : 0) .. $#log];
+        }
+    }
+    return join("\n", @lines);
+}
+
 # `mailhook_redis` naming the Sentinels.
 sub directive {
     my ($self, %opt) = @_;
