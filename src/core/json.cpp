@@ -26,8 +26,7 @@ JsonPtr parse_json(std::string_view text, std::size_t max_depth) {
     if (json_depth_exceeds(text, max_depth)) {
         return nullptr;
     }
-    json_error_t error;
-    return JsonPtr(json_loadb(text.data(), text.size(), JSON_DECODE_ANY, &error));
+    return read_json(text);
 }
 
 namespace {

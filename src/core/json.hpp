@@ -53,6 +53,11 @@ std::vector<std::string_view> json_child_spans(std::string_view text);
 inline constexpr std::size_t kDefaultMaxJsonDepth = 64;
 JsonPtr parse_json(std::string_view text, std::size_t max_depth = kDefaultMaxJsonDepth);
 
+// The parser behind parse_json(), without its depth check: what
+// json_loadb(text, JSON_DECODE_ANY) accepts, and the same tree
+// (json_reader.cpp).
+JsonPtr read_json(std::string_view text);
+
 // JSON type name for messages: "object", "array", "string", "number", ...
 std::string_view json_type_name(const json_t* value);
 

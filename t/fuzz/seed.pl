@@ -129,6 +129,11 @@ vendor_seed('mailtrap-jsonl', 'mailtrap', [['Content-Type', 'application/jsonl']
 my @bodies = (@sg_events, $mg_failed, $mg_temp, $rs_bounce, $rs_click, $ir_delivered,
     $s2g_json, '[' . join(',', @sg_events[0 .. 2]) . ']', '{"a":{"a":[1,2.5e300,-0,true,null,"\u00e9\ud83d\ude00"]}}');
 seed('fuzz_json', "parse-$_", "\x00" . $bodies[$_]) for 0 .. $#bodies;
+# The edges where read_json must answer as jansson does (t/unit/json_reader_test.cpp).
+my @edges = ('{"b":1,"a":2,"b":3}', '"\\ud83d\\ude00\\u00e9"', '[1.5,-0,1e400,1e-400,9223372036854775808]',
+    '{"a\\u0062":{"\\"":[true,false,null]}}', '"\\ud83dx"', "\"\xed\xa0\x80\"", "\"\xf0\x9f\x98\x80 \xc3\xa9\"",
+    '[01,1.,.5,-]', '{"k":"v\\u0000"}', ' [ {} , [ ] ] ');
+seed('fuzz_json', "reader-$_", "\x00" . $edges[$_]) for 0 .. $#edges;
 seed('fuzz_json', 'event-1', "\x01\x04\x01\x00\x01" . ("\x00\x00\x01\x8b\xcf\xe5\x68\x00" x 2)
     . "\x01Example\@Test.com\n\x01<m1\@example.com>\n\x01ev1\n\x015.1.1\n\x01550 5.1.1 unknown\n"
     . "\x00\x00\x00\x00\x01c1\n\x02cat facts\ntag\xff2\nbounce\n{\"k\":\"v\"}\nsg:ev1\n$sg_events[0]");
