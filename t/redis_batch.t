@@ -87,6 +87,11 @@ sub in_one_iteration {
     my $calls = evalsha_calls(@counted);
     my ($worker) = $t->worker_pids;
     kill 'STOP', $worker;
+    # kill() returns before a worker running on the other CPU has stopped.
+    Mailhook::Test::wait_for('the worker stopped', 10, sub {
+        open my $stat, '<', "/proc/$worker/stat" or return 0;
+        return (split ' ', scalar <$stat>)[2] eq 'T';
+    });
     for my $i (0 .. $#requests) {
         my $socket = $sockets[$i];
         print $socket request_bytes(@{ $requests[$i] });
