@@ -336,6 +336,22 @@ my %connection_fields = (A => ['ir', 'vendor=inboxroad', 'secret=ir-secret'],
                          B => ['sg', 'vendor=sendgrid', "secret=$sg_key"],
                          C => ['mg', 'vendor=mailgun', "secret=$mailgun_key"]);
 
+# Starts @argv under callgrind, its output in $log; returns its pid. With
+# $ENV{$keep}=DIR the profile is kept as DIR/callgrind.$name (for
+# callgrind_annotate), else dropped.
+sub under_callgrind {
+    my ($log, $keep, $name, @argv) = @_;
+    my $out = $ENV{$keep} ? "$ENV{$keep}/callgrind.$name" : '/dev/null';
+    my $pid = fork() // die "fork: $!";
+    if ($pid == 0) {
+        open STDOUT, '>', $log;
+        open STDERR, '>&', \*STDOUT;
+        exec 'valgrind', '--tool=callgrind', "--callgrind-out-file=$out", @argv;
+        exit 127;
+    }
+    return $pid;
+}
+
 # make bench-redis: redis-server's own instructions per store call, counted
 # by callgrind (reproducible whatever else the machine does): Redis runs the
 # Redis limit's commands for $small and then $large requests; the difference
@@ -346,18 +362,9 @@ sub redis_instructions {
     for my $file ($small, $large) {
         my $port = Mailhook::Test::free_port();
         my $log = "$dir/callgrind-redis.log";
-        my $pid = fork() // die "fork: $!";
-        if ($pid == 0) {
-            open STDOUT, '>', $log;
-            open STDERR, '>&', \*STDOUT;
-            # BENCH_REDIS_PROFILE=DIR keeps the profiles (callgrind_annotate)
-            my $out = $ENV{BENCH_REDIS_PROFILE}
-                ? "$ENV{BENCH_REDIS_PROFILE}/callgrind.redis." . ($file =~ s{.*/}{}r) : '/dev/null';
-            exec 'valgrind', '--tool=callgrind', "--callgrind-out-file=$out",
+        my $pid = under_callgrind($log, 'BENCH_REDIS_PROFILE', 'redis.' . ($file =~ s{.*/}{}r),
                 'redis-server', '--port', $port, '--bind', '127.0.0.1', '--save', '',
-                '--appendonly', 'no', '--dir', $dir;
-            exit 127;
-        }
+                '--appendonly', 'no', '--dir', $dir);
         Mailhook::Test::wait_for('redis under callgrind', 60, sub {
             my $r = eval { Redis->new(server => "127.0.0.1:$port", reconnect => 0) };
             $r && eval { $r->ping };
@@ -402,17 +409,8 @@ sub nginx_instructions {
         " client_body_buffer_size 256k; location /webhooks/v2/ { mailhook; } } }\n";
     close $fh;
     my $log = $t->dir . '/callgrind-nginx.log';
-    my $pid = fork() // die "fork: $!";
-    if ($pid == 0) {
-        open STDOUT, '>', $log;
-        open STDERR, '>&', \*STDOUT;
-        # BENCH_NGINX_PROFILE=DIR keeps the profiles (callgrind_annotate)
-        my $out = $ENV{BENCH_NGINX_PROFILE}
-            ? "$ENV{BENCH_NGINX_PROFILE}/callgrind.nginx.$count.$parallel" : '/dev/null';
-        exec 'valgrind', '--tool=callgrind', "--callgrind-out-file=$out", $t->{nginx_bin},
-            '-p', $t->dir . '/', '-c', $conf;
-        exit 127;
-    }
+    my $pid = under_callgrind($log, 'BENCH_NGINX_PROFILE', "nginx.$count.$parallel",
+        $t->{nginx_bin}, '-p', $t->dir . '/', '-c', $conf);
     Mailhook::Test::wait_for('nginx under callgrind', 60, sub {
         IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port) });
     my %statuses = eval { drive_requests($port, $file, $count, $parallel) };
