@@ -18,6 +18,8 @@ constexpr ngx_msec_t kTryAgainBudget = 1000;
 // primary, CLUSTERDOWN), and every kRefreshEvery anyway.
 constexpr ngx_msec_t kRefreshMin = 1000;
 constexpr ngx_msec_t kRefreshEvery = 10000;
+// A refresh that keeps failing the same way is logged once per this.
+constexpr ngx_msec_t kRepeatedFailureLog = 60000;
 
 void ignore_reply(void*, const RedisOutcome&) noexcept {}
 
@@ -455,12 +457,30 @@ void RedisCluster::topology(Node* node, const RedisOutcome& outcome) {
         const std::string_view why = !outcome.error.empty() ? outcome.error
                                      : shards ? std::string_view("no shard has a primary")
                                               : std::string_view("an unexpected reply");
-        ngx_log_error(NGX_LOG_WARN, &log_, 0, "mailhook: redis cluster: %s gave no slot table "
-                      "(%*s)", node->name.c_str(), why.size(), why.data());
+        log_table_failure(*node, why);
         arm_refresh(kRefreshMin);
         return;
     }
+    table_failure_.clear();
     apply(*shards, node);
+}
+
+// Asked again every second, a node that keeps failing the same way (a
+// Redis with cluster support disabled, say) is logged when the reason
+// changes and then once a minute, not every second.
+void RedisCluster::log_table_failure(const Node& node, std::string_view why) {
+    const std::string described = node.name + " (" + std::string(why) + ")";
+    if (described == table_failure_ &&
+        ngx_current_msec - table_failure_logged_ < kRepeatedFailureLog) {
+        return;
+    }
+    const bool disabled = why.find("cluster support disabled") != std::string_view::npos;
+    ngx_log_error(NGX_LOG_WARN, &log_, 0, "mailhook: redis cluster: %s gave no slot table%s",
+                  described.c_str(),
+                  disabled ? ": it is not a cluster node (drop \"cluster\" from mailhook_redis)"
+                           : "");
+    table_failure_ = described;
+    table_failure_logged_ = ngx_current_msec;
 }
 
 // The new table; links to new primaries; nodes that are neither a primary

@@ -76,6 +76,7 @@ class RedisCluster {
     Node* topology_source();
     static void on_topology(void* data, const RedisOutcome& outcome) noexcept;
     void topology(Node* node, const RedisOutcome& outcome);
+    void log_table_failure(const Node& node, std::string_view why);
     void apply(const std::vector<ClusterShard>& shards, Node* replying);
     void arm_refresh(ngx_msec_t delay);
     static void on_refresh_timer(ngx_event_t* ev) noexcept;
@@ -96,6 +97,8 @@ class RedisCluster {
     ngx_msec_t last_refresh_ = 0;
     std::size_t refresh_turn_ = 0;
     std::string primaries_;  // as last logged
+    std::string table_failure_;  // why the last refresh gave no table, as logged
+    ngx_msec_t table_failure_logged_ = 0;
     std::deque<Call*> retrying_;  // TRYAGAIN, in due order
 
     bool ready_ = false;
