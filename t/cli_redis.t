@@ -8,6 +8,7 @@ use strict;
 use warnings;
 use lib 't/lib';
 
+use Mailhook::Certs qw(make_ca make_cert);
 use Mailhook::CLI qw(cli cli_bin);
 use Mailhook::Test;
 use Redis;
@@ -19,25 +20,9 @@ my $dir = $t->dir;
 
 # --- certificates -------------------------------------------------------------------
 
-sub openssl {
-    my $out = `openssl @_ 2>&1`;
-    die "openssl @_: $out" if $?;
-}
-my $ec = '-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes';
-for my $ca (qw(ca other-ca)) {
-    openssl("req -x509 $ec -keyout $dir/$ca.key -out $dir/$ca.crt -subj /CN=$ca -days 2");
-}
-sub issue {
-    my ($name, $ext) = @_;
-    openssl("req $ec -keyout $dir/$name.key -out $dir/$name.csr -subj /CN=$name");
-    open my $fh, '>', "$dir/$name.ext" or die;
-    print $fh "$ext\n";
-    close $fh;
-    openssl("x509 -req -in $dir/$name.csr -CA $dir/ca.crt -CAkey $dir/ca.key -CAcreateserial"
-        . " -out $dir/$name.crt -days 2 -extfile $dir/$name.ext");
-}
-issue('server', 'subjectAltName=DNS:redis.test,IP:127.0.0.1');
-issue('client', 'extendedKeyUsage=clientAuth');
+make_ca($dir, $_) for qw(ca other-ca);
+make_cert($dir, 'ca', 'server', 'subjectAltName=DNS:redis.test,IP:127.0.0.1');
+make_cert($dir, 'ca', 'client', 'extendedKeyUsage=clientAuth');
 
 my $tls_port = Mailhook::Test::free_port();
 $t->start_redis('--unixsocket', "$dir/redis.sock", '--unixsocketperm', '700',

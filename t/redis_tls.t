@@ -9,6 +9,7 @@ use strict;
 use warnings;
 use lib 't/lib';
 
+use Mailhook::Certs qw(make_ca make_cert);
 use Mailhook::Sign qw(hmac_b64);
 use Mailhook::Test;
 use Test::More;
@@ -18,31 +19,11 @@ my $t = Mailhook::Test->new;
 my $dir = $t->dir;
 my $name = 'redis.mailhook.test';
 
-sub openssl {
-    my $out = `openssl @_ 2>&1`;
-    die "openssl @_: $out" if $?;
-}
-sub write_file { my ($file, $text) = @_; open my $fh, '>', "$dir/$file" or die $!; print $fh $text; close $fh }
-
-# A CA, and certificates it signs (server ones name $name).
-sub make_ca {
-    my ($ca) = @_;
-    openssl("req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2",
-        "-subj /CN=$ca -keyout $dir/$ca.key -out $dir/$ca.crt");
-}
-sub make_cert {
-    my ($ca, $cert, $ext) = @_;
-    write_file("$cert.ext", "$ext\n");
-    openssl("req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=$cert",
-        "-keyout $dir/$cert.key -out $dir/$cert.csr");
-    openssl("x509 -req -in $dir/$cert.csr -CA $dir/$ca.crt -CAkey $dir/$ca.key -CAcreateserial",
-        "-days 2 -extfile $dir/$cert.ext -out $dir/$cert.crt");
-}
-make_ca('test-ca');
-make_ca('other-ca');
-make_cert('test-ca', 'server', "subjectAltName=DNS:$name,IP:127.0.0.2");
-make_cert('test-ca', 'server2', "subjectAltName=DNS:$name");
-make_cert('test-ca', 'client', 'extendedKeyUsage=clientAuth');
+make_ca($dir, 'test-ca');
+make_ca($dir, 'other-ca');
+make_cert($dir, 'test-ca', 'server', "subjectAltName=DNS:$name,IP:127.0.0.2");
+make_cert($dir, 'test-ca', 'server2', "subjectAltName=DNS:$name");
+make_cert($dir, 'test-ca', 'client', 'extendedKeyUsage=clientAuth');
 
 # Redis keeps its plaintext port (for the test to look) beside the TLS one.
 my $tls_port = Mailhook::Test::free_port();

@@ -18,7 +18,8 @@ our $name = 'mymaster';
 our $password = 'sentinel-secret';
 our ($acl_user, $acl_password) = ('watcher', 'watcher-secret');
 
-sub _spawn {
+# Runs @argv in the background, its output appended to $dir/$log; its pid.
+sub spawn {
     my ($dir, $log, @argv) = @_;
     my $pid = fork() // die "fork: $!";
     if ($pid == 0) {
@@ -36,7 +37,7 @@ sub new {
     my ($class, $dir, $primary, %opt) = @_;
     my $self = bless { dir => $dir, pids => [], sentinels => [] }, $class;
     $self->{replica} = Mailhook::Test::free_port();
-    push @{$self->{pids}}, _spawn($dir, 'replica.log', 'redis-server', '--bind', '127.0.0.1',
+    push @{$self->{pids}}, spawn($dir, 'replica.log', 'redis-server', '--bind', '127.0.0.1',
         '--port', $self->{replica}, '--save', '', '--appendonly', 'no', '--dir', $dir,
         '--dbfilename', 'replica.rdb', '--protected-mode', 'no',
         '--replicaof', '127.0.0.1', $primary);
@@ -58,7 +59,7 @@ sentinel failover-timeout $name 4000
 sentinel parallel-syncs $name 1
 CONF
         close $fh;
-        push @{$self->{pids}}, _spawn($dir, "sentinel$i.log", 'redis-server', $conf,
+        push @{$self->{pids}}, spawn($dir, "sentinel$i.log", 'redis-server', $conf,
             '--sentinel');
         push @{$self->{sentinels}}, $port;
     }

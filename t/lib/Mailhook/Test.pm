@@ -203,8 +203,8 @@ sub redis_port { $_[0]{redis_port} //= free_port() }
 
 # A redis-server replicating 127.0.0.1:$opt{of} (default: this harness's
 # Redis) on a free port, its log and dump named $opt{name} ('replica'),
-# stopped by finish(). Returns (port, pid) once its link to the primary is
-# up.
+# stopped by finish(), with $opt{args} (an array ref) as more arguments.
+# Returns (port, pid) once its link to the primary is up.
 sub start_replica {
     my ($self, %opt) = @_;
     my $primary = $opt{of} // $self->redis_port;
@@ -216,7 +216,8 @@ sub start_replica {
         open STDERR, '>&', \*STDOUT;
         { exec 'redis-server', '--bind', '127.0.0.1', '--port', $port, '--save', '',
             '--appendonly', 'no', '--dir', $self->{dir}, '--dbfilename', "$name.rdb",
-            '--protected-mode', 'no', '--replicaof', '127.0.0.1', $primary };
+            '--protected-mode', 'no', '--replicaof', '127.0.0.1', $primary,
+            @{ $opt{args} // [] } };
         POSIX::_exit(127);
     }
     push @{ $self->{replica_pids} }, $pid;
