@@ -69,8 +69,8 @@ TlsSettings tls_settings(const RedisOptions& options) {
 // The socket and the RESP reader of its replies.
 class RedisClient::Connection {
   public:
-    explicit Connection(const RedisOptions& options)
-        : transport_(parse_endpoint(options.address, "6379"), tls_settings(options),
+    Connection(const RedisOptions& options, const std::string& address)
+        : transport_(parse_endpoint(address, "6379"), tls_settings(options),
                      options.timeout_ms, "redis"),
           reader_(redisReaderCreate()) {
         if (!reader_) throw std::bad_alloc();
@@ -102,14 +102,64 @@ class RedisClient::Connection {
     std::unique_ptr<redisReader, ReaderFree> reader_;
 };
 
-RedisClient::RedisClient(const RedisOptions& options)
-    : connection_(std::make_unique<Connection>(options)) {
+namespace {
+
+// "host:port" as a Sentinel names it ([host]:port for IPv6).
+std::string address_of(const Reply& reply) {
+    if (!reply.is_array() || reply.elements.size() != 2) return {};
+    const std::string& host = reply.elements[0].text;
+    const std::string& port = reply.elements[1].text;
+    if (host.empty() || port.empty()) return {};
+    return host.find(':') == std::string::npos ? host + ":" + port : "[" + host + "]:" + port;
+}
+
+// The primary's address as the first Sentinel that knows it says, asked
+// in turn as the module does; throws Failure naming each one's failure.
+std::string ask_sentinels(const RedisOptions& options) {
+    RedisOptions sentinel = options;
+    sentinel.sentinels.clear();
+    sentinel.user = options.sentinel_user;
+    sentinel.password = options.sentinel_password;
+    sentinel.db = 0;
+    std::string failures;
+    for (const std::string& address : options.sentinels) {
+        sentinel.address = address;
+        std::string failure;
+        try {
+            RedisClient client(sentinel);
+            const Reply reply =
+                client.call({"SENTINEL", "get-master-addr-by-name", options.sentinel_master});
+            if (std::string primary = address_of(reply); !primary.empty()) return primary;
+            failure = reply.is_error() ? reply.text : "does not know it";
+        } catch (const Failure& e) {
+            failure = e.what();
+        }
+        failures += (failures.empty() ? "" : "; ") + address + ": " + failure;
+    }
+    throw Failure("redis: no Sentinel named the primary \"" + options.sentinel_master +
+                  "\" (" + failures + ")");
+}
+
+}  // namespace
+
+RedisClient::RedisClient(const RedisOptions& options) {
+    const bool via_sentinels = !options.sentinels.empty();
+    const std::string address = via_sentinels ? ask_sentinels(options) : options.address;
+    connection_ = std::make_unique<Connection>(options, address);
     if (!options.password.empty()) {
         std::vector<std::string> auth{"AUTH"};
         if (!options.user.empty()) auth.push_back(options.user);
         auth.push_back(options.password);
         const Reply reply = call(auth);
         if (reply.is_error()) throw Failure("redis: AUTH refused: " + reply.text);
+    }
+    if (via_sentinels) {
+        // Named by a Sentinel that has not seen a failover yet, or demoted since.
+        const Reply role = call({"ROLE"});
+        if (!role.is_array() || role.elements.empty() || role.elements[0].text != "master") {
+            throw Failure("redis: " + address + ", the primary the Sentinels named, is not a "
+                          "primary now (a failover under way?): try again");
+        }
     }
     if (options.db != 0) {
         const Reply reply = call({"SELECT", std::to_string(options.db)});

@@ -60,24 +60,46 @@ std::string first_line_of(const std::string& path) {
     return line;
 }
 
-// "address [tls] [user=name] [password=secret] [db=number]": the words of
+// "address ... [sentinel=name] [tls] [user=name] [password=secret]
+// [db=number] [sentinel_user=name] [sentinel_password=secret]": the words of
 // the mailhook_redis directive, so its line can be pasted as it is.
 void apply_directive_words(const std::string& text, RedisOptions& options) {
     std::istringstream words(text);
+    std::vector<std::string> addresses;
     std::string word;
-    words >> options.address;
     while (words >> word) {
         if (word == "tls") {
             options.tls = true;
+        } else if (word == "cluster") {
+            throw UsageError("the command does not speak Redis Cluster: give --redis one "
+                             "primary (its keys are on the primary of their slot)");
+        } else if (word.rfind("sentinel=", 0) == 0) {
+            options.sentinel_master = word.substr(9);
+        } else if (word.rfind("sentinel_user=", 0) == 0) {
+            options.sentinel_user = word.substr(14);
+        } else if (word.rfind("sentinel_password=", 0) == 0) {
+            options.sentinel_password = word.substr(18);
         } else if (word.rfind("user=", 0) == 0) {
             options.user = word.substr(5);
         } else if (word.rfind("password=", 0) == 0) {
             options.password = word.substr(9);
         } else if (word.rfind("db=", 0) == 0) {
             options.db = database(word.substr(3));
+        } else if (addresses.empty() || (word.find('=') == std::string::npos &&
+                                         word.find(':') != std::string::npos)) {
+            addresses.push_back(word);  // the first word, then host:port words
         } else {
             throw UsageError("unknown word \"" + word + "\" in the Redis address");
         }
+    }
+    if (!options.sentinel_master.empty()) {
+        if (addresses.empty()) throw UsageError("sentinel= needs the Sentinels' addresses");
+        options.sentinels = std::move(addresses);
+        options.address.clear();  // the Sentinels name it
+    } else if (addresses.size() > 1) {
+        throw UsageError("several Redis addresses need sentinel=name (the Sentinels)");
+    } else if (!addresses.empty()) {
+        options.address = addresses.front();
     }
 }
 
@@ -141,6 +163,7 @@ const char* const kRedisHelp =
     "  --redis ADDRESS            MAILHOOK_REDIS       host:port, [v6]:port or unix:/path\n"
     "                             (default 127.0.0.1:6379); the words of mailhook_redis\n"
     "                             work too: \"10.0.0.5:6380 tls user=crm password=...\"\n"
+    "                             or Sentinels: \"s1:26379 s2:26379 sentinel=mymaster\"\n"
     "  --redis-tls                MAILHOOK_REDIS_TLS=on\n"
     "  --redis-user NAME          MAILHOOK_REDIS_USER          ACL user (Redis 6+)\n"
     "  --redis-password SECRET    MAILHOOK_REDIS_PASSWORD      (the variable or a file\n"

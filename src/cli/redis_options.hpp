@@ -24,6 +24,13 @@ struct RedisOptions {
     std::string certificate;
     std::string certificate_key;
     int timeout_ms = 5000;
+    // With sentinel=name (the words of mailhook_redis): the Sentinels to ask
+    // where the primary `sentinel_master` is, and their credentials; the
+    // primary's are the ones above (tls applies to both, as in the module).
+    std::vector<std::string> sentinels;
+    std::string sentinel_master;
+    std::string sentinel_user;
+    std::string sentinel_password;
 };
 
 // The flags every command that talks to Redis accepts.
