@@ -104,6 +104,11 @@ is_deeply(stored_on($primary), ['before@example.com'], '... on the primary');
 ok($sentinel->()->sentinel('failover', 'mymaster'), 'SENTINEL FAILOVER');
 Mailhook::Test::wait_for('the replica promoted', 30, sub { named_primary() == $replica_tls });
 my $deadline = time + 15;
+# mailhook_redis_wait 1 needs a replica of the new primary: the old one, once
+# the Sentinel has turned it into one and it has synced (over TLS).
+Mailhook::Test::wait_for('the old primary replicating from the new', 60, sub {
+    (eval { Redis->new(server => "127.0.0.1:$replica", reconnect => 0)->info('replication')
+        ->{slave0} } // '') =~ /state=online/ });
 # sent again until a 2xx, as an ESP does: stored once however many tries
 do { $r = send_event('after'); sleep 0.1 unless $r->{status} == 200 }
     until $r->{status} == 200 || time > $deadline;
