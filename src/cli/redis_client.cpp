@@ -156,6 +156,10 @@ RedisClient::RedisClient(const RedisOptions& options) {
     if (via_sentinels) {
         // Named by a Sentinel that has not seen a failover yet, or demoted since.
         const Reply role = call({"ROLE"});
+        if (role.is_error()) {
+            throw Failure("redis: ROLE refused on " + address + " (with sentinel= the user "
+                          "needs +role): " + role.text);
+        }
         if (!role.is_array() || role.elements.empty() || role.elements[0].text != "master") {
             throw Failure("redis: " + address + ", the primary the Sentinels named, is not a "
                           "primary now (a failover under way?): try again");
