@@ -605,6 +605,53 @@ TEST_F(StoreScriptInRedis, TheCommonRequestStoresWhatTheGeneralPathWould) {
     EXPECT_EQ(integer({"DBSIZE"}), 1) << "nothing claimed or stored";
 }
 
+// Several plain events (nothing to suppress, no optional keys, no shared
+// raw text) take the script's short loop; what it stores is what the
+// general path stores, and a request with one event that is not plain
+// still goes the general way.
+TEST_F(StoreScriptInRedis, SeveralPlainEventsStoreWhatTheGeneralPathWould) {
+    Intake plain;
+    plain.events.push_back(ready("p1", EventType::delivered, SuppressionEffect::none, "r@x.test",
+                                 at_seconds(1705314600)));
+    plain.events.push_back(ready("p2", EventType::bounced, SuppressionEffect::hard_bounce, "",
+                                 at_seconds(1705314601)));
+    plain.events.push_back(ready("c1", EventType::unknown, SuppressionEffect::none, "", 0));
+    plain.events.back().control = true;
+    plain.events.push_back(plain.events[0]);  // a repeat inside the request
+    EXPECT_EQ(store(plain), (std::vector<long long>{3, 1}));
+    EXPECT_EQ(store(plain), (std::vector<long long>{0, 4}));
+    const Reply entries = redis_->command({"XRANGE", "mailhook:events", "-", "+"});
+    ASSERT_EQ(entries.elements.size(), 2u);
+    std::vector<std::string> fields;
+    for (const Reply& entry : entries.elements) {
+        for (const Reply& field : entry.elements.at(1).elements) fields.push_back(field.text);
+    }
+    EXPECT_EQ(fields, (std::vector<std::string>{"event", R"({"id":"p1"})", "type", "delivered",
+                                                "vendor", "inboxroad", "event", R"({"id":"p2"})",
+                                                "type", "bounced", "vendor", "inboxroad"}));
+    EXPECT_EQ(stream_events("mailhook:control"), (std::vector<std::string>{R"({"id":"c1"})"}));
+    EXPECT_GT(integer({"TTL", "mailhook:dedup:p2"}), 3500);
+    EXPECT_EQ(integer({"EXISTS", "mailhook:suppression:acme"}), 0) << "no recipient";
+    using Fields = std::map<std::string, std::string>;
+    EXPECT_EQ(health(), (Fields{{"accepted", "2"}, {"stored", "3"}, {"duplicates", "5"},
+                                {"last_accepted_at", "1970-01-01T00:00:00.000Z"},
+                                {"last_event_type", "delivered"}}));
+
+    // A stream of the wrong type fails the request before its first write.
+    redis_->command({"FLUSHALL"});
+    redis_->command({"SET", "mailhook:control", "not-a-stream"});
+    Reply failed = run(store_script_args(plain, kTarget, StoreKeys{}, policy()));
+    EXPECT_EQ(failed.text, "WRONGTYPE mailhook key mailhook:control holds a string");
+    EXPECT_EQ(integer({"DBSIZE"}), 1) << "nothing claimed or stored";
+
+    // One event to suppress among them: the general path, which suppresses.
+    redis_->command({"FLUSHALL"});
+    plain.events.push_back(ready("b1", EventType::bounced, SuppressionEffect::hard_bounce,
+                                 "jane@example.com", at_seconds(1705314602)));
+    EXPECT_EQ(store(plain), (std::vector<long long>{4, 1}));
+    EXPECT_EQ(integer({"HEXISTS", "mailhook:suppression:acme", "jane@example.com"}), 1);
+}
+
 TEST_F(StoreScriptInRedis, AStreamOfTheWrongTypeStoresNothingForSeveralEvents) {
     redis_->command({"SET", "mailhook:events", "not-a-stream"});
     const Reply reply = run(store_script_args(many_events(3), kTarget, StoreKeys{}, policy()));
