@@ -32,8 +32,9 @@ function init(args)
   index = 0
   sent = 0
   count = #requests
-  -- Every thread's init runs in wrk's main thread, one after the other,
-  -- before any request: the last one's clock is the CPU loading took.
+  -- Every thread's init runs in wrk's main thread, one after the other; a
+  -- thread starts sending once its own is done (bench/run.pl uses one
+  -- thread for that reason). The last one's clock is the CPU loading took.
   init_clock = os.clock()
 end
 
