@@ -32,10 +32,27 @@ function init(args)
   index = 0
   sent = 0
   count = #requests
-  -- Every thread's init runs in wrk's main thread, one after the other; a
-  -- thread starts sending once its own is done (bench/run.pl uses one
-  -- thread for that reason). The last one's clock is the CPU loading took.
+  -- Every thread's init runs in wrk's main thread, one after the other, and
+  -- a thread starts sending once its own is done, while wrk starts its
+  -- clock after the last: the last one says so (delay() below holds the
+  -- others until then). Its clock is the CPU loading took.
   init_clock = os.clock()
+  if id == total - 1 then
+    local ready = io.open(os.getenv("MAILHOOK_BENCH_READY"), "w")
+    ready:close()
+  end
+end
+
+-- Before each next request on a connection: wait while another thread still
+-- loads (its sending would fall outside wrk's clock), then never again.
+local started = false
+function delay()
+  if started then return 0 end
+  local ready = io.open(os.getenv("MAILHOOK_BENCH_READY"), "r")
+  if not ready then return 20 end
+  ready:close()
+  started = true
+  return 0
 end
 
 function request()
