@@ -110,12 +110,15 @@ local function header(k1, k2, k3, k4, k5, dedup_ttl, trimming, a3, a4, a7, a8, a
   return {k1, k2, k3, k4, k5, dedup_ttl, trimming, a3, a4, a7, a8, a9, a10, trim_by, trim_at}
 end
 
+-- A plain event's meta: its type, effect and stream; no optional keys.
+local PLAIN_META = '^(%S+) (%S+) %-?%d+ %S+ %d+ ([ec]) %-$'
+
 -- The common request, one event with no raw text or replay keys, no optional
 -- keys and nothing to suppress, stored as the general path of
 -- store_request() would, without its tables and closures (make bench-redis:
 -- a sixth of Redis's work for such a request). nil when it is not one.
 local function store_plain(h, dedup, recipient, json, meta, received_at, first, checked, batch)
-  local event_type, effect, stream = string.match(meta, '^(%S+) (%S+) %-?%d+ %S+ %d+ ([ec]) %-$')
+  local event_type, effect, stream = string.match(meta, PLAIN_META)
   if not event_type or (effect ~= '-' and recipient ~= '') then return nil end
   local bad = expect_type(checked, h[5], 'hash')
   if bad then return bad end
@@ -138,8 +141,7 @@ end
 local function store_plain_events(h, next_key, a, last, received_at, first, checked, batch)
   local types, streams, n = {}, {}, 0
   for i = a, last, 4 do
-    local event_type, effect, stream = string.match(ARGV[i + 3],
-      '^(%S+) (%S+) %-?%d+ %S+ %d+ ([ec]) %-$')
+    local event_type, effect, stream = string.match(ARGV[i + 3], PLAIN_META)
     if not event_type or (effect ~= '-' and ARGV[i + 1] ~= '') then return nil end
     n = n + 1
     types[n], streams[n] = event_type, stream == 'e' and h[1] or h[2]
@@ -174,9 +176,14 @@ end
 local function store_request(h, next_key, a, last, replay_count, replay_print, raw_count,
                              received_at, first, batch)
 local checked = batch and batch.checked or {}
-if replay_count == '0' and raw_count == '0' and a + 3 == last then
-  local answer = store_plain(h, KEYS[next_key], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3],
-    received_at, first, checked, batch)
+if replay_count == '0' and raw_count == '0' and a + 3 <= last then
+  local answer
+  if a + 3 == last then
+    answer = store_plain(h, KEYS[next_key], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3],
+      received_at, first, checked, batch)
+  else
+    answer = store_plain_events(h, next_key, a, last, received_at, first, checked, batch)
+  end
   if answer then return answer end
 end
 local events_key, control_key, supp, supp_stream, health = h[1], h[2], h[3], h[4], h[5]
@@ -201,11 +208,6 @@ if raw_count ~= '0' then
     raws[i] = ARGV[a]
     a = a + 1
   end
-end
-
-if not raws and not replay_keys and a + 3 < last then
-  local answer = store_plain_events(h, next_key, a, last, received_at, first, checked, batch)
-  if answer then return answer end
 end
 
 local events, suppressing = {}, false
