@@ -52,8 +52,10 @@ $r = add('c3', "127.0.0.1:$primary cluster");
 is($r->{code}, 2, '`cluster`: a usage error');
 like($r->{err}, qr/does not speak Redis Cluster/, '... saying so');
 
-ok($sentinel->sentinel(($sentinel->sentinels)[0])->sentinel('failover', 'mymaster'),
-    'SENTINEL FAILOVER');
+# NOGOODSLAVE until the Sentinel has seen the replica's state once more.
+Mailhook::Test::wait_for('SENTINEL FAILOVER accepted', 30, sub {
+    eval { $sentinel->sentinel(($sentinel->sentinels)[0])->sentinel('failover', 'mymaster') } });
+pass('SENTINEL FAILOVER');
 Mailhook::Test::wait_for('the replica promoted', 30, sub { ($sentinel->primary // 0) == $replica });
 Mailhook::Test::wait_for('the replica a primary', 10, sub {
     (Redis->new(server => "127.0.0.1:$replica")->role)[0] eq 'master' });
