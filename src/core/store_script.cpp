@@ -24,6 +24,9 @@ namespace {
 //   event: id, recipient, json (without raw), meta =
 //   "type effect epoch rfc3339 raw stream keys" (raw: 1-based, 0 = none;
 //   stream: e events, c control; effect and keys '-' when none).
+//   A call of plain events only (nothing to suppress, no optional keys, no
+//   raw text of the script's, no replay keys) has 'p' for ARGV 11, then one
+//   letter per event naming its stream (e, c), then 2 per event: json, type.
 // Redis does not roll back a script that fails half-way, so every check that
 // can fail runs before the first write.
 constexpr std::string_view kRequestFunction = R"lua(
@@ -110,45 +113,22 @@ local function header(k1, k2, k3, k4, k5, dedup_ttl, trimming, a3, a4, a7, a8, a
   return {k1, k2, k3, k4, k5, dedup_ttl, trimming, a3, a4, a7, a8, a9, a10, trim_by, trim_at}
 end
 
--- A plain event's meta: its type, effect and stream; no optional keys.
-local PLAIN_META = '^(%S+) (%S+) %-?%d+ %S+ %d+ ([ec]) %-$'
-
--- The common request, one event with no raw text or replay keys, no optional
--- keys and nothing to suppress, stored as the general path of
--- store_request() would, without its tables and closures (make bench-redis:
--- a sixth of Redis's work for such a request). nil when it is not one.
-local function store_plain(h, dedup, recipient, json, meta, received_at, first, checked, batch)
-  local event_type, effect, stream = string.match(meta, PLAIN_META)
-  if not event_type or (effect ~= '-' and recipient ~= '') then return nil end
-  local bad = expect_type(checked, h[5], 'hash')
-  if bad then return bad end
-  local stored, duplicates = 0, 0
-  if redis.call('SET', dedup, '1', 'NX', 'EX', h[6]) then
-    local failed = add_event(h, stream == 'e' and h[1] or h[2], dedup, json, event_type, true)
-    if failed then return failed end
-    stored = 1
-  else
-    duplicates = 1
-  end
-  account(h[5], batch, first, received_at, event_type, stored, duplicates)
-  return {stored, duplicates}
-end
-
--- Several events, each plain as store_plain() takes one, stored without a
--- table per event (make bench-redis, a 100-event batch); nil when one is
--- not plain. Their streams and the health hash are checked before the first
--- write, as in the general path.
-local function store_plain_events(h, next_key, a, last, received_at, first, checked, batch)
-  local types, streams, n = {}, {}, 0
-  for i = a, last, 4 do
-    local event_type, effect, stream = string.match(ARGV[i + 3], PLAIN_META)
-    if not event_type or (effect ~= '-' and ARGV[i + 1] ~= '') then return nil end
-    n = n + 1
-    types[n], streams[n] = event_type, stream == 'e' and h[1] or h[2]
-  end
-  for i = 1, n do
-    local bad = expect_type(checked, streams[i], 'stream')
-    if bad then return bad end
+-- A call of plain events (ARGV 11 'p', see call_args()): nothing to
+-- suppress, no optional keys, no raw text or replay keys. Its events are
+-- ARGV[a], one letter per event naming its stream (e events, c control),
+-- then per event its JSON and type: no id, recipient or meta to push into
+-- Lua and match (make bench-redis: 8,000 instructions an event). They are
+-- stored as the general path of store_request() would store them: the
+-- streams of several are checked before the first write; one event's stream
+-- is not, its claim is undone when its XADD fails.
+local function store_plain(h, next_key, a, last, received_at, first, checked, batch)
+  local streams, n = ARGV[a], (last - a) / 2
+  local single = n == 1
+  if not single then
+    for i = 1, n do
+      local bad = expect_type(checked, string.byte(streams, i) == 99 and h[2] or h[1], 'stream')
+      if bad then return bad end
+    end
   end
   local bad = expect_type(checked, h[5], 'hash')
   if bad then return bad end
@@ -156,35 +136,29 @@ local function store_plain_events(h, next_key, a, last, received_at, first, chec
   for i = 1, n do
     local dedup = KEYS[next_key + i - 1]
     if redis.call('SET', dedup, '1', 'NX', 'EX', h[6]) then
-      add_event(h, streams[i], dedup, ARGV[a + 4 * i - 2], types[i], false)
+      local failed = add_event(h, string.byte(streams, i) == 99 and h[2] or h[1], dedup,
+        ARGV[a + 2 * i - 1], ARGV[a + 2 * i], single)
+      if failed then return failed end
       stored = stored + 1
     else
       duplicates = duplicates + 1
     end
   end
-  account(h[5], batch, first, received_at, types[n], stored, duplicates)
+  account(h[5], batch, first, received_at, ARGV[last], stored, duplicates)
   return {stored, duplicates}
 end
 
 -- Stores one request's call. `h`: its header (header()); the request's own
 -- keys start at KEYS[next_key], its raw texts and events at ARGV[a] and end
 -- at ARGV[last]; the parameters after `last` are its ARGV 5, 6, 11, 12, 13
--- (replay keys, fingerprint, raw texts, received at, first call). In a
--- batch, `batch` holds
--- what its requests share: the types already checked, and the health
--- counts, written once per connection at the end.
+-- (replay keys, fingerprint, raw texts or 'p', received at, first call). In
+-- a batch, `batch` holds what its requests share: the types already
+-- checked, and the health counts, written once per connection at the end.
 local function store_request(h, next_key, a, last, replay_count, replay_print, raw_count,
                              received_at, first, batch)
 local checked = batch and batch.checked or {}
-if replay_count == '0' and raw_count == '0' and a + 3 <= last then
-  local answer
-  if a + 3 == last then
-    answer = store_plain(h, KEYS[next_key], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3],
-      received_at, first, checked, batch)
-  else
-    answer = store_plain_events(h, next_key, a, last, received_at, first, checked, batch)
-  end
-  if answer then return answer end
+if raw_count == 'p' then
+  return store_plain(h, next_key, a, last, received_at, first, checked, batch)
 end
 local events_key, control_key, supp, supp_stream, health = h[1], h[2], h[3], h[4], h[5]
 local dedup_ttl, vendor = h[6], h[12]
@@ -458,6 +432,8 @@ constexpr std::size_t kReplayKeys = 2;  // token, signed text
 constexpr std::size_t kFixedArgv = 13;
 // Of them, what the calls of one connection share in a batch: ARGV 1-4, 7-10.
 constexpr std::size_t kSharedArgv = 8;
+// The general layout's; a plain call takes 2 per event and 1 more, which
+// 4 per event covers, so calls are cut before their layout is known.
 constexpr std::size_t kArgvPerEvent = 4;
 // EVALSHA (or EVAL), the SHA (or source), numkeys.
 constexpr std::size_t kCommandHead = 3;
@@ -493,6 +469,13 @@ EventKeys keys_of(const ReadyEvent& event, const StorePolicy& policy) {
     keys.delivered = policy.delivered_ttl_seconds > 0 && event.type == EventType::delivered &&
                      !comparable_message_id(event.message_id).empty();
     return keys;
+}
+
+// Nothing for the script to suppress or keep beside the event: a call of
+// such events only takes the plain layout.
+bool plain(const ReadyEvent& event, const StorePolicy& policy) {
+    return keys_of(event, policy).count() == 1 &&
+           (event.effect == SuppressionEffect::none || event.recipient_key.empty());
 }
 
 // An event's meta argument: "type effect epoch rfc3339 raw stream keys".
@@ -536,6 +519,19 @@ struct SharedRaws {
     }
 };
 
+// The event's JSON; a raw text of its own (`local` 0) goes inside, as the
+// last member, as the script writes a raw text it holds once.
+void add_event_json(RespArgs& args, const Intake& intake, const ReadyEvent& event,
+                    std::size_t local) {
+    if (event.raw > 0 && local == 0) {
+        const std::string_view json = event.json;
+        args.add_joined(
+            {json.substr(0, json.size() - 1), ",\"raw\":", intake.raws[event.raw - 1], "}"});
+    } else {
+        args.add(event.json);
+    }
+}
+
 // One call for events [begin, end): numkeys, KEYS, ARGV, written once into
 // one buffer.
 RespArgs call_args(const Intake& intake, std::size_t begin, std::size_t end,
@@ -545,9 +541,11 @@ RespArgs call_args(const Intake& intake, std::size_t begin, std::size_t end,
     const SharedRaws shared(intake, begin, end);
     std::size_t key_count = kFixedKeys + (guard ? kReplayKeys : 0);
     std::size_t size = 1024;
+    bool plain_call = !guard && shared.in_order.empty() && end > begin;
     for (std::size_t i = begin; i < end; ++i) {
         const ReadyEvent& event = intake.events[i];
         key_count += keys_of(event, policy).count();
+        plain_call = plain_call && plain(event, policy);
         size += event.json.size() + 384;
         if (event.raw > 0) size += intake.raws[event.raw - 1].size() + 16;
     }
@@ -587,26 +585,35 @@ RespArgs call_args(const Intake& intake, std::size_t begin, std::size_t end,
     args.add(policy.delivered_ttl_seconds);
     args.add(target.vendor);
     args.add(target.connection);
-    args.add(static_cast<std::int64_t>(shared.in_order.size()));
+    if (plain_call) {
+        args.add("p");
+    } else {
+        args.add(static_cast<std::int64_t>(shared.in_order.size()));
+    }
     args.add(format_rfc3339_millis(target.received_at));
     args.add(begin == 0 ? "1" : "0");
     for (const std::size_t raw : shared.in_order) args.add(intake.raws[raw - 1]);
 
+    if (plain_call) {
+        std::string streams;
+        streams.reserve(end - begin);
+        for (std::size_t i = begin; i < end; ++i) {
+            streams.push_back(intake.events[i].control ? 'c' : 'e');
+        }
+        args.add(streams);
+    }
     for (std::size_t i = begin; i < end; ++i) {
         const ReadyEvent& event = intake.events[i];
-        args.add(event.id);
-        args.add(event.recipient_key);
-        const std::size_t local = shared.local[event.raw];
-        if (event.raw > 0 && local == 0) {
-            // the event's JSON (an object) with its raw text as the last
-            // member, as the script writes a raw text it holds once
-            const std::string_view json = event.json;
-            args.add_joined({json.substr(0, json.size() - 1), ",\"raw\":",
-                             intake.raws[event.raw - 1], "}"});
-        } else {
-            args.add(event.json);
+        if (!plain_call) {
+            args.add(event.id);
+            args.add(event.recipient_key);
         }
-        add_event_meta(args, event, local, keys_of(event, policy));
+        add_event_json(args, intake, event, shared.local[event.raw]);
+        if (plain_call) {
+            args.add(to_string(event.type));
+        } else {
+            add_event_meta(args, event, shared.local[event.raw], keys_of(event, policy));
+        }
     }
     return args;
 }

@@ -5,6 +5,7 @@
 // (M1), the replay key (L6), chunks that stay exactly-once, all or nothing.
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <map>
 
 #include "core/resp.hpp"
@@ -167,10 +168,66 @@ TEST(StoreScriptArgs, ARawTextOfOneEventAloneComesInsideItsJson) {
     const std::vector<std::string> decoded =
         decode_bulk_strings(store_script_args(intake, kTarget, StoreKeys{}, policy()).encoded());
     const std::size_t argv = 1 + 6;  // numkeys + KEYS
-    ASSERT_EQ(decoded.size(), argv + 13 + 4);
-    EXPECT_EQ(decoded[argv + 10], "0") << "no raw text for the script";
-    EXPECT_EQ(decoded[argv + 13 + 2], "{\"id\":\"a\",\"raw\":{\"n\":1}}");
-    EXPECT_EQ(decoded[argv + 13 + 3], "sent - 0 1970-01-01T00:00:00Z 0 e -");
+    ASSERT_EQ(decoded.size(), argv + 13 + 3);
+    EXPECT_EQ(decoded[argv + 10], "p") << "no raw text for the script: a plain call";
+    EXPECT_EQ(decoded[argv + 13 + 1], "{\"id\":\"a\",\"raw\":{\"n\":1}}");
+    EXPECT_EQ(decoded[argv + 13 + 2], "sent");
+}
+
+// A call of events with nothing to suppress or keep beside them (no optional
+// keys, no raw text the script holds, no replay keys) is laid out plain: a
+// stream letter per event, then each event's JSON and type. One event that
+// is not plain gives the whole call the general layout.
+TEST(StoreScriptArgs, PlainEventsLayout) {
+    Intake intake;
+    intake.events.push_back(ready("a", EventType::delivered, SuppressionEffect::none,
+                                  "r@example.com", at_seconds(5)));
+    intake.events.push_back(ready("b", EventType::bounced, SuppressionEffect::hard_bounce, "",
+                                  at_seconds(6)));
+    intake.events.push_back(ready("c", EventType::unknown, SuppressionEffect::none, "", 0));
+    intake.events.back().control = true;
+    const StoreTarget target{"inboxroad", "conn-1", "acme", at_seconds(7)};
+    const std::vector<std::string> plain =
+        decode_bulk_strings(store_script_args(intake, target, StoreKeys{}, policy()).encoded());
+    const std::vector<std::string> expected = {
+        "8", "mailhook:events", "mailhook:control", "mailhook:suppression:acme",
+        "mailhook:suppression-events", "mailhook:health:conn-1", "mailhook:dedup:a",
+        "mailhook:dedup:b", "mailhook:dedup:c",
+        "3600", "10000", "3", "86400", "0", "", "7200", "0", "inboxroad", "conn-1",
+        "p", "1970-01-01T00:00:07.000Z", "1",
+        "eec", R"({"id":"a"})", "delivered", R"({"id":"b"})", "bounced", R"({"id":"c"})",
+        "unknown",
+    };
+    EXPECT_EQ(plain, expected);
+
+    for (const auto& [change, why] :
+         std::vector<std::pair<std::function<void(Intake&, StorePolicy&)>, const char*>>{
+             {[](Intake& i, StorePolicy&) { i.events[1].recipient_key = "j@example.com"; },
+              "a hard bounce to suppress"},
+             {[](Intake& i, StorePolicy& p) {
+                  p.delivered_ttl_seconds = 60;
+                  i.events[0].message_id = "<m@x>";
+              },
+              "a delivered time to keep"},
+             {[](Intake& i, StorePolicy&) {
+                  i.replay_guard = ReplayGuard{"t", "1t", "f"};
+              },
+              "replay keys"},
+             {[](Intake& i, StorePolicy&) {
+                  i.raws = {"{}"};
+                  i.events[0].raw = i.events[2].raw = 1;
+              },
+              "a raw text the script holds"},
+         }) {
+        Intake other = intake;
+        StorePolicy with = policy();
+        change(other, with);
+        const std::vector<std::string> general =
+            decode_bulk_strings(store_script_args(other, target, StoreKeys{}, with).encoded());
+        const std::size_t argv = 1 + std::stoul(general.at(0));
+        EXPECT_NE(general.at(argv + 10), "p") << why;
+        EXPECT_EQ(general.size(), argv + 13 + std::stoul(general.at(argv + 10)) + 12) << why;
+    }
 }
 
 Intake many_events(std::size_t n, SuppressionEffect effect = SuppressionEffect::soft_bounce) {
@@ -620,7 +677,7 @@ TEST_F(StoreScriptInRedis, SeveralPlainEventsStoreWhatTheGeneralPathWould) {
                                  at_seconds(1705314601)));
     plain.events.push_back(ready("c1", EventType::unknown, SuppressionEffect::none, "", 0));
     plain.events.back().control = true;
-    plain.events.push_back(plain.events[0]);  // a repeat inside the request
+    plain.events.push_back(plain.events[1]);  // a repeat inside the request
     EXPECT_EQ(store(plain), (std::vector<long long>{3, 1}));
     EXPECT_EQ(store(plain), (std::vector<long long>{0, 4}));
     EXPECT_EQ(entry_fields(),
@@ -633,7 +690,7 @@ TEST_F(StoreScriptInRedis, SeveralPlainEventsStoreWhatTheGeneralPathWould) {
     using Fields = std::map<std::string, std::string>;
     EXPECT_EQ(health(), (Fields{{"accepted", "2"}, {"stored", "3"}, {"duplicates", "5"},
                                 {"last_accepted_at", "1970-01-01T00:00:00.000Z"},
-                                {"last_event_type", "delivered"}}));
+                                {"last_event_type", "bounced"}}));
 
     // A stream of the wrong type fails the request before its first write.
     redis_->command({"FLUSHALL"});
