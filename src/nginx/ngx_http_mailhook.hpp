@@ -11,6 +11,7 @@ extern ngx_module_t ngx_http_mailhook_module;
 }
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -114,8 +115,9 @@ std::string complex_value_or(ngx_http_request_t* r, ngx_http_complex_value_t* va
                              std::string_view fallback);
 
 // The key names of the request's location, its streams evaluated when they
-// hold variables (then in `storage`).
-const StoreKeys& store_keys_for(ngx_http_request_t* r, StoreKeys& storage);
+// hold variables (then in `storage`, made only then: the common request
+// builds no key names of its own).
+const StoreKeys& store_keys_for(ngx_http_request_t* r, std::optional<StoreKeys>& storage);
 
 // $request_id of the request (nginx's random 32 hex digits), for logs.
 ngx_str_t request_id(ngx_http_request_t* r);

@@ -359,7 +359,7 @@ void send_store_call(RequestCtx* ctx) {
 
 void store(RequestCtx* ctx, const Intake& intake) {
     ctx->stage = Stage::storing;
-    StoreKeys evaluated;
+    std::optional<StoreKeys> evaluated;
     const Connection& connection = *ctx->connection;
     const StoreTarget target{ctx->vendor->name(), connection.id,
                              connection.suppression_scope(), received_at(ctx->r)};
@@ -631,7 +631,7 @@ void note_health(RequestCtx* ctx, ngx_uint_t status, std::string_view label) {
     if (!count || !state.redis) {
         return;
     }
-    StoreKeys evaluated;
+    std::optional<StoreKeys> evaluated;
     const RequestKeys keys(store_keys_for(ctx->r, evaluated), connection.suppression_scope());
     state.redis->eval(state.health_script,
                       std::make_shared<const RespArgs>(health_rejection_args(

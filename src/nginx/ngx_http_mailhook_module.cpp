@@ -53,17 +53,17 @@ std::string complex_value_or(ngx_http_request_t* r, ngx_http_complex_value_t* va
     return std::string(to_view(out));
 }
 
-const StoreKeys& store_keys_for(ngx_http_request_t* r, StoreKeys& storage) {
+const StoreKeys& store_keys_for(ngx_http_request_t* r, std::optional<StoreKeys>& storage) {
     const LocConf* lcf = loc_conf(r);
     if (!lcf->store_keys_vary) {
         return *lcf->store_keys;
     }
-    storage = *lcf->store_keys;
-    storage.stream = complex_value_or(r, lcf->stream, "mailhook:events");
-    storage.suppression_stream =
+    StoreKeys& keys = storage.emplace(*lcf->store_keys);
+    keys.stream = complex_value_or(r, lcf->stream, "mailhook:events");
+    keys.suppression_stream =
         complex_value_or(r, lcf->suppression_stream, "mailhook:suppression-events");
-    storage.control_stream = complex_value_or(r, lcf->control_stream, "mailhook:control");
-    return storage;
+    keys.control_stream = complex_value_or(r, lcf->control_stream, "mailhook:control");
+    return keys;
 }
 
 ngx_str_t request_id(ngx_http_request_t* r) {

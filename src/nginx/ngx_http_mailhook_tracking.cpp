@@ -136,7 +136,7 @@ void record(ngx_http_request_t* r, TrackingKind kind, std::string_view token,
     config.dedup_ttl_seconds = lcf->dedup_ttl;
     config.open_repeat_seconds = tmcf->open_repeat;
     config.click_repeat_seconds = tmcf->click_repeat;
-    StoreKeys storage;
+    std::optional<StoreKeys> storage;
 
     auto job = std::make_unique<DetachedStore>();
     job->script = &mcf->state->tracking_script;
