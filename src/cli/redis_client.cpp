@@ -5,6 +5,7 @@
 
 #include "cli.hpp"
 #include "core/resp.hpp"
+#include "core/sentinel_reply.hpp"
 #include "transport.hpp"
 
 namespace mailhook::cli {
@@ -104,13 +105,12 @@ class RedisClient::Connection {
 
 namespace {
 
-// "host:port" as a Sentinel names it ([host]:port for IPv6).
+// "host:port" as a Sentinel names it ([host]:port for IPv6); empty when
+// the reply names none.
 std::string address_of(const Reply& reply) {
     if (!reply.is_array() || reply.elements.size() != 2) return {};
-    const std::string& host = reply.elements[0].text;
-    const std::string& port = reply.elements[1].text;
-    if (host.empty() || port.empty()) return {};
-    return host.find(':') == std::string::npos ? host + ":" + port : "[" + host + "]:" + port;
+    const auto primary = sentinel_endpoint(reply.elements[0].text, reply.elements[1].text);
+    return primary ? primary->describe() : std::string();
 }
 
 // The primary's address as the first Sentinel that knows it says, asked

@@ -7,16 +7,6 @@
 namespace mailhook {
 namespace {
 
-// host and port as Sentinel gives them (an IPv6 address unbracketed).
-std::optional<RedisEndpoint> endpoint_of(std::string_view host, std::string_view port) {
-    if (host.empty() || host.find_first_of("[]/ \t") != std::string_view::npos) {
-        return std::nullopt;
-    }
-    const bool v6 = host.find(':') != std::string_view::npos;
-    return parse_redis_endpoint((v6 ? "[" + std::string(host) + "]" : std::string(host)) + ":" +
-                                std::string(port));
-}
-
 std::vector<std::string_view> words(std::string_view text) {
     std::vector<std::string_view> out;
     std::size_t at = 0;
@@ -32,6 +22,15 @@ std::vector<std::string_view> words(std::string_view text) {
 
 }  // namespace
 
+std::optional<RedisEndpoint> sentinel_endpoint(std::string_view host, std::string_view port) {
+    if (host.empty() || host.find_first_of("[]/ \t") != std::string_view::npos) {
+        return std::nullopt;
+    }
+    const bool v6 = host.find(':') != std::string_view::npos;
+    return parse_redis_endpoint((v6 ? "[" + std::string(host) + "]" : std::string(host)) + ":" +
+                                std::string(port));
+}
+
 std::optional<RedisEndpoint> sentinel_primary(const redisReply& reply) {
     if (reply.type != REDIS_REPLY_ARRAY || reply.elements != 2) {
         return std::nullopt;
@@ -41,7 +40,7 @@ std::optional<RedisEndpoint> sentinel_primary(const redisReply& reply) {
             return std::nullopt;
         }
     }
-    return endpoint_of(reply_text(*reply.element[0]), reply_text(*reply.element[1]));
+    return sentinel_endpoint(reply_text(*reply.element[0]), reply_text(*reply.element[1]));
 }
 
 std::optional<RedisEndpoint> switched_primary(std::string_view message, std::string_view name) {
@@ -49,7 +48,7 @@ std::optional<RedisEndpoint> switched_primary(std::string_view message, std::str
     if (parts.size() != 5 || parts[0] != name) {
         return std::nullopt;
     }
-    return endpoint_of(parts[3], parts[4]);
+    return sentinel_endpoint(parts[3], parts[4]);
 }
 
 }  // namespace mailhook

@@ -10,6 +10,10 @@
 
 namespace mailhook {
 
+// A host and port as Sentinel gives them (an IPv6 address unbracketed);
+// nothing when they do not make an address.
+std::optional<RedisEndpoint> sentinel_endpoint(std::string_view host, std::string_view port);
+
 // SENTINEL get-master-addr-by-name's answer: [host, port]; nothing for a
 // nil (the Sentinel does not know the name) or anything malformed.
 std::optional<RedisEndpoint> sentinel_primary(const redisReply& reply);
