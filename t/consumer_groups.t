@@ -9,7 +9,6 @@ use strict;
 use warnings;
 use lib 't/lib';
 
-use Mailhook::Sign qw(hmac_b64);
 use Mailhook::Test;
 use Test::More;
 use Time::HiRes qw(time);
@@ -35,8 +34,7 @@ sub groups_of {
 my $n = 0;
 sub send_event {
     my $id = 'e' . ++$n;
-    my $body = qq({"kind":"delivered","recipient":"$id\@example.com","id":"$id"});
-    return $t->post('/webhooks/v2/inboxroad/ir1', $body, 'X-Signature' => hmac_b64($body, 's1'));
+    return $t->post_delivered("$id\@example.com", $id);
 }
 sub read_group {
     my ($group) = @_;

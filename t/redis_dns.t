@@ -10,7 +10,6 @@ use warnings;
 use lib 't/lib';
 
 use JSON::PP;
-use Mailhook::Sign qw(hmac_b64);
 use Mailhook::Test;
 use Net::DNS::Nameserver;
 use POSIX qw(_exit);
@@ -82,8 +81,7 @@ $t->start_nginx(
 );
 sub send_event {
     my ($n) = @_;
-    my $body = qq({"kind":"delivered","recipient":"r$n\@example.com","id":"e$n"});
-    return $t->post('/webhooks/v2/inboxroad/ir1', $body, 'X-Signature' => hmac_b64($body, 's1'));
+    return $t->post_delivered("r$n\@example.com", "e$n");
 }
 sub until_stored {
     my ($n) = @_;

@@ -13,7 +13,6 @@ use lib 't/lib';
 
 use JSON::PP;
 use Mailhook::Sentinel;
-use Mailhook::Sign qw(hmac_b64);
 use Mailhook::Test;
 use POSIX qw(_exit);
 use Redis;
@@ -37,8 +36,7 @@ like($t->error_log, qr/the primary "mymaster" is 127\.0\.0\.1:$old_primary/,
 
 sub send_event {
     my ($id) = @_;
-    my $body = qq({"kind":"delivered","recipient":"$id\@example.com","id":"$id"});
-    return $t->post('/webhooks/v2/inboxroad/ir1', $body, 'X-Signature' => hmac_b64($body, 's1'));
+    return $t->post_delivered("$id\@example.com", $id);
 }
 sub recipients_on {
     my ($port) = @_;

@@ -11,7 +11,6 @@ use lib 't/lib';
 use IO::Select;
 use IO::Socket::INET;
 use JSON::PP;
-use Mailhook::Sign qw(hmac_b64);
 use Mailhook::Test;
 use Redis;
 use Test::More;
@@ -81,8 +80,7 @@ END { local $?; if ($sentinel_pid) { kill 'KILL', $sentinel_pid; waitpid($sentin
 
 sub send_event {
     my ($id) = @_;
-    my $body = qq({"kind":"delivered","recipient":"$id\@example.com","id":"$id"});
-    return $t->post('/webhooks/v2/inboxroad/ir1', $body, 'X-Signature' => hmac_b64($body, 's1'));
+    return $t->post_delivered("$id\@example.com", $id);
 }
 
 # The Sentinel names b, a replica: refused by ROLE, nothing sent to it.

@@ -12,7 +12,6 @@ use lib 't/lib';
 use JSON::PP;
 use Mailhook::Certs qw(make_ca make_cert);
 use Mailhook::Sentinel;
-use Mailhook::Sign qw(hmac_b64);
 use Mailhook::Test;
 use Redis;
 use Test::More;
@@ -72,8 +71,7 @@ sub config {
 
 sub send_event {
     my ($id) = @_;
-    my $body = qq({"kind":"delivered","recipient":"$id\@example.com","id":"$id"});
-    return $t->post('/webhooks/v2/inboxroad/ir1', $body, 'X-Signature' => hmac_b64($body, 's1'));
+    return $t->post_delivered("$id\@example.com", $id);
 }
 sub stored_on {
     my ($port) = @_;

@@ -10,7 +10,6 @@ use warnings;
 use lib 't/lib';
 
 use Mailhook::Certs qw(make_ca make_cert);
-use Mailhook::Sign qw(hmac_b64);
 use Mailhook::Test;
 use Test::More;
 use Time::HiRes qw(sleep time);
@@ -49,8 +48,7 @@ my @trusted = ("ssl_trusted_certificate $dir/test-ca.crt", "ssl_name $name");
 my $n = 0;
 sub send_event {
     $n++;
-    my $body = qq({"kind":"delivered","recipient":"r$n\@example.com","id":"e$n"});
-    return $t->post('/webhooks/v2/inboxroad/ir1', $body, 'X-Signature' => hmac_b64($body, 's1'));
+    return $t->post_delivered("r$n\@example.com", "e$n");
 }
 sub until_stored {
     my $deadline = time + 15;

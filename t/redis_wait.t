@@ -10,7 +10,6 @@ use warnings;
 use lib 't/lib';
 
 use JSON::PP;
-use Mailhook::Sign qw(hmac_b64);
 use Mailhook::Test;
 use Redis;
 use Test::More;
@@ -37,8 +36,7 @@ my $n = 0;
 my %acknowledged;
 sub send_event {
     my $id = 'e' . ++$n;
-    my $body = qq({"kind":"delivered","recipient":"$id\@example.com","id":"$id"});
-    my $r = $t->post('/webhooks/v2/inboxroad/ir1', $body, 'X-Signature' => hmac_b64($body, 's1'));
+    my $r = $t->post_delivered("$id\@example.com", $id);
     $acknowledged{"$id\@example.com"} = 1 if $r->{status} == 200;
     return $r;
 }

@@ -363,6 +363,13 @@ class StoreScriptInRedis : public test::RedisSuite<> {
         }
         return out;
     }
+    // Stores `intake` in one call on an empty Redis but for `key`, a string
+    // where a stream or hash is wanted: the reply.
+    Reply stored_over_a_string(const std::string& key, const Intake& intake) {
+        redis_->command({"FLUSHALL"});
+        redis_->command({"SET", key, "not-a-stream-or-hash"});
+        return run(store_script_args(intake, kTarget, StoreKeys{}, policy()));
+    }
     // Every field and value of every entry of the events stream, in order.
     std::vector<std::string> entry_fields() {
         std::vector<std::string> out;
@@ -652,15 +659,11 @@ TEST_F(StoreScriptInRedis, TheCommonRequestStoresWhatTheGeneralPathWould) {
                                 {"last_accepted_at", "1970-01-01T00:00:00.000Z"},
                                 {"last_event_type", "delivered"}}));
 
-    redis_->command({"FLUSHALL"});
-    redis_->command({"SET", "mailhook:events", "not-a-stream"});
-    Reply failed = run(store_script_args(plain, kTarget, StoreKeys{}, policy()));
+    Reply failed = stored_over_a_string("mailhook:events", plain);
     EXPECT_EQ(failed.text, "WRONGTYPE mailhook key mailhook:events holds a string");
     EXPECT_EQ(integer({"DBSIZE"}), 1) << "its claim undone, no health";
 
-    redis_->command({"FLUSHALL"});
-    redis_->command({"SET", "mailhook:health:conn-1", "not-a-hash"});
-    failed = run(store_script_args(plain, kTarget, StoreKeys{}, policy()));
+    failed = stored_over_a_string("mailhook:health:conn-1", plain);
     EXPECT_EQ(failed.text, "WRONGTYPE mailhook key mailhook:health:conn-1 holds a string");
     EXPECT_EQ(integer({"DBSIZE"}), 1) << "nothing claimed or stored";
 }
@@ -693,9 +696,7 @@ TEST_F(StoreScriptInRedis, SeveralPlainEventsStoreWhatTheGeneralPathWould) {
                                 {"last_event_type", "bounced"}}));
 
     // A stream of the wrong type fails the request before its first write.
-    redis_->command({"FLUSHALL"});
-    redis_->command({"SET", "mailhook:control", "not-a-stream"});
-    Reply failed = run(store_script_args(plain, kTarget, StoreKeys{}, policy()));
+    Reply failed = stored_over_a_string("mailhook:control", plain);
     EXPECT_EQ(failed.text, "WRONGTYPE mailhook key mailhook:control holds a string");
     EXPECT_EQ(integer({"DBSIZE"}), 1) << "nothing claimed or stored";
 
@@ -754,9 +755,7 @@ TEST_F(StoreScriptInRedis, AReplayOrAHealthKeyOfTheWrongTypeWritesNoHealth) {
     EXPECT_EQ(store(intake), (std::vector<long long>{-1, 0}));
     EXPECT_EQ(health()["accepted"], "1") << "a replay is a rejection, recorded by the module";
 
-    redis_->command({"FLUSHALL"});
-    redis_->command({"SET", "mailhook:health:conn-1", "not-a-hash"});
-    const Reply reply = run(store_script_args(two_events(), kTarget, StoreKeys{}, policy()));
+    const Reply reply = stored_over_a_string("mailhook:health:conn-1", two_events());
     ASSERT_TRUE(reply.is_error());
     EXPECT_EQ(reply.text, "WRONGTYPE mailhook key mailhook:health:conn-1 holds a string");
     EXPECT_EQ(integer({"DBSIZE"}), 1) << "nothing stored";

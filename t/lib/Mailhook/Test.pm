@@ -16,6 +16,7 @@ use HTTP::Tiny;
 use IO::Select;
 use IO::Socket::INET;
 use JSON::PP;
+use Mailhook::Sign ();
 use POSIX qw(WNOHANG);
 use Redis;
 use Scalar::Util qw(weaken);
@@ -500,6 +501,15 @@ sub request {
 sub post {
     my ($self, $path, $body, %headers) = @_;
     return $self->request('POST', $path, body => $body, headers => \%headers);
+}
+
+# The Redis tests' event: a signed Inboxroad "delivered" for $recipient with
+# event id $id, to connection ir1 (secret s1).
+sub post_delivered {
+    my ($self, $recipient, $id) = @_;
+    my $body = qq({"kind":"delivered","recipient":"$recipient","id":"$id"});
+    return $self->post('/webhooks/v2/inboxroad/ir1', $body,
+        'X-Signature' => Mailhook::Sign::hmac_b64($body, 's1'));
 }
 
 # Raw bytes on a socket (chunked bodies, duplicate headers, ...). Returns
