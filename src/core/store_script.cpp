@@ -471,10 +471,10 @@ EventKeys keys_of(const ReadyEvent& event, const StorePolicy& policy) {
     return keys;
 }
 
-// Nothing for the script to suppress or keep beside the event: a call of
-// such events only takes the plain layout.
-bool plain(const ReadyEvent& event, const StorePolicy& policy) {
-    return keys_of(event, policy).count() == 1 &&
+// Nothing for the script to suppress or keep beside the event (its keys:
+// keys_of()): a call of such events only takes the plain layout.
+bool plain(const ReadyEvent& event, const EventKeys& keys) {
+    return keys.count() == 1 &&
            (event.effect == SuppressionEffect::none || event.recipient_key.empty());
 }
 
@@ -544,8 +544,9 @@ RespArgs call_args(const Intake& intake, std::size_t begin, std::size_t end,
     bool plain_call = !guard && shared.in_order.empty() && end > begin;
     for (std::size_t i = begin; i < end; ++i) {
         const ReadyEvent& event = intake.events[i];
-        key_count += keys_of(event, policy).count();
-        plain_call = plain_call && plain(event, policy);
+        const EventKeys event_keys = keys_of(event, policy);
+        key_count += event_keys.count();
+        plain_call = plain_call && plain(event, event_keys);
         size += event.json.size() + 384;
         if (event.raw > 0) size += intake.raws[event.raw - 1].size() + 16;
     }
@@ -601,19 +602,20 @@ RespArgs call_args(const Intake& intake, std::size_t begin, std::size_t end,
             streams.push_back(intake.events[i].control ? 'c' : 'e');
         }
         args.add(streams);
+        for (std::size_t i = begin; i < end; ++i) {
+            const ReadyEvent& event = intake.events[i];
+            add_event_json(args, intake, event, 0);  // no raw text shared
+            args.add(to_string(event.type));
+        }
+        return args;
     }
     for (std::size_t i = begin; i < end; ++i) {
         const ReadyEvent& event = intake.events[i];
-        if (!plain_call) {
-            args.add(event.id);
-            args.add(event.recipient_key);
-        }
-        add_event_json(args, intake, event, shared.local[event.raw]);
-        if (plain_call) {
-            args.add(to_string(event.type));
-        } else {
-            add_event_meta(args, event, shared.local[event.raw], keys_of(event, policy));
-        }
+        const std::size_t local = shared.local[event.raw];
+        args.add(event.id);
+        args.add(event.recipient_key);
+        add_event_json(args, intake, event, local);
+        add_event_meta(args, event, local, keys_of(event, policy));
     }
     return args;
 }
